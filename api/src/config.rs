@@ -1,0 +1,301 @@
+//! Configuration: `hadir.toml` plus `HADIR_*` environment overrides.
+//!
+//! Precedence, lowest first: the defaults below, the config file (`--config PATH`, else
+//! `HADIR_CONFIG`, else `./hadir.toml` when it exists), then one environment variable per key:
+//! `HADIR_` followed by the key in upper case (`lost_after_secs` → `HADIR_LOST_AFTER_SECS`).
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use serde::Deserialize;
+
+/// The embedded default database: an SQLite file, created with its folder on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/hadir.sqlite?mode=rwc";
+/// Where the server listens by default.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
+/// The folder of camera files, one JSON per camera.
+pub const DEFAULT_CAMERA_CONFIGS: &str = "camera_configs";
+/// An employee not seen for longer than this becomes OFFLINE (the seed's 120 s).
+pub const DEFAULT_LOST_AFTER_SECS: u64 = 120;
+/// A camera that delivers no frame for this long is marked offline.
+pub const DEFAULT_CAMERA_TIMEOUT_SECS: u64 = 30;
+/// How often the monitor looks for lost employees and silent cameras.
+pub const DEFAULT_MONITOR_INTERVAL_MS: u64 = 1_000;
+/// The deepest selection a query may nest.
+pub const DEFAULT_QUERY_DEPTH_LIMIT: usize = 12;
+/// The most fields (weighted) one query may select.
+pub const DEFAULT_QUERY_COMPLEXITY_LIMIT: usize = 2_000;
+/// The largest HTTP request body accepted (GraphQL requests, uploads).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+/// The file looked for in the working directory when no config is named.
+pub const DEFAULT_CONFIG_FILE: &str = "hadir.toml";
+
+/// Every setting of the server. Each field is a key of `hadir.toml` and a `HADIR_*` variable.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `sqlite://path?mode=rwc` or `postgres://user@host/db`.
+    pub database_url: String,
+    /// `host:port` to listen on.
+    pub listen: String,
+    /// A bootstrap admin token, accepted in addition to the tokens in the database.
+    pub admin_token: Option<String>,
+    /// The folder whose `*.json` files define cameras.
+    pub camera_configs: PathBuf,
+    pub lost_after_secs: u64,
+    pub camera_timeout_secs: u64,
+    pub monitor_interval_ms: u64,
+    pub query_depth_limit: usize,
+    pub query_complexity_limit: usize,
+    pub max_request_bytes: usize,
+    /// Serve the GraphiQL explorer at `/`.
+    pub graphiql: bool,
+    /// A `tracing` filter such as `info` or `hadir=debug,sqlx=warn`.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            listen: DEFAULT_LISTEN.to_owned(),
+            admin_token: None,
+            camera_configs: PathBuf::from(DEFAULT_CAMERA_CONFIGS),
+            lost_after_secs: DEFAULT_LOST_AFTER_SECS,
+            camera_timeout_secs: DEFAULT_CAMERA_TIMEOUT_SECS,
+            monitor_interval_ms: DEFAULT_MONITOR_INTERVAL_MS,
+            query_depth_limit: DEFAULT_QUERY_DEPTH_LIMIT,
+            query_complexity_limit: DEFAULT_QUERY_COMPLEXITY_LIMIT,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            graphiql: true,
+            log: "info".to_owned(),
+        }
+    }
+}
+
+/// A configuration that cannot be used, naming the file or variable at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {variable}={value:?}: {reason}")]
+    Env {
+        variable: String,
+        value: String,
+        reason: String,
+    },
+    #[error("setting {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+impl Config {
+    /// Loads the configuration: defaults, then the file, then the environment.
+    pub fn load(explicit_file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok();
+        Self::load_with(explicit_file, env)
+    }
+
+    /// As [`Config::load`], with the environment given as a lookup function (for tests).
+    pub fn load_with(
+        explicit_file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let file = match explicit_file {
+            Some(path) => Some(path.to_path_buf()),
+            None => match env("HADIR_CONFIG") {
+                Some(path) => Some(PathBuf::from(path)),
+                None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+            },
+        };
+        let mut config = match file {
+            Some(path) => Self::from_file(&path)?,
+            None => Self::default(),
+        };
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|error| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(variable: &str, value: String) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            value.trim().parse().map_err(|e: T::Err| ConfigError::Env {
+                variable: variable.to_owned(),
+                value: value.clone(),
+                reason: e.to_string(),
+            })
+        }
+        if let Some(v) = env("HADIR_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = env("HADIR_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = env("HADIR_ADMIN_TOKEN") {
+            self.admin_token = Some(v).filter(|t| !t.trim().is_empty());
+        }
+        if let Some(v) = env("HADIR_CAMERA_CONFIGS") {
+            self.camera_configs = PathBuf::from(v);
+        }
+        if let Some(v) = env("HADIR_LOST_AFTER_SECS") {
+            self.lost_after_secs = parse("HADIR_LOST_AFTER_SECS", v)?;
+        }
+        if let Some(v) = env("HADIR_CAMERA_TIMEOUT_SECS") {
+            self.camera_timeout_secs = parse("HADIR_CAMERA_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = env("HADIR_MONITOR_INTERVAL_MS") {
+            self.monitor_interval_ms = parse("HADIR_MONITOR_INTERVAL_MS", v)?;
+        }
+        if let Some(v) = env("HADIR_QUERY_DEPTH_LIMIT") {
+            self.query_depth_limit = parse("HADIR_QUERY_DEPTH_LIMIT", v)?;
+        }
+        if let Some(v) = env("HADIR_QUERY_COMPLEXITY_LIMIT") {
+            self.query_complexity_limit = parse("HADIR_QUERY_COMPLEXITY_LIMIT", v)?;
+        }
+        if let Some(v) = env("HADIR_MAX_REQUEST_BYTES") {
+            self.max_request_bytes = parse("HADIR_MAX_REQUEST_BYTES", v)?;
+        }
+        if let Some(v) = env("HADIR_GRAPHIQL") {
+            self.graphiql = parse("HADIR_GRAPHIQL", v)?;
+        }
+        if let Some(v) = env("HADIR_LOG") {
+            self.log = v;
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        let positive = [
+            ("lost_after_secs", self.lost_after_secs),
+            ("camera_timeout_secs", self.camera_timeout_secs),
+            ("monitor_interval_ms", self.monitor_interval_ms),
+            ("query_depth_limit", self.query_depth_limit as u64),
+            ("query_complexity_limit", self.query_complexity_limit as u64),
+            ("max_request_bytes", self.max_request_bytes as u64),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: "must be greater than 0".to_owned(),
+                });
+            }
+        }
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "database_url",
+                reason: format!(
+                    "{:?} is neither sqlite:… nor postgres://…",
+                    self.database_url
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The address to listen on.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|e| ConfigError::Invalid {
+            key: "listen",
+            reason: format!("{:?} is not host:port ({e})", self.listen),
+        })
+    }
+
+    pub fn lost_after(&self) -> Duration {
+        Duration::from_secs(self.lost_after_secs)
+    }
+
+    pub fn camera_timeout(&self) -> Duration {
+        Duration::from_secs(self.camera_timeout_secs)
+    }
+
+    pub fn monitor_interval(&self) -> Duration {
+        Duration::from_millis(self.monitor_interval_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_hold_without_file_or_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.toml");
+        let config =
+            Config::load_with(None, env_of(&[("HADIR_CONFIG", missing.to_str().unwrap())]));
+        assert!(matches!(config, Err(ConfigError::Read { .. })));
+        let config = Config::load_with(None, env_of(&[])).unwrap();
+        assert_eq!(config.lost_after_secs, DEFAULT_LOST_AFTER_SECS);
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hadir.toml");
+        std::fs::write(&file, "lost_after_secs = 60\nlisten = \"127.0.0.1:9000\"\n").unwrap();
+        let config =
+            Config::load_with(Some(&file), env_of(&[("HADIR_LOST_AFTER_SECS", "5")])).unwrap();
+        assert_eq!(config.lost_after_secs, 5);
+        assert_eq!(config.listen, "127.0.0.1:9000");
+    }
+
+    #[test]
+    fn bad_values_name_their_source() {
+        let error = Config::load_with(None, env_of(&[("HADIR_LOST_AFTER_SECS", "soon")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("HADIR_LOST_AFTER_SECS"), "{error}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hadir.toml");
+        std::fs::write(&file, "lost_after = 60\n").unwrap();
+        let error = Config::load_with(Some(&file), env_of(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("hadir.toml") && error.contains("lost_after"),
+            "{error}"
+        );
+
+        let error = Config::load_with(None, env_of(&[("HADIR_LISTEN", "nowhere")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("listen"), "{error}");
+    }
+}

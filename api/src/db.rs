@@ -1,0 +1,105 @@
+//! Connecting to the database (SQLite by default, PostgreSQL at scale) and migrating it.
+
+use std::{path::Path, time::Duration};
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+/// Connections kept open to PostgreSQL per process.
+pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+/// Connections kept open to SQLite (one writer at a time; readers run beside it in WAL mode).
+pub const SQLITE_MAX_CONNECTIONS: u32 = 8;
+/// How long a query waits for a free connection.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Could not open or migrate the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot create the folder {folder} for the SQLite database: {source}")]
+    Folder {
+        folder: String,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the database {url}: {source}")]
+    Connect { url: String, source: sea_orm::DbErr },
+    #[error("cannot migrate the database {url}: {source}")]
+    Migrate { url: String, source: sea_orm::DbErr },
+}
+
+/// Opens the database at `url` (creating an SQLite file and its folder when needed) and
+/// applies every pending migration.
+pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbSetupError> {
+    let db = connect(url).await?;
+    Migrator::up(&db, None)
+        .await
+        .map_err(|source| DbSetupError::Migrate {
+            url: redact_database_url(url),
+            source,
+        })?;
+    Ok(db)
+}
+
+/// Opens the database at `url` without migrating.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbSetupError> {
+    let is_sqlite = url.starts_with("sqlite:");
+    if is_sqlite {
+        ensure_sqlite_folder(url)?;
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(if is_sqlite {
+            SQLITE_MAX_CONNECTIONS
+        } else {
+            POSTGRES_MAX_CONNECTIONS
+        })
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .sqlx_logging(false);
+    if is_sqlite {
+        options.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(ACQUIRE_TIMEOUT)
+        });
+    }
+    Database::connect(options)
+        .await
+        .map_err(|source| DbSetupError::Connect {
+            url: redact_database_url(url),
+            source,
+        })
+}
+
+/// Creates the folder of an SQLite file URL (`sqlite://data/hadir.sqlite?mode=rwc`).
+fn ensure_sqlite_folder(url: &str) -> Result<(), DbSetupError> {
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(folder) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(folder).map_err(|source| DbSetupError::Folder {
+            folder: folder.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// The URL with any password replaced, for logs and errors.
+pub fn redact_database_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

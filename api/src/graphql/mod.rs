@@ -1,0 +1,60 @@
+//! The GraphQL API: schema, roots split by domain, types, loaders and errors.
+//!
+//! - [`query`], [`mutation`], [`subscription`]: the three roots, one module per domain.
+//! - [`types`]: the object types, built from the services' records.
+//! - [`loaders`]: DataLoaders against N+1 reads.
+//! - [`error`]: `extensions.code` on every error.
+
+pub mod error;
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod subscription;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_graphql::{Schema, SchemaBuilder, dataloader::DataLoader};
+
+use crate::{clock::Clock, config::Config, state::AppState};
+use loaders::{CameraLoader, EmployeeLoader};
+use mutation::MutationRoot;
+use query::QueryRoot;
+use subscription::SubscriptionRoot;
+
+/// The schema type.
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// The schema without runtime data: enough for its SDL.
+pub fn schema_builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot,
+    )
+    .extension(error::ErrorCodes)
+}
+
+/// The SDL of the schema, as `schema.graphql` holds it and `hadir schema` prints it.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl()
+}
+
+/// The schema serving requests, with its limits and data.
+pub fn build_schema(state: AppState, config: &Config) -> AppSchema {
+    schema_builder()
+        .limit_depth(config.query_depth_limit)
+        .limit_complexity(config.query_complexity_limit)
+        .limit_recursive_depth(config.query_depth_limit.saturating_mul(4).max(32))
+        .data(DataLoader::new(
+            EmployeeLoader(state.employees.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            CameraLoader(state.db.clone()),
+            tokio::spawn,
+        ))
+        .data::<Arc<dyn Clock>>(state.clock.clone())
+        .data(state)
+        .finish()
+}

@@ -1,0 +1,96 @@
+//! Create, update and delete cameras (admins).
+
+use async_graphql::ResultExt as _;
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+
+use crate::{
+    auth::RoleGuard,
+    cameras::{CameraPatch, NewCamera},
+    graphql::types::Camera,
+    state::AppState,
+};
+
+/// A new camera.
+#[derive(InputObject)]
+pub struct CameraInput {
+    /// 1–64 of `A-Z a-z 0-9 . _ -`.
+    pub camera_id: ID,
+    pub name: String,
+    /// `rtsp://…`, `http(s)://…` (MJPEG or JPEG snapshots), `file://…`, or `"0"` (webcam).
+    pub stream_url: String,
+    /// Frames sampled per second (default 1).
+    pub sample_fps: Option<f64>,
+    /// Captured by hadir (default true).
+    pub enabled: Option<bool>,
+}
+
+/// Changes to a camera: omitted fields stay; `sampleFps: null` restores the default.
+#[derive(InputObject)]
+pub struct CameraUpdateInput {
+    pub name: Option<String>,
+    pub stream_url: Option<String>,
+    pub sample_fps: MaybeUndefined<f64>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Default)]
+pub struct CameraMutation;
+
+#[Object]
+impl CameraMutation {
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn create_camera(
+        &self,
+        ctx: &Context<'_>,
+        input: CameraInput,
+    ) -> async_graphql::Result<Camera> {
+        let state = ctx.data_unchecked::<AppState>();
+        let created = state
+            .cameras
+            .create(NewCamera {
+                camera_id: input.camera_id.0,
+                name: input.name,
+                stream_url: input.stream_url,
+                sample_fps: input.sample_fps,
+                enabled: input.enabled,
+            })
+            .await
+            .extend()?;
+        Ok(created.into())
+    }
+
+    /// Updates a camera. A camera defined by a file in the camera folder takes its file's
+    /// values again at the next start.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn update_camera(
+        &self,
+        ctx: &Context<'_>,
+        camera_id: ID,
+        input: CameraUpdateInput,
+    ) -> async_graphql::Result<Camera> {
+        let state = ctx.data_unchecked::<AppState>();
+        let updated = state
+            .cameras
+            .update(
+                &camera_id,
+                CameraPatch {
+                    name: input.name,
+                    stream_url: input.stream_url,
+                    sample_fps: input.sample_fps,
+                    enabled: input.enabled,
+                },
+            )
+            .await
+            .extend()?;
+        Ok(updated.into())
+    }
+
+    /// Deletes a camera created through the API (or one whose file is gone). True when
+    /// deleted.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn delete_camera(&self, ctx: &Context<'_>, camera_id: ID) -> async_graphql::Result<bool> {
+        let state = ctx.data_unchecked::<AppState>();
+        state.cameras.delete(&camera_id).await.extend()?;
+        Ok(true)
+    }
+}

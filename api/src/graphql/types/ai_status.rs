@@ -1,0 +1,68 @@
+//! `AiStatus`: whether face recognition is running, pushed to clients when it changes.
+
+use async_graphql::{Enum, SimpleObject};
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+/// The state of the recognition pipeline.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum AiState {
+    /// No recognition runs in this process; sightings arrive through `reportSighting` only.
+    Stopped,
+    /// Models are loading.
+    Starting,
+    /// Models loaded and workers running.
+    Running,
+    /// Running with faults (see the message).
+    Degraded,
+}
+
+/// Whether recognition runs, for the dashboard's AI indicator.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct AiStatus {
+    /// True while recognition runs (RUNNING or DEGRADED).
+    pub running: bool,
+    pub state: AiState,
+    pub message: String,
+    pub changed_at: DateTime<Utc>,
+}
+
+impl AiStatus {
+    pub fn new(state: AiState, message: impl Into<String>) -> Self {
+        Self {
+            running: matches!(state, AiState::Running | AiState::Degraded),
+            state,
+            message: message.into(),
+            changed_at: Utc::now(),
+        }
+    }
+}
+
+/// The current status, shared: the pipeline sets it, queries and subscriptions read it.
+#[derive(Clone, Debug)]
+pub struct AiStatusHandle(watch::Sender<AiStatus>);
+
+impl AiStatusHandle {
+    pub fn new(initial: AiStatus) -> Self {
+        Self(watch::Sender::new(initial))
+    }
+
+    pub fn current(&self) -> AiStatus {
+        self.0.borrow().clone()
+    }
+
+    /// Sets the status; subscribers hear of it only when it differs.
+    pub fn set(&self, status: AiStatus) {
+        self.0.send_if_modified(|current| {
+            let changed = current.state != status.state || current.message != status.message;
+            if changed {
+                *current = status;
+            }
+            changed
+        });
+    }
+
+    pub fn watch(&self) -> watch::Receiver<AiStatus> {
+        self.0.subscribe()
+    }
+}

@@ -1,0 +1,91 @@
+//! `Camera`: a camera with its status; stream credentials are shown to admins only.
+
+use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::camera;
+
+use crate::{auth::Principal, validate::redact_credentials};
+
+/// Whether a camera delivers frames.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum CameraStatus {
+    Online,
+    Offline,
+}
+
+/// Where a camera is defined.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum CameraSource {
+    /// A JSON file in the camera folder (synced at start).
+    ConfigFile,
+    /// Created through the API.
+    Api,
+}
+
+/// A camera.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct Camera {
+    pub camera_id: ID,
+    pub name: String,
+    #[graphql(skip)]
+    pub stream_url_with_credentials: String,
+    pub status: CameraStatus,
+    /// Delivering frames now.
+    pub is_active: bool,
+    /// Captured by hadir (false: listed only).
+    pub enabled: bool,
+    /// Frames sampled per second.
+    pub sample_fps: f64,
+    pub source: CameraSource,
+    /// The camera file, for cameras defined by one.
+    pub config_path: Option<String>,
+    pub last_frame_at: Option<DateTime<Utc>>,
+    /// Why the camera is in its status, in words.
+    pub status_message: Option<String>,
+    pub status_changed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[ComplexObject]
+impl Camera {
+    /// The stream URL; user and password appear for admins only (others see `***`).
+    async fn stream_url(&self, ctx: &Context<'_>) -> String {
+        let is_admin = ctx.data_opt::<Principal>().is_some_and(Principal::is_admin);
+        if is_admin {
+            self.stream_url_with_credentials.clone()
+        } else {
+            redact_credentials(&self.stream_url_with_credentials)
+        }
+    }
+}
+
+impl From<camera::Model> for Camera {
+    fn from(model: camera::Model) -> Self {
+        Self {
+            camera_id: ID(model.camera_id),
+            name: model.camera_name,
+            stream_url_with_credentials: model.rtsp_url,
+            status: if model.status == camera::STATUS_ONLINE {
+                CameraStatus::Online
+            } else {
+                CameraStatus::Offline
+            },
+            is_active: model.is_active,
+            enabled: model.enabled,
+            sample_fps: model.sample_fps,
+            source: if model.source == camera::SOURCE_CONFIG_FILE {
+                CameraSource::ConfigFile
+            } else {
+                CameraSource::Api
+            },
+            config_path: model.config_path,
+            last_frame_at: model.last_frame_at,
+            status_message: model.status_message,
+            status_changed_at: model.status_changed_at,
+            created_at: model.created_at,
+            updated_at: model.updated_at,
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! `Employee`, their `Presence`, the `PresenceSummary` and the events about employees.
+
+use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::employee_tracking as tracking;
+
+use super::Camera;
+use crate::{
+    clock::Clock,
+    events::ChangeKind,
+    presence::{EmployeePresence, PresenceCounts, rules},
+};
+
+/// Where an employee stands.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum PresenceStatus {
+    /// Seen within `lost_after` (green).
+    Available,
+    /// Not seen for longer than `lost_after` (red).
+    Offline,
+    /// Never seen (grey).
+    Unavailable,
+}
+
+/// An employee.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Employee {
+    pub employee_id: ID,
+    pub name: String,
+    pub department: Option<String>,
+    pub role: Option<String>,
+    pub presence: Presence,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Where and when an employee was last seen.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct Presence {
+    pub status: PresenceStatus,
+    pub last_seen: Option<DateTime<Utc>>,
+    /// The camera of the last sighting.
+    pub camera: Option<Camera>,
+    /// Similarity of the last recognition, where known.
+    pub score: Option<f64>,
+    /// When the status last changed.
+    pub since: Option<DateTime<Utc>>,
+}
+
+#[ComplexObject]
+impl Presence {
+    /// "11 hours ago", from the server's clock; null when never seen.
+    async fn last_seen_ago(&self, ctx: &Context<'_>) -> Option<String> {
+        let now = ctx
+            .data_opt::<std::sync::Arc<dyn Clock>>()
+            .map_or_else(Utc::now, |c| c.now());
+        self.last_seen.map(|t| rules::humanize_ago(t, now))
+    }
+}
+
+impl From<EmployeePresence> for Employee {
+    fn from(value: EmployeePresence) -> Self {
+        let EmployeePresence {
+            employee,
+            tracking,
+            camera,
+        } = value;
+        let presence = match tracking {
+            None => Presence {
+                status: PresenceStatus::Unavailable,
+                last_seen: None,
+                camera: None,
+                score: None,
+                since: None,
+            },
+            Some(row) => Presence {
+                status: if row.status == tracking::STATUS_AVAILABLE {
+                    PresenceStatus::Available
+                } else {
+                    PresenceStatus::Offline
+                },
+                last_seen: Some(row.last_seen),
+                camera: camera.map(Camera::from),
+                score: row.score,
+                since: Some(row.status_changed_at),
+            },
+        };
+        Self {
+            employee_id: ID(employee.employee_id),
+            name: employee.name,
+            department: employee.department,
+            role: employee.role,
+            presence,
+            created_at: employee.created_at,
+            updated_at: employee.updated_at,
+        }
+    }
+}
+
+/// The dashboard's summary counts.
+#[derive(SimpleObject, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PresenceSummary {
+    /// AVAILABLE employees.
+    pub present: i32,
+    /// OFFLINE employees.
+    pub alert: i32,
+    /// Employees never seen.
+    pub unavailable: i32,
+    /// All employees.
+    pub total: i32,
+}
+
+impl From<PresenceCounts> for PresenceSummary {
+    fn from(c: PresenceCounts) -> Self {
+        let int = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
+        Self {
+            present: int(c.present),
+            alert: int(c.alert),
+            unavailable: int(c.unavailable),
+            total: int(c.total),
+        }
+    }
+}
+
+/// A recognised face of an employee at a camera.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Detection {
+    pub employee: Employee,
+    pub camera: Camera,
+    pub seen_at: DateTime<Utc>,
+    pub score: Option<f64>,
+}
+
+/// An employee created, updated or deleted.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct EmployeeChange {
+    pub kind: ChangeKind,
+    pub employee_id: ID,
+    /// The employee after the change; null when deleted.
+    pub employee: Option<Employee>,
+}

@@ -1,0 +1,15 @@
+//! The GraphQL object types, one file per domain, built from the services' records.
+
+pub mod ai_status;
+pub mod camera;
+pub mod employee;
+pub mod notification;
+pub mod token;
+
+pub use ai_status::{AiState, AiStatus};
+pub use camera::{Camera, CameraSource, CameraStatus};
+pub use employee::{
+    Detection, Employee, EmployeeChange, Presence, PresenceStatus, PresenceSummary,
+};
+pub use notification::{Notification, NotificationType};
+pub use token::{ApiToken, Me, NewApiToken};

@@ -1,0 +1,32 @@
+//! The hadir server: configuration, CLI, the presence engine, and the GraphQL API over HTTP
+//! and WebSocket.
+//!
+//! # Layout
+//! - [`config`]: `hadir.toml` plus `HADIR_*` overrides; every default a named constant.
+//! - [`db`]: connecting to SQLite or PostgreSQL and migrating.
+//! - [`auth`]: bearer tokens (stored hashed), roles, the resolvers' guard.
+//! - [`clock`]: the injectable clock the presence rules read.
+//! - [`events`]: the event bus that feeds subscriptions.
+//! - [`presence`]: the presence engine: rules, conditional writes, the monitor loop.
+//! - [`cameras`]: camera files, their sync into the database, the camera service.
+//! - [`employees`], [`notifications`]: the employee and notification services.
+//! - [`validate`]: checks on identifiers, names and URLs, naming the field at fault.
+//! - [`graphql`]: the schema: query, mutation and subscription roots by domain.
+//! - [`server`]: the axum router and `serve`.
+//! - [`state`]: what handlers and resolvers share.
+//! - [`error`]: the services' error type.
+
+pub mod auth;
+pub mod cameras;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod employees;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod notifications;
+pub mod presence;
+pub mod server;
+pub mod state;
+pub mod validate;

@@ -1,0 +1,132 @@
+//! The notification service: the alert list (newest first, paginated by id), the unread
+//! count, and marking notifications read.
+
+use entity::notification;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, sea_query::Expr,
+};
+
+use crate::error::{AppError, AppResult};
+
+/// Notifications per page when the client does not say.
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+/// The largest page a client may ask for.
+pub const MAX_PAGE_SIZE: u64 = 200;
+
+/// Which notifications to list.
+#[derive(Clone, Debug, Default)]
+pub struct NotificationFilter {
+    pub unread_only: bool,
+    pub kind: Option<String>,
+    pub employee_id: Option<String>,
+    pub camera_id: Option<String>,
+}
+
+/// One page, newest first.
+#[derive(Clone, Debug)]
+pub struct NotificationPage {
+    pub items: Vec<notification::Model>,
+    pub has_next_page: bool,
+    pub total_count: u64,
+}
+
+/// The notification service.
+#[derive(Clone, Debug)]
+pub struct Notifications {
+    db: DatabaseConnection,
+}
+
+impl Notifications {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    fn filtered(filter: &NotificationFilter) -> Select<notification::Entity> {
+        let mut query = notification::Entity::find();
+        if filter.unread_only {
+            query = query.filter(notification::Column::IsRead.eq(false));
+        }
+        if let Some(kind) = &filter.kind {
+            query = query.filter(notification::Column::Kind.eq(kind.as_str()));
+        }
+        if let Some(employee_id) = &filter.employee_id {
+            query = query.filter(notification::Column::EmployeeId.eq(employee_id.as_str()));
+        }
+        if let Some(camera_id) = &filter.camera_id {
+            query = query.filter(notification::Column::CameraId.eq(camera_id.as_str()));
+        }
+        query
+    }
+
+    /// `first` notifications older than the one with id `after` (None: from the newest).
+    pub async fn page(
+        &self,
+        filter: &NotificationFilter,
+        first: Option<i32>,
+        after: Option<i64>,
+    ) -> AppResult<NotificationPage> {
+        let first = match first {
+            None => DEFAULT_PAGE_SIZE,
+            Some(n) if n >= 0 && (n as u64) <= MAX_PAGE_SIZE => n as u64,
+            Some(n) => {
+                return Err(AppError::invalid(
+                    "first",
+                    format!("{n} is not between 0 and {MAX_PAGE_SIZE}"),
+                ));
+            }
+        };
+        let total_count = Self::filtered(filter).count(&self.db).await?;
+        let mut query = Self::filtered(filter);
+        if let Some(after) = after {
+            query = query.filter(notification::Column::Id.lt(after));
+        }
+        let mut items = query
+            .order_by_desc(notification::Column::Id)
+            .limit(first + 1)
+            .all(&self.db)
+            .await?;
+        let has_next_page = items.len() as u64 > first;
+        items.truncate(first as usize);
+        Ok(NotificationPage {
+            items,
+            has_next_page,
+            total_count,
+        })
+    }
+
+    pub async fn unread_count(&self) -> AppResult<u64> {
+        Ok(Self::filtered(&NotificationFilter {
+            unread_only: true,
+            ..Default::default()
+        })
+        .count(&self.db)
+        .await?)
+    }
+
+    pub async fn get(&self, id: i64) -> AppResult<Option<notification::Model>> {
+        Ok(notification::Entity::find_by_id(id).one(&self.db).await?)
+    }
+
+    /// Marks one notification read (again is fine) and returns it.
+    pub async fn mark_read(&self, id: i64) -> AppResult<notification::Model> {
+        notification::Entity::update_many()
+            .col_expr(notification::Column::IsRead, Expr::value(true))
+            .filter(notification::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        self.get(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("notification", id.to_string()))
+    }
+
+    /// Marks every unread notification read; returns how many were unread.
+    pub async fn mark_all_read(&self) -> AppResult<u64> {
+        let result = notification::Entity::update_many()
+            .col_expr(notification::Column::IsRead, Expr::value(true))
+            .filter(notification::Column::IsRead.eq(false))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
+    }
+}

@@ -1,0 +1,358 @@
+//! The presence engine's reads and writes. Every state change here is a conditional write
+//! (compare-and-set on the row as it was read), so that several processes sharing one
+//! database never both make the same change, and a notification is written only by the write
+//! that changed the state.
+
+use std::{collections::HashMap, time::Duration};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use entity::{camera, employee, employee_tracking as tracking, notification, visit};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TryInsertResult,
+    sea_query::{ExprTrait, OnConflict},
+};
+
+use super::{EmployeePresence, PresenceCounts, rules::Status};
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Available => tracking::STATUS_AVAILABLE,
+            Status::Offline => tracking::STATUS_OFFLINE,
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            tracking::STATUS_AVAILABLE => Some(Status::Available),
+            tracking::STATUS_OFFLINE => Some(Status::Offline),
+            _ => None,
+        }
+    }
+}
+
+/// The stored status of a tracking row; an unknown value counts as OFFLINE.
+pub fn status_of(row: &tracking::Model) -> Status {
+    Status::parse(&row.status).unwrap_or(Status::Offline)
+}
+
+/// Employees with their presence: all of them (ordered by name) or the ones named.
+pub async fn load_presence(
+    db: &impl ConnectionTrait,
+    only: Option<&[String]>,
+) -> Result<Vec<EmployeePresence>, DbErr> {
+    let mut employees = employee::Entity::find().order_by_asc(employee::Column::Name);
+    let mut rows = tracking::Entity::find();
+    if let Some(ids) = only {
+        employees = employees.filter(employee::Column::EmployeeId.is_in(ids.iter().cloned()));
+        rows = rows.filter(tracking::Column::EmployeeId.is_in(ids.iter().cloned()));
+    }
+    let employees = employees
+        .order_by_asc(employee::Column::EmployeeId)
+        .all(db)
+        .await?;
+    let mut rows: HashMap<String, tracking::Model> = rows
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.employee_id.clone(), r))
+        .collect();
+    let camera_ids: Vec<String> = rows.values().filter_map(|r| r.camera_id.clone()).collect();
+    let cameras: HashMap<String, camera::Model> = if camera_ids.is_empty() {
+        HashMap::new()
+    } else {
+        camera::Entity::find()
+            .filter(camera::Column::CameraId.is_in(camera_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.camera_id.clone(), c))
+            .collect()
+    };
+    Ok(employees
+        .into_iter()
+        .map(|employee| {
+            let tracking = rows.remove(&employee.employee_id);
+            let camera = tracking
+                .as_ref()
+                .and_then(|t| t.camera_id.as_ref())
+                .and_then(|id| cameras.get(id).cloned());
+            EmployeePresence {
+                employee,
+                tracking,
+                camera,
+            }
+        })
+        .collect())
+}
+
+/// One employee with their presence.
+pub async fn presence_of(
+    db: &impl ConnectionTrait,
+    employee_id: &str,
+) -> Result<Option<EmployeePresence>, DbErr> {
+    Ok(load_presence(db, Some(&[employee_id.to_owned()]))
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// The summary counts: present (AVAILABLE), alert (OFFLINE), unavailable (never seen).
+pub async fn counts(db: &impl ConnectionTrait) -> Result<PresenceCounts, DbErr> {
+    let total = employee::Entity::find().count(db).await? as i64;
+    let by_status: Vec<(String, i64)> = tracking::Entity::find()
+        .select_only()
+        .column(tracking::Column::Status)
+        .column_as(tracking::Column::Id.count(), "count")
+        .group_by(tracking::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let count_of = |status: &str| {
+        by_status
+            .iter()
+            .filter(|(s, _)| s == status)
+            .map(|(_, n)| *n)
+            .sum::<i64>()
+    };
+    let present = count_of(tracking::STATUS_AVAILABLE);
+    let alert = count_of(tracking::STATUS_OFFLINE);
+    Ok(PresenceCounts {
+        present,
+        alert,
+        unavailable: std::cmp::max(total - present - alert, 0),
+        total,
+    })
+}
+
+/// Moves an employee's row to a newer sighting, provided it is still as it was read
+/// (`expected`; None: there was no row). False when someone else changed it first.
+pub async fn move_tracking(
+    db: &impl ConnectionTrait,
+    employee_id: &str,
+    expected: Option<&tracking::Model>,
+    camera_id: &str,
+    seen_at: DateTime<Utc>,
+    status: Status,
+    score: Option<f64>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    match expected {
+        None => {
+            let row = tracking::ActiveModel {
+                employee_id: Set(employee_id.to_owned()),
+                camera_id: Set(Some(camera_id.to_owned())),
+                last_seen: Set(seen_at),
+                status: Set(status.as_str().to_owned()),
+                score: Set(score),
+                status_changed_at: Set(now),
+                ..Default::default()
+            };
+            let inserted = tracking::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::column(tracking::Column::EmployeeId)
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .try_insert()
+                .exec_without_returning(db)
+                .await?;
+            Ok(matches!(inserted, TryInsertResult::Inserted(n) if n > 0))
+        }
+        Some(current) => {
+            let status_changed_at = if current.status == status.as_str() {
+                current.status_changed_at
+            } else {
+                now
+            };
+            let result = tracking::Entity::update_many()
+                .col_expr(tracking::Column::CameraId, camera_id.into())
+                .col_expr(tracking::Column::LastSeen, seen_at.into())
+                .col_expr(tracking::Column::Status, status.as_str().into())
+                .col_expr(tracking::Column::Score, score.into())
+                .col_expr(tracking::Column::StatusChangedAt, status_changed_at.into())
+                .filter(tracking::Column::EmployeeId.eq(employee_id))
+                .filter(tracking::Column::Status.eq(current.status.as_str()))
+                .filter(tracking::Column::LastSeen.eq(current.last_seen))
+                .exec(db)
+                .await?;
+            Ok(result.rows_affected == 1)
+        }
+    }
+}
+
+/// AVAILABLE → OFFLINE for one employee, if they are still AVAILABLE and last seen before
+/// `cutoff`. True when this call made the change.
+pub async fn mark_lost(
+    db: &impl ConnectionTrait,
+    employee_id: &str,
+    cutoff: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = tracking::Entity::update_many()
+        .col_expr(tracking::Column::Status, tracking::STATUS_OFFLINE.into())
+        .col_expr(tracking::Column::StatusChangedAt, now.into())
+        .filter(tracking::Column::EmployeeId.eq(employee_id))
+        .filter(tracking::Column::Status.eq(tracking::STATUS_AVAILABLE))
+        .filter(tracking::Column::LastSeen.lt(cutoff))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Rows AVAILABLE and last seen before `cutoff`: the candidates for OFFLINE.
+pub async fn lost_candidates(
+    db: &impl ConnectionTrait,
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<tracking::Model>, DbErr> {
+    tracking::Entity::find()
+        .filter(tracking::Column::Status.eq(tracking::STATUS_AVAILABLE))
+        .filter(tracking::Column::LastSeen.lt(cutoff))
+        .all(db)
+        .await
+}
+
+/// Cameras online whose last frame is older than `cutoff` (or that never sent one).
+pub async fn silent_cameras(
+    db: &impl ConnectionTrait,
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<camera::Model>, DbErr> {
+    camera::Entity::find()
+        .filter(camera::Column::Status.eq(camera::STATUS_ONLINE))
+        .filter(
+            camera::Column::LastFrameAt
+                .lt(cutoff)
+                .or(camera::Column::LastFrameAt.is_null()),
+        )
+        .all(db)
+        .await
+}
+
+/// online → offline for one camera if it is still online and silent since `cutoff`.
+pub async fn mark_camera_down(
+    db: &impl ConnectionTrait,
+    camera_id: &str,
+    cutoff: DateTime<Utc>,
+    message: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = camera::Entity::update_many()
+        .col_expr(camera::Column::Status, camera::STATUS_OFFLINE.into())
+        .col_expr(camera::Column::IsActive, false.into())
+        .col_expr(
+            camera::Column::StatusMessage,
+            Some(message.to_owned()).into(),
+        )
+        .col_expr(camera::Column::StatusChangedAt, Some(now).into())
+        .filter(camera::Column::CameraId.eq(camera_id))
+        .filter(camera::Column::Status.eq(camera::STATUS_ONLINE))
+        .filter(
+            camera::Column::LastFrameAt
+                .lt(cutoff)
+                .or(camera::Column::LastFrameAt.is_null()),
+        )
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Records a frame from a camera: moves `last_frame_at` forward.
+pub async fn touch_camera(
+    db: &impl ConnectionTrait,
+    camera_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    camera::Entity::update_many()
+        .col_expr(camera::Column::LastFrameAt, Some(at).into())
+        .filter(camera::Column::CameraId.eq(camera_id))
+        .filter(
+            camera::Column::LastFrameAt
+                .lt(at)
+                .or(camera::Column::LastFrameAt.is_null()),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// offline → online for one camera if it is still offline. True when this call changed it.
+pub async fn mark_camera_up(
+    db: &impl ConnectionTrait,
+    camera_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = camera::Entity::update_many()
+        .col_expr(camera::Column::Status, camera::STATUS_ONLINE.into())
+        .col_expr(camera::Column::IsActive, true.into())
+        .col_expr(camera::Column::StatusMessage, Option::<String>::None.into())
+        .col_expr(camera::Column::StatusChangedAt, Some(now).into())
+        .filter(camera::Column::CameraId.eq(camera_id))
+        .filter(camera::Column::Status.eq(camera::STATUS_OFFLINE))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Adds a sighting to the visit history: extends the employee's visit at that camera when
+/// the sighting falls within `lost_after` of it, else starts a new visit.
+pub async fn record_visit(
+    db: &impl ConnectionTrait,
+    employee_id: &str,
+    camera_id: &str,
+    seen_at: DateTime<Utc>,
+    lost_after: Duration,
+) -> Result<(), DbErr> {
+    let gap = TimeDelta::from_std(lost_after).unwrap_or(TimeDelta::MAX);
+    let previous = visit::Entity::find()
+        .filter(visit::Column::EmployeeId.eq(employee_id))
+        .filter(visit::Column::StartedAt.lte(seen_at))
+        .order_by_desc(visit::Column::StartedAt)
+        .one(db)
+        .await?;
+    if let Some(previous) = previous
+        && previous.camera_id.as_deref() == Some(camera_id)
+        && seen_at <= previous.ended_at + gap
+    {
+        let ended_at = std::cmp::max(previous.ended_at, seen_at);
+        let sightings = previous.sightings.saturating_add(1);
+        let mut active: visit::ActiveModel = previous.into();
+        active.ended_at = Set(ended_at);
+        active.sightings = Set(sightings);
+        active.update(db).await?;
+        return Ok(());
+    }
+    visit::ActiveModel {
+        employee_id: Set(employee_id.to_owned()),
+        camera_id: Set(Some(camera_id.to_owned())),
+        started_at: Set(seen_at),
+        ended_at: Set(seen_at),
+        sightings: Set(1),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Writes one notification.
+pub async fn insert_notification(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    employee_id: Option<&str>,
+    camera_id: Option<&str>,
+    message: String,
+    now: DateTime<Utc>,
+) -> Result<notification::Model, DbErr> {
+    notification::ActiveModel {
+        employee_id: Set(employee_id.map(str::to_owned)),
+        camera_id: Set(camera_id.map(str::to_owned)),
+        kind: Set(kind.to_owned()),
+        message: Set(message),
+        created_at: Set(now),
+        is_read: Set(false),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}

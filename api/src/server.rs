@@ -1,0 +1,283 @@
+//! The HTTP server: `POST /graphql`, WebSocket subscriptions on `GET /graphql`
+//! (`graphql-transport-ws` and `graphql-ws`), GraphiQL at `/`, `/healthz` and
+//! `/schema.graphql`; and `serve`, which starts everything.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use async_graphql::{Data, http::GraphiQLSource};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::{
+    Json, Router,
+    extract::{State, WebSocketUpgrade},
+    http::{HeaderMap, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use tower_http::{cors::CorsLayer, limit::RequestBodyLimitLayer};
+
+use crate::{
+    auth::{Principal, token_from_authorization},
+    cameras,
+    clock::SystemClock,
+    config::Config,
+    db,
+    graphql::{self, AppSchema, error::UNAUTHENTICATED},
+    presence::monitor,
+    state::AppState,
+};
+
+/// Bytes buffered per WebSocket for reading; small, since thousands of subscribers each
+/// hold one.
+pub const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Bytes buffered per WebSocket for writing before a flush.
+pub const WS_WRITE_BUFFER_BYTES: usize = 4 * 1024;
+/// The largest message a WebSocket client may send.
+pub const WS_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+/// Silence after which a WebSocket client is considered gone.
+pub const WS_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Clone)]
+struct HttpState {
+    app: AppState,
+    schema: AppSchema,
+}
+
+/// The router of a running server.
+pub fn router(app: AppState) -> Router {
+    let schema = graphql::build_schema(app.clone(), &app.config);
+    let max_body = app.config.max_request_bytes;
+    let graphiql = app.config.graphiql;
+    let mut router = Router::new()
+        .route("/graphql", get(graphql_ws).post(graphql_http))
+        .route("/healthz", get(healthz))
+        .route("/schema.graphql", get(schema_sdl));
+    if graphiql {
+        router = router.route("/", get(graphiql_page));
+    }
+    router
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(CorsLayer::permissive())
+        .with_state(HttpState { app, schema })
+}
+
+/// A GraphQL error response with one error and its code.
+fn graphql_error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({
+        "data": null,
+        "errors": [{ "message": message, "extensions": { "code": code } }],
+    });
+    (status, Json(body)).into_response()
+}
+
+/// The caller of an HTTP request: `Ok(None)` without a token, `Err` with a bad one.
+async fn principal_from_headers(
+    app: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, Response> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(token_from_authorization)
+        .ok_or_else(|| {
+            graphql_error_response(
+                StatusCode::UNAUTHORIZED,
+                UNAUTHENTICATED,
+                "the Authorization header must be `Bearer <token>`",
+            )
+        })?;
+    match app.tokens.authenticate(token).await {
+        Ok(Some(principal)) => Ok(Some(principal)),
+        Ok(None) => Err(graphql_error_response(
+            StatusCode::UNAUTHORIZED,
+            UNAUTHENTICATED,
+            "the token is unknown or revoked",
+        )),
+        Err(error) => {
+            tracing::error!(%error, "cannot check a token");
+            Err(graphql_error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                graphql::error::INTERNAL_SERVER_ERROR,
+                "cannot check the token now",
+            ))
+        }
+    }
+}
+
+async fn graphql_http(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> Response {
+    let principal = match principal_from_headers(&state.app, &headers).await {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    let mut request = request.into_inner();
+    if let Some(principal) = principal {
+        request = request.data(principal);
+    }
+    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+}
+
+/// The token in a `connection_init` payload: `{"authorization": "Bearer …"}` (also
+/// `Authorization`, `token`, or inside `headers`).
+fn token_from_init_payload(payload: &serde_json::Value) -> Option<String> {
+    let direct = ["authorization", "Authorization", "token"]
+        .iter()
+        .find_map(|k| payload.get(*k).and_then(|v| v.as_str()));
+    let nested = || {
+        payload.get("headers").and_then(|h| {
+            ["authorization", "Authorization"]
+                .iter()
+                .find_map(|k| h.get(*k).and_then(|v| v.as_str()))
+        })
+    };
+    direct
+        .or_else(nested)
+        .and_then(token_from_authorization)
+        .map(str::to_owned)
+}
+
+async fn graphql_ws(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let header_principal = match principal_from_headers(&state.app, &headers).await {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    let app = state.app.clone();
+    upgrade
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
+        .write_buffer_size(WS_WRITE_BUFFER_BYTES)
+        .max_message_size(WS_MAX_MESSAGE_BYTES)
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
+                .keepalive_timeout(WS_KEEPALIVE_TIMEOUT)
+                .on_connection_init(move |payload| async move {
+                    let principal = match token_from_init_payload(&payload) {
+                        Some(token) => app
+                            .tokens
+                            .authenticate(&token)
+                            .await
+                            .map_err(|e| async_graphql::Error::new(e.to_string()))?
+                            .ok_or_else(|| {
+                                async_graphql::Error::new("the token is unknown or revoked")
+                            })?,
+                        None => header_principal.ok_or_else(|| {
+                            async_graphql::Error::new(
+                                "authentication required: send {\"authorization\": \"Bearer <token>\"} in connection_init",
+                            )
+                        })?,
+                    };
+                    let mut data = Data::default();
+                    data.insert(principal);
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+async fn graphiql_page() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
+            .title("hadir GraphiQL")
+            .finish(),
+    )
+}
+
+async fn healthz(State(state): State<HttpState>) -> Response {
+    match state.app.db.ping().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ok", "database": "ok" })).into_response(),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "degraded", "database": error.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+async fn schema_sdl() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        graphql::sdl(),
+    )
+        .into_response()
+}
+
+/// Runs the server until SIGINT or SIGTERM: migrates the database, syncs the camera
+/// folder, makes sure an admin token exists, starts the presence monitor and serves HTTP.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let database = db::connect_and_migrate(&config.database_url).await?;
+    tracing::info!(database = %db::redact_database_url(&config.database_url), "database ready");
+
+    let report = cameras::sync_folder(&database, &config.camera_configs)
+        .await
+        .context("cannot sync the camera folder into the database")?;
+    for error in &report.errors {
+        tracing::error!("camera file skipped: {error}");
+    }
+    tracing::info!(
+        folder = %config.camera_configs.display(),
+        created = report.created.len(),
+        updated = report.updated.len(),
+        disabled = report.disabled.len(),
+        broken = report.errors.len(),
+        "camera files synced"
+    );
+
+    let listen = config.listen_addr()?;
+    let monitor_interval = config.monitor_interval();
+    let app = AppState::new(config, database, Arc::new(SystemClock));
+    if let Some(created) = app.tokens.ensure_first_admin().await? {
+        println!(
+            "\nNo admin token was configured, so hadir created one. It is shown this once:\n\n    {}\n\n\
+             Send it as `Authorization: Bearer <token>` (in GraphiQL: the Headers tab).\n",
+            created.token
+        );
+    }
+    let monitor = monitor::spawn(app.engine.clone(), monitor_interval);
+
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    println!("hadir listening on http://{local}");
+    tracing::info!(%local, "listening");
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    monitor.abort();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

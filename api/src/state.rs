@@ -1,0 +1,63 @@
+//! The shared state of a running server: the database, the services and the event bus.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    auth::TokenStore,
+    cameras::CameraRegistry,
+    clock::Clock,
+    config::Config,
+    employees::EmployeeDirectory,
+    events::EventBus,
+    graphql::types::{AiState, AiStatus, ai_status::AiStatusHandle},
+    notifications::Notifications,
+    presence::{PresenceEngine, PresenceSettings},
+};
+
+/// What the AI status says while no recognition pipeline runs in this process.
+pub const NO_PIPELINE_MESSAGE: &str =
+    "no face recognition runs in this process; sightings arrive through reportSighting";
+
+/// Everything a request handler or resolver needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub clock: Arc<dyn Clock>,
+    pub events: EventBus,
+    pub engine: Arc<PresenceEngine>,
+    pub employees: EmployeeDirectory,
+    pub cameras: CameraRegistry,
+    pub notifications: Notifications,
+    pub tokens: TokenStore,
+    pub ai_status: AiStatusHandle,
+}
+
+impl AppState {
+    pub fn new(config: Config, db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
+        let events = EventBus::default();
+        let engine = Arc::new(PresenceEngine::new(
+            db.clone(),
+            clock.clone(),
+            PresenceSettings {
+                lost_after: config.lost_after(),
+                camera_timeout: config.camera_timeout(),
+            },
+            events.clone(),
+        ));
+        Self {
+            employees: EmployeeDirectory::new(db.clone(), events.clone()),
+            cameras: CameraRegistry::new(db.clone(), events.clone()),
+            notifications: Notifications::new(db.clone()),
+            tokens: TokenStore::new(db.clone(), config.admin_token.as_deref()),
+            ai_status: AiStatusHandle::new(AiStatus::new(AiState::Stopped, NO_PIPELINE_MESSAGE)),
+            config: Arc::new(config),
+            db,
+            clock,
+            events,
+            engine,
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! SeaORM migrations of hadir. The same steps run on SQLite and on PostgreSQL.
+//!
+//! # Layout
+//! - [`m20261125_000001_core_tables`]: the seed's tables: `employees`, `cameras`,
+//!   `employee_tracking`, `notifications`, `attendance_logs`.
+//! - [`m20261125_000002_embeddings_and_visits`]: `face_embeddings` and the `visits` history.
+//! - [`m20261125_000003_api_tokens`]: hashed bearer tokens with roles.
+//!
+//! [`Migrator`] lists them in order; `hadir migrate` and `hadir serve` apply what is pending.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_core_tables;
+mod m20261125_000002_embeddings_and_visits;
+mod m20261125_000003_api_tokens;
+
+/// Every migration of hadir, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_core_tables::Migration),
+            Box::new(m20261125_000002_embeddings_and_visits::Migration),
+            Box::new(m20261125_000003_api_tokens::Migration),
+        ]
+    }
+}
