@@ -94,6 +94,7 @@ pub fn token_from_authorization(value: &str) -> Option<&str> {
     let token = match value.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
         Some(_) => return None,
+        None if value.eq_ignore_ascii_case("bearer") => return None,
         None => value,
     };
     Some(token).filter(|t| !t.is_empty())
