@@ -294,8 +294,10 @@ pub async fn mark_camera_up(
     Ok(result.rows_affected == 1)
 }
 
-/// Adds a sighting to the visit history: extends the employee's visit at that camera when
-/// the sighting falls within `lost_after` of it, else starts a new visit.
+/// Adds a sighting to the visit history. The visit it may extend is the employee's latest one
+/// (by end) that started no later than the sighting: at the same camera and within
+/// `lost_after` of its end, the sighting extends it; otherwise (another camera in between,
+/// or a longer gap) it starts a new visit.
 pub async fn record_visit(
     db: &impl ConnectionTrait,
     employee_id: &str,
@@ -307,7 +309,8 @@ pub async fn record_visit(
     let previous = visit::Entity::find()
         .filter(visit::Column::EmployeeId.eq(employee_id))
         .filter(visit::Column::StartedAt.lte(seen_at))
-        .order_by_desc(visit::Column::StartedAt)
+        .order_by_desc(visit::Column::EndedAt)
+        .order_by_desc(visit::Column::Id)
         .one(db)
         .await?;
     if let Some(previous) = previous
