@@ -167,12 +167,14 @@ impl PresenceEngine {
             if let Some(status) = new_status {
                 let moved = store::move_tracking(
                     &txn,
-                    &employee.employee_id,
                     current.as_ref(),
-                    &camera.camera_id,
-                    seen_at,
-                    status,
-                    sighting.score,
+                    store::TrackingMove {
+                        employee_id: &employee.employee_id,
+                        camera_id: &camera.camera_id,
+                        seen_at,
+                        status,
+                        score: sighting.score,
+                    },
                     now,
                 )
                 .await?;

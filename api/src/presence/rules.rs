@@ -96,9 +96,9 @@ pub fn humanize_ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
 /// "2 minutes", "90 seconds", "1 hour": a configured duration in words.
 pub fn humanize_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();
-    let (amount, unit) = if seconds % 3_600 == 0 && seconds >= 3_600 {
+    let (amount, unit) = if seconds.is_multiple_of(3_600) && seconds >= 3_600 {
         (seconds / 3_600, "hour")
-    } else if seconds % 60 == 0 && seconds >= 60 {
+    } else if seconds.is_multiple_of(60) && seconds >= 60 {
         (seconds / 60, "minute")
     } else {
         (seconds, "second")

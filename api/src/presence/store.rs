@@ -126,18 +126,31 @@ pub async fn counts(db: &impl ConnectionTrait) -> Result<PresenceCounts, DbErr> 
     })
 }
 
+/// Where a sighting moves an employee's tracking row.
+#[derive(Clone, Copy, Debug)]
+pub struct TrackingMove<'a> {
+    pub employee_id: &'a str,
+    pub camera_id: &'a str,
+    pub seen_at: DateTime<Utc>,
+    pub status: Status,
+    pub score: Option<f64>,
+}
+
 /// Moves an employee's row to a newer sighting, provided it is still as it was read
 /// (`expected`; None: there was no row). False when someone else changed it first.
 pub async fn move_tracking(
     db: &impl ConnectionTrait,
-    employee_id: &str,
     expected: Option<&tracking::Model>,
-    camera_id: &str,
-    seen_at: DateTime<Utc>,
-    status: Status,
-    score: Option<f64>,
+    to: TrackingMove<'_>,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
+    let TrackingMove {
+        employee_id,
+        camera_id,
+        seen_at,
+        status,
+        score,
+    } = to;
     match expected {
         None => {
             let row = tracking::ActiveModel {

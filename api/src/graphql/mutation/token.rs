@@ -54,6 +54,6 @@ impl TokenMutation {
             .trim()
             .parse()
             .map_err(|_| bad_input("id", format!("{:?} is not a token id", id.0)))?;
-        Ok(state.tokens.revoke(id).await.extend()?)
+        state.tokens.revoke(id).await.extend()
     }
 }

@@ -77,10 +77,9 @@ impl Notification {
         let Some(id) = &self.employee_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<DataLoader<EmployeeLoader>>()
+        ctx.data_unchecked::<DataLoader<EmployeeLoader>>()
             .load_one(id.clone())
-            .await?)
+            .await
     }
 
     /// The camera it is about, where there is one.
@@ -91,10 +90,9 @@ impl Notification {
         let Some(id) = &self.camera_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<DataLoader<CameraLoader>>()
+        ctx.data_unchecked::<DataLoader<CameraLoader>>()
             .load_one(id.clone())
-            .await?)
+            .await
     }
 }
 
