@@ -897,6 +897,159 @@ async fn explorer_health_and_schema_are_served(backend: Backend) {
     assert!((chrono::Utc::now() - time.to_utc()).num_seconds().abs() < 30);
 }
 
+/// A raw `graphql-transport-ws` socket, for checking the protocol's messages themselves.
+struct RawSocket(
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+);
+
+impl RawSocket {
+    async fn open(server: &TestServer, token: &str) -> Self {
+        use futures_util::SinkExt;
+        use tokio_tungstenite::tungstenite::{
+            Message, client::IntoClientRequest, http::HeaderValue,
+        };
+        let mut request = format!("ws://{}/graphql", server.addr)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        socket
+            .send(Message::Text(
+                json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })
+                    .to_string()
+                    .into(),
+            ))
+            .await
+            .unwrap();
+        let mut raw = Self(socket);
+        assert_eq!(raw.next().await["type"], "connection_ack");
+        raw
+    }
+
+    async fn send(&mut self, value: Value) {
+        use futures_util::SinkExt;
+        self.0
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                value.to_string().into(),
+            ))
+            .await
+            .unwrap();
+    }
+
+    async fn next(&mut self) -> Value {
+        use futures_util::StreamExt;
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(5), self.0.next())
+                .await
+                .expect("a message in time")
+                .expect("an open socket")
+                .expect("a message");
+            if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+                return serde_json::from_str(&text).unwrap();
+            }
+        }
+    }
+}
+
+async fn websocket_operations_share_executions_by_role(backend: Backend) {
+    let Some(db) = TestDb::create(backend, "websocket_operations_share_executions_by_role") else {
+        return;
+    };
+    let server = TestServer::start(&db, &ServerOptions::default());
+    let viewer = create_token(&server, "VIEWER").await;
+    let ingest = create_token(&server, "INGEST").await;
+    let subscription =
+        json!({ "query": "subscription { cameraStatusChanged { cameraId streamUrl status } }" });
+
+    // Two viewers and an admin on the same selection: the viewers share one execution, the
+    // admin gets another (roles see different stream URLs).
+    let mut first_viewer = RawSocket::open(&server, &viewer).await;
+    let mut second_viewer = RawSocket::open(&server, &viewer).await;
+    let mut admin = RawSocket::open(&server, ADMIN_TOKEN).await;
+    for socket in [&mut first_viewer, &mut second_viewer, &mut admin] {
+        socket
+            .send(json!({ "id": "s1", "type": "subscribe", "payload": subscription }))
+            .await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server
+        .gql(
+            &ingest,
+            "mutation { reportCameraHeartbeat(cameraId: \"CAM1\") { cameraId } }",
+            json!({}),
+        )
+        .await;
+    for socket in [&mut first_viewer, &mut second_viewer] {
+        let message = socket.next().await;
+        assert_eq!(
+            message,
+            json!({ "type": "next", "id": "s1", "payload": { "data": { "cameraStatusChanged": {
+                "cameraId": "CAM1", "streamUrl": "rtsp://***@127.0.0.1:8554/lobby", "status": "ONLINE" } } } })
+        );
+    }
+    let message = admin.next().await;
+    assert_eq!(
+        message["payload"]["data"]["cameraStatusChanged"]["streamUrl"],
+        "rtsp://admin:s3cret@127.0.0.1:8554/lobby"
+    );
+
+    // complete stops a subscription; a query over the socket answers next + complete.
+    first_viewer
+        .send(json!({ "id": "s1", "type": "complete" }))
+        .await;
+    first_viewer
+        .send(json!({ "id": "q1", "type": "subscribe", "payload": { "query": "{ camera(cameraId: \"CAM1\") { status } }" } }))
+        .await;
+    assert_eq!(
+        first_viewer.next().await,
+        json!({ "type": "next", "id": "q1", "payload": { "data": { "camera": { "status": "ONLINE" } } } })
+    );
+    assert_eq!(
+        first_viewer.next().await,
+        json!({ "type": "complete", "id": "q1" })
+    );
+
+    // A subscription the schema refuses, and one the role may not open: `error` messages.
+    second_viewer
+        .send(json!({ "id": "bad", "type": "subscribe", "payload": { "query": "subscription { noSuchField }" } }))
+        .await;
+    let message = second_viewer.next().await;
+    assert_eq!(
+        (message["type"].as_str(), message["id"].as_str()),
+        (Some("error"), Some("bad"))
+    );
+    assert_eq!(
+        message["payload"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+    let mut edge = RawSocket::open(&server, &ingest).await;
+    edge.send(json!({ "id": "x", "type": "subscribe", "payload": subscription }))
+        .await;
+    let message = edge.next().await;
+    assert_eq!(message["type"], "error");
+    assert_eq!(message["payload"][0]["extensions"]["code"], "FORBIDDEN");
+
+    // A duplicate id closes the socket with 4409, as the protocol says.
+    second_viewer
+        .send(json!({ "id": "s1", "type": "subscribe", "payload": subscription }))
+        .await;
+    use futures_util::StreamExt;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(message)) = second_viewer.0.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Close(Some(frame)) = message {
+                return u16::from(frame.code);
+            }
+        }
+        0
+    })
+    .await
+    .unwrap();
+    assert_eq!(closed, 4409);
+}
+
 on_both_backends!(
     crud_round_trip,
     sighting_then_lost_over_websocket,
@@ -908,4 +1061,5 @@ on_both_backends!(
     legacy_graphql_ws_protocol_works,
     camera_heartbeats_and_health,
     explorer_health_and_schema_are_served,
+    websocket_operations_share_executions_by_role,
 );

@@ -4,8 +4,10 @@
 //! - [`types`]: the object types, built from the services' records.
 //! - [`loaders`]: DataLoaders against N+1 reads.
 //! - [`error`]: `extensions.code` on every error.
+//! - [`fanout`]: subscribers of the same selection share one execution and one serialisation.
 
 pub mod error;
+pub mod fanout;
 pub mod loaders;
 pub mod mutation;
 pub mod query;

@@ -1,12 +1,14 @@
 //! The HTTP server: `POST /graphql`, WebSocket subscriptions on `GET /graphql`
-//! (`graphql-transport-ws` and `graphql-ws`), GraphiQL at `/`, `/healthz` and
+//! (`graphql-transport-ws` and `graphql-ws`, in [`ws`]), GraphiQL at `/`, `/healthz` and
 //! `/schema.graphql`; and `serve`, which starts everything.
 
-use std::{sync::Arc, time::Duration};
+pub mod ws;
+
+use std::sync::Arc;
 
 use anyhow::Context as _;
-use async_graphql::{Data, http::GraphiQLSource};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
     Json, Router,
     extract::{State, WebSocketUpgrade},
@@ -22,7 +24,7 @@ use crate::{
     clock::SystemClock,
     config::Config,
     db,
-    graphql::{self, AppSchema, error::UNAUTHENTICATED},
+    graphql::{self, AppSchema, error::UNAUTHENTICATED, fanout::SubscriptionHub},
     presence::monitor,
     state::AppState,
 };
@@ -34,13 +36,12 @@ pub const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
 pub const WS_WRITE_BUFFER_BYTES: usize = 4 * 1024;
 /// The largest message a WebSocket client may send.
 pub const WS_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
-/// Silence after which a WebSocket client is considered gone.
-pub const WS_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 struct HttpState {
     app: AppState,
     schema: AppSchema,
+    hub: SubscriptionHub,
 }
 
 /// The router of a running server.
@@ -58,7 +59,11 @@ pub fn router(app: AppState) -> Router {
     router
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(CorsLayer::permissive())
-        .with_state(HttpState { app, schema })
+        .with_state(HttpState {
+            app,
+            hub: SubscriptionHub::new(schema.clone()),
+            schema,
+        })
 }
 
 /// A GraphQL error response with one error and its code.
@@ -123,66 +128,41 @@ async fn graphql_http(
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 
-/// The token in a `connection_init` payload: `{"authorization": "Bearer …"}` (also
-/// `Authorization`, `token`, or inside `headers`).
-fn token_from_init_payload(payload: &serde_json::Value) -> Option<String> {
-    let direct = ["authorization", "Authorization", "token"]
-        .iter()
-        .find_map(|k| payload.get(*k).and_then(|v| v.as_str()));
-    let nested = || {
-        payload.get("headers").and_then(|h| {
-            ["authorization", "Authorization"]
-                .iter()
-                .find_map(|k| h.get(*k).and_then(|v| v.as_str()))
-        })
-    };
-    direct
-        .or_else(nested)
-        .and_then(token_from_authorization)
-        .map(str::to_owned)
-}
-
 async fn graphql_ws(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let header_principal = match principal_from_headers(&state.app, &headers).await {
         Ok(p) => p,
         Err(response) => return response,
     };
-    let app = state.app.clone();
-    upgrade
+    let upgrade = upgrade
         .read_buffer_size(WS_READ_BUFFER_BYTES)
         .write_buffer_size(WS_WRITE_BUFFER_BYTES)
         .max_message_size(WS_MAX_MESSAGE_BYTES)
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
-                .keepalive_timeout(WS_KEEPALIVE_TIMEOUT)
-                .on_connection_init(move |payload| async move {
-                    let principal = match token_from_init_payload(&payload) {
-                        Some(token) => app
-                            .tokens
-                            .authenticate(&token)
-                            .await
-                            .map_err(|e| async_graphql::Error::new(e.to_string()))?
-                            .ok_or_else(|| {
-                                async_graphql::Error::new("the token is unknown or revoked")
-                            })?,
-                        None => header_principal.ok_or_else(|| {
-                            async_graphql::Error::new(
-                                "authentication required: send {\"authorization\": \"Bearer <token>\"} in connection_init",
-                            )
-                        })?,
-                    };
-                    let mut data = Data::default();
-                    data.insert(principal);
-                    Ok(data)
-                })
-                .serve()
-        })
+        .protocols(ws::Protocol::NAMES);
+    // A client that names no subprotocol gets graphql-transport-ws.
+    let asked = headers.contains_key(header::SEC_WEBSOCKET_PROTOCOL);
+    let selected = upgrade
+        .selected_protocol()
+        .and_then(|p| p.to_str().ok())
+        .and_then(ws::Protocol::from_name);
+    let Some(protocol) = selected.or((!asked).then_some(ws::Protocol::TransportWs)) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "ask for the WebSocket subprotocol graphql-transport-ws or graphql-ws",
+        )
+            .into_response();
+    };
+    let connection = ws::Connection {
+        app: state.app,
+        schema: state.schema,
+        hub: state.hub,
+        protocol,
+        header_principal,
+    };
+    upgrade.on_upgrade(move |socket| connection.serve(socket))
 }
 
 async fn graphiql_page() -> Html<String> {

@@ -1,0 +1,470 @@
+//! GraphQL over WebSocket on `GET /graphql`, speaking both `graphql-transport-ws` (the
+//! `graphql-ws` npm package, Apollo, urql) and the older `graphql-ws`
+//! (subscriptions-transport-ws). Subscriptions go through the [`SubscriptionHub`], so each
+//! event is resolved and serialised once per selection; each socket only frames and writes.
+//!
+//! The token comes in `connection_init` (`{"authorization": "Bearer …"}`), or in the upgrade
+//! request's `Authorization` header.
+
+use std::{collections::HashMap, time::Duration};
+
+use async_graphql::Request;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::{
+    sync::{broadcast::error::RecvError, mpsc},
+    task::JoinHandle,
+};
+
+use crate::{
+    auth::{Principal, token_from_authorization},
+    graphql::{
+        AppSchema,
+        fanout::{Frame, SubscriptionHub},
+    },
+    state::AppState,
+};
+
+/// Time a client has to send `connection_init`.
+pub const CONNECTION_INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Interval of the `ka` messages the older protocol expects.
+pub const LEGACY_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+/// Messages queued for one socket before its subscriptions wait.
+pub const OUTBOX_CAPACITY: usize = 64;
+/// Subscriptions one socket may hold at once.
+pub const MAX_SUBSCRIPTIONS_PER_SOCKET: usize = 100;
+
+/// The two protocols, by their `Sec-WebSocket-Protocol` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// `graphql-transport-ws`.
+    TransportWs,
+    /// `graphql-ws` (subscriptions-transport-ws).
+    LegacyWs,
+}
+
+impl Protocol {
+    pub const NAMES: [&'static str; 2] = ["graphql-transport-ws", "graphql-ws"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim() {
+            "graphql-transport-ws" => Some(Self::TransportWs),
+            "graphql-ws" => Some(Self::LegacyWs),
+            _ => None,
+        }
+    }
+
+    /// The message type of a result.
+    fn next_type(self) -> &'static str {
+        match self {
+            Self::TransportWs => "next",
+            Self::LegacyWs => "data",
+        }
+    }
+}
+
+/// Everything one socket needs.
+pub struct Connection {
+    pub app: AppState,
+    pub schema: AppSchema,
+    pub hub: SubscriptionHub,
+    pub protocol: Protocol,
+    /// The caller according to the upgrade request's header, if it carried a token.
+    pub header_principal: Option<Principal>,
+}
+
+fn text(value: Value) -> Message {
+    Message::Text(value.to_string().into())
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from(reason.to_owned()),
+    }))
+}
+
+/// The token in a `connection_init` payload: `authorization`, `Authorization` or `token`,
+/// at the top or inside `headers`.
+pub fn token_from_init_payload(payload: &Value) -> Option<String> {
+    let keys = ["authorization", "Authorization", "token"];
+    let direct = keys
+        .iter()
+        .find_map(|k| payload.get(*k).and_then(Value::as_str));
+    let nested = || {
+        payload
+            .get("headers")
+            .and_then(|h| keys.iter().find_map(|k| h.get(*k).and_then(Value::as_str)))
+    };
+    direct
+        .or_else(nested)
+        .and_then(token_from_authorization)
+        .map(str::to_owned)
+}
+
+impl Connection {
+    /// Serves one socket until either side closes it.
+    pub async fn serve(self, socket: WebSocket) {
+        let (mut sink, mut stream) = socket.split();
+        let (outbox, mut inbox) = mpsc::channel::<Message>(OUTBOX_CAPACITY);
+        let writer = tokio::spawn(async move {
+            while let Some(message) = inbox.recv().await {
+                let closing = matches!(message, Message::Close(_));
+                if sink.send(message).await.is_err() || closing {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+
+        let principal = match self.handshake(&mut stream, &outbox).await {
+            Some(p) => p,
+            None => {
+                drop(outbox);
+                let _ = writer.await;
+                return;
+            }
+        };
+        let keepalive = (self.protocol == Protocol::LegacyWs).then(|| {
+            let outbox = outbox.clone();
+            tokio::spawn(async move {
+                let mut ticker = tokio::time::interval(LEGACY_KEEPALIVE_INTERVAL);
+                loop {
+                    ticker.tick().await;
+                    if outbox.send(text(json!({ "type": "ka" }))).await.is_err() {
+                        break;
+                    }
+                }
+            })
+        });
+
+        let mut subscriptions: HashMap<String, JoinHandle<()>> = HashMap::new();
+        while let Some(Ok(message)) = stream.next().await {
+            let body = match message {
+                Message::Text(t) => t,
+                Message::Binary(b) => match Utf8Bytes::try_from(b) {
+                    Ok(t) => t,
+                    Err(_) => break,
+                },
+                Message::Close(_) => break,
+                Message::Ping(_) | Message::Pong(_) => continue,
+            };
+            let Ok(value) = serde_json::from_str::<Value>(body.as_str()) else {
+                let _ = outbox.send(close(4400, "invalid message: not JSON")).await;
+                break;
+            };
+            let kind = value["type"].as_str().unwrap_or_default();
+            let id = value["id"].as_str().map(str::to_owned);
+            match (self.protocol, kind) {
+                (_, "connection_init") => {
+                    if self.protocol == Protocol::TransportWs {
+                        let _ = outbox
+                            .send(close(4429, "too many initialisation requests"))
+                            .await;
+                        break;
+                    }
+                }
+                (Protocol::TransportWs, "ping") => {
+                    let _ = outbox.send(text(json!({ "type": "pong" }))).await;
+                }
+                (Protocol::TransportWs, "pong") => {}
+                (Protocol::TransportWs, "subscribe") | (Protocol::LegacyWs, "start") => {
+                    let Some(id) = id else {
+                        let _ = outbox.send(close(4400, "invalid message: no id")).await;
+                        break;
+                    };
+                    subscriptions.retain(|_, task| !task.is_finished());
+                    if subscriptions.contains_key(&id) {
+                        if self.protocol == Protocol::TransportWs {
+                            let reason = format!("subscriber for {id} already exists");
+                            let _ = outbox.send(close(4409, &reason)).await;
+                            break;
+                        }
+                        if let Some(old) = subscriptions.remove(&id) {
+                            old.abort();
+                        }
+                    }
+                    if subscriptions.len() >= MAX_SUBSCRIPTIONS_PER_SOCKET {
+                        let _ = outbox
+                            .send(close(4400, "too many subscriptions on one socket"))
+                            .await;
+                        break;
+                    }
+                    let task = self.start(&principal, id.clone(), &value["payload"], &outbox);
+                    subscriptions.insert(id, task);
+                }
+                (Protocol::TransportWs, "complete") | (Protocol::LegacyWs, "stop") => {
+                    if let Some(task) = id.and_then(|id| subscriptions.remove(&id)) {
+                        task.abort();
+                    }
+                }
+                (Protocol::LegacyWs, "connection_terminate") => break,
+                (_, other) => {
+                    let reason = format!("invalid message type {other:?}");
+                    let _ = outbox.send(close(4400, &reason)).await;
+                    break;
+                }
+            }
+        }
+        for task in subscriptions.into_values() {
+            task.abort();
+        }
+        if let Some(task) = keepalive {
+            task.abort();
+        }
+        drop(outbox);
+        let _ = writer.await;
+    }
+
+    /// Waits for `connection_init` and authenticates it; None when the socket is done.
+    async fn handshake(
+        &self,
+        stream: &mut futures_util::stream::SplitStream<WebSocket>,
+        outbox: &mpsc::Sender<Message>,
+    ) -> Option<Principal> {
+        let first = tokio::time::timeout(CONNECTION_INIT_TIMEOUT, async {
+            while let Some(Ok(message)) = stream.next().await {
+                match message {
+                    Message::Text(t) => return serde_json::from_str::<Value>(t.as_str()).ok(),
+                    Message::Close(_) => return None,
+                    _ => continue,
+                }
+            }
+            None
+        })
+        .await;
+        let init = match first {
+            Err(_) => {
+                let _ = outbox
+                    .send(close(4408, "connection initialisation timeout"))
+                    .await;
+                return None;
+            }
+            Ok(None) => return None,
+            Ok(Some(value)) => value,
+        };
+        if init["type"] != "connection_init" {
+            let _ = match self.protocol {
+                Protocol::TransportWs => outbox.send(close(4401, "unauthorized")).await,
+                Protocol::LegacyWs => outbox.send(close(4400, "expected connection_init")).await,
+            };
+            return None;
+        }
+        match self.authenticate(&init["payload"]).await {
+            Ok(principal) => {
+                let _ = outbox.send(text(json!({ "type": "connection_ack" }))).await;
+                Some(principal)
+            }
+            Err(reason) => {
+                if self.protocol == Protocol::LegacyWs {
+                    let _ = outbox
+                        .send(text(
+                            json!({ "type": "connection_error", "payload": { "message": reason } }),
+                        ))
+                        .await;
+                }
+                let _ = outbox.send(close(4403, &reason)).await;
+                None
+            }
+        }
+    }
+
+    async fn authenticate(&self, payload: &Value) -> Result<Principal, String> {
+        match token_from_init_payload(payload) {
+            Some(token) => match self.app.tokens.authenticate(&token).await {
+                Ok(Some(principal)) => Ok(principal),
+                Ok(None) => Err("forbidden: the token is unknown or revoked".to_owned()),
+                Err(error) => {
+                    tracing::error!(%error, "cannot check a token");
+                    Err("cannot check the token now".to_owned())
+                }
+            },
+            None => self.header_principal.clone().ok_or_else(|| {
+                "forbidden: send {\"authorization\": \"Bearer <token>\"} in connection_init"
+                    .to_owned()
+            }),
+        }
+    }
+
+    /// Starts one operation: subscriptions through the hub, queries and mutations directly.
+    fn start(
+        &self,
+        principal: &Principal,
+        id: String,
+        payload: &Value,
+        outbox: &mpsc::Sender<Message>,
+    ) -> JoinHandle<()> {
+        let protocol = self.protocol;
+        let outbox = outbox.clone();
+        let query = payload["query"].as_str().unwrap_or_default().to_owned();
+        let variables = match &payload["variables"] {
+            Value::Null => json!({}),
+            v => v.clone(),
+        };
+        let operation_name = payload["operationName"].as_str().map(str::to_owned);
+        let id_json = Value::String(id.clone()).to_string();
+
+        if !is_subscription(&query, operation_name.as_deref()) {
+            let schema = self.schema.clone();
+            let mut request = Request::new(query)
+                .variables(async_graphql::Variables::from_json(variables))
+                .data(principal.clone());
+            if let Some(name) = operation_name {
+                request = request.operation_name(name);
+            }
+            return tokio::spawn(async move {
+                let response = schema.execute(request).await;
+                let payload = serde_json::to_string(&response).unwrap_or_default();
+                let _ = outbox
+                    .send(next_message(protocol, &id_json, &payload))
+                    .await;
+                let _ = outbox.send(complete_message(&id_json)).await;
+            });
+        }
+
+        let shared = self
+            .hub
+            .subscribe(principal, query, variables, operation_name);
+        tokio::spawn(async move {
+            // Own the whole subscription (not only its receiver): it keeps the shared
+            // execution running.
+            let mut shared = shared;
+            loop {
+                let frame = match shared.frames.recv().await {
+                    Ok(frame) => frame,
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(
+                            missed,
+                            "a WebSocket subscriber fell behind and skipped events"
+                        );
+                        continue;
+                    }
+                    Err(RecvError::Closed) => {
+                        let _ = outbox.send(complete_message(&id_json)).await;
+                        return;
+                    }
+                };
+                let message = match &*frame {
+                    Frame::Next(payload) => next_message(protocol, &id_json, payload),
+                    Frame::Error(errors) => {
+                        let message = match protocol {
+                            Protocol::TransportWs => {
+                                format!(r#"{{"type":"error","id":{id_json},"payload":{errors}}}"#)
+                            }
+                            Protocol::LegacyWs => format!(
+                                r#"{{"type":"data","id":{id_json},"payload":{{"data":null,"errors":{errors}}}}}"#
+                            ),
+                        };
+                        let _ = outbox.send(Message::Text(message.into())).await;
+                        if protocol == Protocol::LegacyWs {
+                            let _ = outbox.send(complete_message(&id_json)).await;
+                        }
+                        return;
+                    }
+                    Frame::Complete => {
+                        let _ = outbox.send(complete_message(&id_json)).await;
+                        return;
+                    }
+                };
+                if outbox.send(message).await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+}
+
+/// `{"type":"next","id":…,"payload":…}` around an already serialised payload.
+fn next_message(protocol: Protocol, id_json: &str, payload: &str) -> Message {
+    let kind = protocol.next_type();
+    let mut message = String::with_capacity(payload.len() + id_json.len() + 40);
+    message.push_str(r#"{"type":""#);
+    message.push_str(kind);
+    message.push_str(r#"","id":"#);
+    message.push_str(id_json);
+    message.push_str(r#","payload":"#);
+    message.push_str(payload);
+    message.push('}');
+    Message::Text(message.into())
+}
+
+fn complete_message(id_json: &str) -> Message {
+    Message::Text(format!(r#"{{"type":"complete","id":{id_json}}}"#).into())
+}
+
+/// Whether the operation to run is a subscription. A query that does not parse is not:
+/// running it directly reports the parse error.
+fn is_subscription(query: &str, operation_name: Option<&str>) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    let operation = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    operation.is_some_and(|op| op.node.ty == OperationType::Subscription)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_told_apart() {
+        assert!(is_subscription("subscription { serverTime }", None));
+        assert!(!is_subscription("{ serverTime }", None));
+        assert!(!is_subscription(
+            "mutation { markAllNotificationsRead }",
+            None
+        ));
+        let both = "query A { serverTime } subscription B { serverTime }";
+        assert!(is_subscription(both, Some("B")));
+        assert!(!is_subscription(both, Some("A")));
+        assert!(!is_subscription(both, None));
+        assert!(!is_subscription("subscription {", None));
+    }
+
+    #[test]
+    fn tokens_are_found_in_init_payloads() {
+        let token = |v: Value| token_from_init_payload(&v);
+        assert_eq!(
+            token(json!({"authorization": "Bearer a"})).as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            token(json!({"Authorization": "Bearer b"})).as_deref(),
+            Some("b")
+        );
+        assert_eq!(token(json!({"token": "c"})).as_deref(), Some("c"));
+        assert_eq!(
+            token(json!({"headers": {"Authorization": "Bearer d"}})).as_deref(),
+            Some("d")
+        );
+        assert_eq!(token(json!({})), None);
+        assert_eq!(token(Value::Null), None);
+    }
+
+    #[test]
+    fn results_are_framed_around_the_shared_payload() {
+        let Message::Text(m) = next_message(Protocol::TransportWs, "\"7\"", r#"{"data":{"a":1}}"#)
+        else {
+            panic!("text expected")
+        };
+        let v: Value = serde_json::from_str(m.as_str()).unwrap();
+        assert_eq!(
+            v,
+            json!({"type": "next", "id": "7", "payload": {"data": {"a": 1}}})
+        );
+        let Message::Text(m) = next_message(Protocol::LegacyWs, "\"7\"", "{}") else {
+            panic!("text expected")
+        };
+        assert_eq!(
+            serde_json::from_str::<Value>(m.as_str()).unwrap()["type"],
+            "data"
+        );
+    }
+}
