@@ -1050,6 +1050,77 @@ async fn websocket_operations_share_executions_by_role(backend: Backend) {
     assert_eq!(closed, 4409);
 }
 
+async fn tokens_from_first_start_and_command_line(backend: Backend) {
+    let Some(db) = TestDb::create(backend, "tokens_from_first_start_and_command_line") else {
+        return;
+    };
+    let options = ServerOptions {
+        bootstrap_admin: false,
+        ..Default::default()
+    };
+    let mut server = TestServer::start(&db, &options);
+    let printed: Vec<&str> = server
+        .startup_output
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| l.starts_with("hdr_"))
+        .collect();
+    assert_eq!(printed.len(), 1, "{:?}", server.startup_output);
+    let admin = printed[0].to_owned();
+    let me = server.gql(&admin, "{ me { role } }", json!({})).await;
+    assert_eq!(me["me"]["role"], "ADMIN");
+    server.kill();
+    // Printed once: a second start creates none.
+    let server = TestServer::start(&db, &options);
+    assert!(
+        !server
+            .startup_output
+            .iter()
+            .any(|l| l.trim().starts_with("hdr_")),
+        "{:?}",
+        server.startup_output
+    );
+    // `hadir token create` makes a token the running server accepts.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hadir"))
+        .args([
+            "token",
+            "create",
+            "--role",
+            "viewer",
+            "--name",
+            "wall display",
+        ])
+        .env("HADIR_DATABASE_URL", &db.url)
+        .current_dir(db.dir.path())
+        .output()
+        .expect("hadir token create");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let viewer = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let me = server.gql(&viewer, "{ me { role } }", json!({})).await;
+    assert_eq!(me["me"]["role"], "VIEWER");
+    let tokens = server
+        .gql(&admin, "{ apiTokens { name role revokedAt } }", json!({}))
+        .await;
+    assert_eq!(
+        tokens["apiTokens"],
+        json!([
+            { "name": "first start", "role": "ADMIN", "revokedAt": null },
+            { "name": "wall display", "role": "VIEWER", "revokedAt": null },
+        ])
+    );
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_hadir"))
+        .args(["token", "create", "--role", "root"])
+        .env("HADIR_DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("admin, viewer or ingest"));
+}
+
 on_both_backends!(
     crud_round_trip,
     sighting_then_lost_over_websocket,
@@ -1062,4 +1133,5 @@ on_both_backends!(
     camera_heartbeats_and_health,
     explorer_health_and_schema_are_served,
     websocket_operations_share_executions_by_role,
+    tokens_from_first_start_and_command_line,
 );

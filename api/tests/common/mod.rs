@@ -128,6 +128,8 @@ pub struct ServerOptions {
     pub monitor_interval_ms: u64,
     pub camera_dir: Option<PathBuf>,
     pub extra_env: Vec<(String, String)>,
+    /// Set `HADIR_ADMIN_TOKEN` to [`ADMIN_TOKEN`] (false: the server must make its own).
+    pub bootstrap_admin: bool,
 }
 
 impl Default for ServerOptions {
@@ -138,6 +140,7 @@ impl Default for ServerOptions {
             monitor_interval_ms: 200,
             camera_dir: None,
             extra_env: Vec::new(),
+            bootstrap_admin: true,
         }
     }
 }
@@ -149,6 +152,8 @@ pub struct TestServer {
     pub http: reqwest::Client,
     pub log_path: PathBuf,
     pub stdout_lines: mpsc::Receiver<String>,
+    /// What the server printed on stdout before it listened.
+    pub startup_output: Vec<String>,
 }
 
 /// A folder with the three sample-like cameras, one with credentials.
@@ -183,7 +188,6 @@ impl TestServer {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HADIR_DATABASE_URL", &db.url)
             .env("HADIR_LISTEN", "127.0.0.1:0")
-            .env("HADIR_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("HADIR_CAMERA_CONFIGS", &camera_dir)
             .env("HADIR_LOST_AFTER_SECS", options.lost_after_secs.to_string())
             .env(
@@ -198,6 +202,9 @@ impl TestServer {
             .current_dir(db.dir.path())
             .stdout(Stdio::piped())
             .stderr(log);
+        if options.bootstrap_admin {
+            command.env("HADIR_ADMIN_TOKEN", ADMIN_TOKEN);
+        }
         for (key, value) in &options.extra_env {
             command.env(key, value);
         }
@@ -212,6 +219,7 @@ impl TestServer {
             }
         });
         let deadline = std::time::Instant::now() + START_TIMEOUT;
+        let mut startup_output = Vec::new();
         let addr = loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match receiver.recv_timeout(left) {
@@ -219,6 +227,7 @@ impl TestServer {
                     if let Some(url) = line.strip_prefix("hadir listening on http://") {
                         break url.trim().to_owned();
                     }
+                    startup_output.push(line);
                 }
                 Err(_) => {
                     let _ = child.kill();
@@ -235,6 +244,7 @@ impl TestServer {
             http: reqwest::Client::new(),
             log_path,
             stdout_lines: receiver,
+            startup_output,
         }
     }
 
