@@ -6,10 +6,13 @@
 //! - [`m20261125_000002_embeddings_and_visits`]: `face_embeddings` and the `visits` history.
 //! - [`m20261125_000003_api_tokens`]: hashed bearer tokens with roles.
 //!
+//! - `helpers`: foreign keys and indexes as every step declares them.
+//!
 //! [`Migrator`] lists them in order; `hadir migrate` and `hadir serve` apply what is pending.
 
 pub use sea_orm_migration::prelude::*;
 
+mod helpers;
 mod m20261125_000001_core_tables;
 mod m20261125_000002_embeddings_and_visits;
 mod m20261125_000003_api_tokens;

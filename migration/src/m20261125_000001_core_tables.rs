@@ -3,6 +3,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::helpers::{create_index, references};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -59,36 +61,29 @@ impl MigrationTrait for Migration {
                     .col(string_len(EmployeeTracking::Status, 16))
                     .col(double_null(EmployeeTracking::Score))
                     .col(timestamp_with_time_zone(EmployeeTracking::StatusChangedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_employee_tracking_employee")
-                            .from(EmployeeTracking::Table, EmployeeTracking::EmployeeId)
-                            .to(Employees::Table, Employees::EmployeeId)
-                            .on_delete(ForeignKeyAction::Cascade)
-                            .on_update(ForeignKeyAction::Cascade),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_employee_tracking_camera")
-                            .from(EmployeeTracking::Table, EmployeeTracking::CameraId)
-                            .to(Cameras::Table, Cameras::CameraId)
-                            .on_delete(ForeignKeyAction::SetNull)
-                            .on_update(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut references(
+                        "fk_employee_tracking_employee",
+                        (EmployeeTracking::Table, EmployeeTracking::EmployeeId),
+                        (Employees::Table, Employees::EmployeeId),
+                        ForeignKeyAction::Cascade,
+                    ))
+                    .foreign_key(&mut references(
+                        "fk_employee_tracking_camera",
+                        (EmployeeTracking::Table, EmployeeTracking::CameraId),
+                        (Cameras::Table, Cameras::CameraId),
+                        ForeignKeyAction::SetNull,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_employee_tracking_status_last_seen")
-                    .table(EmployeeTracking::Table)
-                    .col(EmployeeTracking::Status)
-                    .col(EmployeeTracking::LastSeen)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await?;
+        create_index(
+            manager,
+            "idx_employee_tracking_status_last_seen",
+            EmployeeTracking::Table,
+            [EmployeeTracking::Status, EmployeeTracking::LastSeen],
+            false,
+        )
+        .await?;
 
         manager
             .create_table(
@@ -102,45 +97,37 @@ impl MigrationTrait for Migration {
                     .col(text(Notifications::Message))
                     .col(timestamp_with_time_zone(Notifications::CreatedAt))
                     .col(boolean(Notifications::IsRead).default(false))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_notifications_employee")
-                            .from(Notifications::Table, Notifications::EmployeeId)
-                            .to(Employees::Table, Employees::EmployeeId)
-                            .on_delete(ForeignKeyAction::SetNull)
-                            .on_update(ForeignKeyAction::Cascade),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_notifications_camera")
-                            .from(Notifications::Table, Notifications::CameraId)
-                            .to(Cameras::Table, Cameras::CameraId)
-                            .on_delete(ForeignKeyAction::SetNull)
-                            .on_update(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut references(
+                        "fk_notifications_employee",
+                        (Notifications::Table, Notifications::EmployeeId),
+                        (Employees::Table, Employees::EmployeeId),
+                        ForeignKeyAction::SetNull,
+                    ))
+                    .foreign_key(&mut references(
+                        "fk_notifications_camera",
+                        (Notifications::Table, Notifications::CameraId),
+                        (Cameras::Table, Cameras::CameraId),
+                        ForeignKeyAction::SetNull,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_notifications_is_read")
-                    .table(Notifications::Table)
-                    .col(Notifications::IsRead)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_notifications_created_at")
-                    .table(Notifications::Table)
-                    .col(Notifications::CreatedAt)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await?;
+        create_index(
+            manager,
+            "idx_notifications_is_read",
+            Notifications::Table,
+            [Notifications::IsRead],
+            false,
+        )
+        .await?;
+        create_index(
+            manager,
+            "idx_notifications_created_at",
+            Notifications::Table,
+            [Notifications::CreatedAt],
+            false,
+        )
+        .await?;
 
         manager
             .create_table(
@@ -156,39 +143,31 @@ impl MigrationTrait for Migration {
                     .col(string_len(AttendanceLogs::Status, 16))
                     .col(timestamp_with_time_zone(AttendanceLogs::CreatedAt))
                     .col(timestamp_with_time_zone(AttendanceLogs::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_attendance_logs_employee")
-                            .from(AttendanceLogs::Table, AttendanceLogs::EmployeeId)
-                            .to(Employees::Table, Employees::EmployeeId)
-                            .on_delete(ForeignKeyAction::Cascade)
-                            .on_update(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut references(
+                        "fk_attendance_logs_employee",
+                        (AttendanceLogs::Table, AttendanceLogs::EmployeeId),
+                        (Employees::Table, Employees::EmployeeId),
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_attendance_logs_employee_date")
-                    .table(AttendanceLogs::Table)
-                    .col(AttendanceLogs::EmployeeId)
-                    .col(AttendanceLogs::Date)
-                    .unique()
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_attendance_logs_date")
-                    .table(AttendanceLogs::Table)
-                    .col(AttendanceLogs::Date)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await
+        create_index(
+            manager,
+            "idx_attendance_logs_employee_date",
+            AttendanceLogs::Table,
+            [AttendanceLogs::EmployeeId, AttendanceLogs::Date],
+            true,
+        )
+        .await?;
+        create_index(
+            manager,
+            "idx_attendance_logs_date",
+            AttendanceLogs::Table,
+            [AttendanceLogs::Date],
+            false,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -3,7 +3,10 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::m20261125_000001_core_tables::{Cameras, Employees};
+use crate::{
+    helpers::{create_index, references},
+    m20261125_000001_core_tables::{Cameras, Employees},
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -23,27 +26,23 @@ impl MigrationTrait for Migration {
                     .col(blob(FaceEmbeddings::Vector))
                     .col(timestamp_with_time_zone(FaceEmbeddings::ConsentedAt))
                     .col(timestamp_with_time_zone(FaceEmbeddings::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_face_embeddings_employee")
-                            .from(FaceEmbeddings::Table, FaceEmbeddings::EmployeeId)
-                            .to(Employees::Table, Employees::EmployeeId)
-                            .on_delete(ForeignKeyAction::Cascade)
-                            .on_update(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut references(
+                        "fk_face_embeddings_employee",
+                        (FaceEmbeddings::Table, FaceEmbeddings::EmployeeId),
+                        (Employees::Table, Employees::EmployeeId),
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_face_embeddings_employee")
-                    .table(FaceEmbeddings::Table)
-                    .col(FaceEmbeddings::EmployeeId)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await?;
+        create_index(
+            manager,
+            "idx_face_embeddings_employee",
+            FaceEmbeddings::Table,
+            [FaceEmbeddings::EmployeeId],
+            false,
+        )
+        .await?;
 
         manager
             .create_table(
@@ -56,36 +55,29 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(Visits::StartedAt))
                     .col(timestamp_with_time_zone(Visits::EndedAt))
                     .col(integer(Visits::Sightings).default(1))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_visits_employee")
-                            .from(Visits::Table, Visits::EmployeeId)
-                            .to(Employees::Table, Employees::EmployeeId)
-                            .on_delete(ForeignKeyAction::Cascade)
-                            .on_update(ForeignKeyAction::Cascade),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_visits_camera")
-                            .from(Visits::Table, Visits::CameraId)
-                            .to(Cameras::Table, Cameras::CameraId)
-                            .on_delete(ForeignKeyAction::SetNull)
-                            .on_update(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut references(
+                        "fk_visits_employee",
+                        (Visits::Table, Visits::EmployeeId),
+                        (Employees::Table, Employees::EmployeeId),
+                        ForeignKeyAction::Cascade,
+                    ))
+                    .foreign_key(&mut references(
+                        "fk_visits_camera",
+                        (Visits::Table, Visits::CameraId),
+                        (Cameras::Table, Cameras::CameraId),
+                        ForeignKeyAction::SetNull,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_visits_employee_started")
-                    .table(Visits::Table)
-                    .col(Visits::EmployeeId)
-                    .col(Visits::StartedAt)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await
+        create_index(
+            manager,
+            "idx_visits_employee_started",
+            Visits::Table,
+            [Visits::EmployeeId, Visits::StartedAt],
+            false,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
