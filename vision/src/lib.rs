@@ -1,12 +1,19 @@
 //! hadir's face pipeline: frames in, recognitions out. It knows no database and no GraphQL.
 //!
 //! # Layout
-//! - [`recognition`]: what the pipeline hands to the rest of hadir: a [`Recognition`] of a
-//!   face at a camera, with its similarity score and box.
-//!
-//! Capture (RTSP, HTTP, files), detection, alignment, embedding and matching arrive with the
-//! vision issue; the types here are the boundary they will fill.
+//! - [`frame`]: images as the pipeline holds them (RGB `f32`), cropping and resampling.
+//! - [`models`]: ONNX Runtime start-up and the models: the MTCNN detector, the embedder.
+//! - [`align`]: the 5-point similarity transform onto the ArcFace template, and the warp.
+//! - [`gallery`]: enrolled embeddings as one matrix; cosine top-1.
+//! - [`recognition`]: what the pipeline hands to the rest of hadir.
+//! - [`error`]: the pipeline's errors, each saying how to fix what is wrong.
 
+pub mod align;
+pub mod error;
+pub mod frame;
+pub mod gallery;
+pub mod models;
 pub mod recognition;
 
+pub use error::{VisionError, VisionResult};
 pub use recognition::{FaceBox, Recognition};

@@ -1,0 +1,44 @@
+//! The models and the runtime that runs them.
+//!
+//! - [`runtime`]: loading ONNX Runtime (dynamically) and opening sessions.
+//! - [`mtcnn`]: the MTCNN face detector with 5 landmarks (P-, R- and O-net).
+//! - [`embedder`]: the face embedder (ArcFace-style, 112×112 aligned input).
+
+pub mod embedder;
+pub mod mtcnn;
+pub mod runtime;
+
+use ort::{session::Session, value::TensorRef};
+
+use crate::error::{VisionError, VisionResult};
+
+/// One output of a model: its shape and values.
+pub(crate) struct Output {
+    pub shape: Vec<i64>,
+    pub values: Vec<f32>,
+}
+
+/// Runs a model with one `f32` input of `shape`; returns every output, in the model's order.
+pub(crate) fn run(
+    session: &mut Session,
+    model: &str,
+    shape: &[usize],
+    input: &[f32],
+) -> VisionResult<Vec<Output>> {
+    let tensor = TensorRef::from_array_view((shape.to_vec(), input))
+        .map_err(|e| VisionError::inference(model, e))?;
+    let outputs = session
+        .run(ort::inputs![tensor])
+        .map_err(|e| VisionError::inference(model, e))?;
+    let mut result = Vec::with_capacity(outputs.len());
+    for (_, value) in outputs.iter() {
+        let (shape, values) = value
+            .try_extract_tensor::<f32>()
+            .map_err(|e| VisionError::inference(model, e))?;
+        result.push(Output {
+            shape: shape.to_vec(),
+            values: values.to_vec(),
+        });
+    }
+    Ok(result)
+}
