@@ -5,6 +5,7 @@
 //! - [`models`]: ONNX Runtime start-up and the models: the MTCNN detector, the embedder.
 //! - [`align`]: the 5-point similarity transform onto the ArcFace template, and the warp.
 //! - [`gallery`]: enrolled embeddings as one matrix; cosine top-1.
+//! - [`pipeline`]: detect → align → embed, and reading images.
 //! - [`recognition`]: what the pipeline hands to the rest of hadir.
 //! - [`error`]: the pipeline's errors, each saying how to fix what is wrong.
 
@@ -13,6 +14,7 @@ pub mod error;
 pub mod frame;
 pub mod gallery;
 pub mod models;
+pub mod pipeline;
 pub mod recognition;
 
 pub use error::{VisionError, VisionResult};

@@ -1,0 +1,121 @@
+//! The pipeline on real photos with the real models (fetched by `python3 models/fetch.py`):
+//! the same person is recognised across photos, strangers are not, and several faces in one
+//! frame are all found.
+
+use vision::{
+    frame::RgbF32,
+    gallery::Gallery,
+    models::runtime::{Runtime, cache_dir},
+    pipeline::{
+        AnalysedFace, DEFAULT_EMBEDDER_NAME, DEFAULT_MATCH_THRESHOLD, FacePipeline, load_image,
+    },
+};
+
+fn photo(name: &str) -> RgbF32 {
+    let path = cache_dir().join("photos").join(name);
+    load_image(&path)
+        .unwrap_or_else(|e| panic!("{e}; fetch the test photos with `python3 models/fetch.py`"))
+}
+
+fn pipeline() -> FacePipeline {
+    let runtime = Runtime::load_default().unwrap_or_else(|e| panic!("{e}"));
+    FacePipeline::open_default(&runtime, 1).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `photos` scaled into 600×1000 cells side by side on a 1920×1080 grey frame, as a camera
+/// would show three people.
+fn frame_of(photos: &[&RgbF32]) -> RgbF32 {
+    let mut frame = RgbF32::new(1920, 1080);
+    frame.data.iter_mut().for_each(|v| *v = 96.0);
+    for (n, p) in photos.iter().enumerate() {
+        let scale = (600.0 / p.width as f64).min(1000.0 / p.height as f64);
+        let (w, h) = (
+            (p.width as f64 * scale) as usize,
+            (p.height as f64 * scale) as usize,
+        );
+        let scaled = p.resize(w, h);
+        let (x0, y0) = (30 + n * 630, (1080 - h) / 2);
+        for y in 0..h {
+            let d = ((y0 + y) * 1920 + x0) * 3;
+            frame.data[d..d + w * 3].copy_from_slice(&scaled.data[y * w * 3..(y + 1) * w * 3]);
+        }
+    }
+    frame
+}
+
+/// The one clear face of an enrolment photo: confident and large (`obama.jpg` also holds a
+/// small false detection in its background, as the reference MTCNN finds too).
+fn clear_faces(faces: Vec<AnalysedFace>) -> Vec<AnalysedFace> {
+    faces
+        .into_iter()
+        .filter(|f| f.face.score >= 0.95 && f.face.width().min(f.face.height()) >= 80.0)
+        .collect()
+}
+
+#[test]
+fn the_same_person_matches_and_strangers_do_not() {
+    let mut pipeline = pipeline();
+    let enrolled = clear_faces(pipeline.analyse(&photo("obama.jpg")).unwrap());
+    assert_eq!(enrolled.len(), 1, "one face in obama.jpg");
+    let mut gallery = Gallery::new(DEFAULT_EMBEDDER_NAME, enrolled[0].embedding.len());
+    gallery.add("obama", &enrolled[0].embedding).unwrap();
+
+    for same in ["obama2.jpg", "obama3.jpg"] {
+        let faces = clear_faces(pipeline.analyse(&photo(same)).unwrap());
+        assert_eq!(faces.len(), 1, "one face in {same}");
+        let found = gallery.best_match(&faces[0].embedding).unwrap();
+        assert!(
+            found.score >= DEFAULT_MATCH_THRESHOLD,
+            "{same}: similarity {} below {DEFAULT_MATCH_THRESHOLD}",
+            found.score
+        );
+        eprintln!("{same}: similarity to obama.jpg {:.3}", found.score);
+    }
+    for stranger in ["biden.jpg", "astronaut.png"] {
+        let faces = pipeline.analyse(&photo(stranger)).unwrap();
+        assert!(!faces.is_empty(), "a face in {stranger}");
+        for face in faces {
+            let found = gallery.best_match(&face.embedding).unwrap();
+            assert!(
+                found.score < DEFAULT_MATCH_THRESHOLD,
+                "{stranger}: similarity {} to obama",
+                found.score
+            );
+            eprintln!("{stranger}: similarity to obama.jpg {:.3}", found.score);
+        }
+    }
+}
+
+#[test]
+fn several_faces_in_one_frame_are_all_found() {
+    let mut pipeline = pipeline();
+    let (a, b, c) = (
+        photo("obama2.jpg"),
+        photo("biden.jpg"),
+        photo("astronaut.png"),
+    );
+    let faces = pipeline.detector.detect(&frame_of(&[&a, &b, &c])).unwrap();
+    assert_eq!(faces.len(), 3, "{faces:#?}");
+    // One face in each of the three cells, each with its landmarks inside its box.
+    let mut cells: Vec<usize> = faces
+        .iter()
+        .map(|f| (f.x1 as usize).saturating_sub(30) / 630)
+        .collect();
+    cells.sort_unstable();
+    assert_eq!(cells, [0, 1, 2], "{faces:#?}");
+    for face in &faces {
+        for [x, y] in face.landmarks {
+            assert!(
+                x > face.x1 && x < face.x2 && y > face.y1 && y < face.y2,
+                "{face:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_frame_without_faces_finds_none() {
+    let mut pipeline = pipeline();
+    let empty = frame_of(&[]);
+    assert!(pipeline.analyse(&empty).unwrap().is_empty());
+}
