@@ -20,6 +20,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             started.elapsed()
         );
         for face in faces {
+            let sharpness = vision::align::align(&image, &face.landmarks)
+                .map(|a| vision::quality::sharpness(&a))
+                .unwrap_or_default();
+            println!("  sharpness of the aligned face {sharpness:.1}");
             println!(
                 "  box ({:.1}, {:.1})–({:.1}, {:.1}) score {:.4} landmarks {:?}",
                 face.x1, face.y1, face.x2, face.y2, face.score, face.landmarks

@@ -6,6 +6,7 @@
 //! - [`align`]: the 5-point similarity transform onto the ArcFace template, and the warp.
 //! - [`gallery`]: enrolled embeddings as one matrix; cosine top-1.
 //! - [`pipeline`]: detect → align → embed, and reading images.
+//! - [`quality`]: whether a face is large and sharp enough to enrol.
 //! - [`recognition`]: what the pipeline hands to the rest of hadir.
 //! - [`error`]: the pipeline's errors, each saying how to fix what is wrong.
 
@@ -15,6 +16,7 @@ pub mod frame;
 pub mod gallery;
 pub mod models;
 pub mod pipeline;
+pub mod quality;
 pub mod recognition;
 
 pub use error::{VisionError, VisionResult};
