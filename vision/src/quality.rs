@@ -7,9 +7,10 @@ use crate::frame::RgbF32;
 pub const MIN_ENROL_FACE_SIZE: f32 = 80.0;
 /// Detector confidence a face needs to count on an enrolment photo.
 pub const MIN_ENROL_SCORE: f32 = 0.95;
-/// Sharpness below which an aligned face is too blurred to enrol (sharp photos measure
-/// 600–5,000 here; a face blurred to a quarter of its resolution, under 60).
-pub const MIN_ENROL_SHARPNESS: f32 = 60.0;
+/// Sharpness below which an aligned face is too blurred to enrol. Measured here: sharp
+/// portraits 600–5,000; the same face blurred to a quarter of its resolution ~300, to an
+/// eighth (about 35 px of real detail) ~85.
+pub const MIN_ENROL_SHARPNESS: f32 = 100.0;
 
 /// The variance of the 4-neighbour Laplacian of the image's luminance: low when blurred.
 pub fn sharpness(image: &RgbF32) -> f32 {

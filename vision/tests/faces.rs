@@ -119,3 +119,31 @@ fn a_frame_without_faces_finds_none() {
     let empty = frame_of(&[]);
     assert!(pipeline.analyse(&empty).unwrap().is_empty());
 }
+
+#[test]
+fn blur_lowers_sharpness_below_the_enrolment_bar() {
+    use vision::{align::align, quality};
+    let mut pipeline = pipeline();
+    let sharp = photo("obama2.jpg");
+    let blurred = sharp
+        .resize(sharp.width / 8, sharp.height / 8)
+        .resize(sharp.width, sharp.height);
+    let measure = |pipeline: &mut FacePipeline, image: &RgbF32| {
+        let faces = pipeline.detector.detect(image).unwrap();
+        let face = faces
+            .iter()
+            .max_by(|a, b| a.width().total_cmp(&b.width()))
+            .expect("a face");
+        quality::sharpness(&align(image, &face.landmarks).unwrap())
+    };
+    let (s, b) = (
+        measure(&mut pipeline, &sharp),
+        measure(&mut pipeline, &blurred),
+    );
+    eprintln!("sharpness: sharp {s:.1}, blurred {b:.1}");
+    assert!(s > quality::MIN_ENROL_SHARPNESS, "sharp photo measured {s}");
+    assert!(
+        b < quality::MIN_ENROL_SHARPNESS,
+        "blurred photo measured {b}"
+    );
+}
