@@ -30,6 +30,8 @@ pub const DEFAULT_QUERY_DEPTH_LIMIT: usize = 12;
 pub const DEFAULT_QUERY_COMPLEXITY_LIMIT: usize = 2_000;
 /// The largest HTTP request body accepted (GraphQL requests, uploads).
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+/// Threads one model inference may use.
+pub const DEFAULT_INFERENCE_THREADS: usize = 1;
 /// The file looked for in the working directory when no config is named.
 pub const DEFAULT_CONFIG_FILE: &str = "hadir.toml";
 
@@ -53,6 +55,12 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// Serve the GraphiQL explorer at `/`.
     pub graphiql: bool,
+    /// Cosine similarity from which a face is taken for an enrolled employee.
+    pub match_threshold: f32,
+    /// Threads one model inference may use.
+    pub inference_threads: usize,
+    /// The largest photo accepted for enrolment or recognition.
+    pub max_photo_bytes: usize,
     /// A `tracing` filter such as `info` or `hadir=debug,sqlx=warn`.
     pub log: String,
 }
@@ -71,6 +79,9 @@ impl Default for Config {
             query_complexity_limit: DEFAULT_QUERY_COMPLEXITY_LIMIT,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             graphiql: true,
+            match_threshold: vision::pipeline::DEFAULT_MATCH_THRESHOLD,
+            inference_threads: DEFAULT_INFERENCE_THREADS,
+            max_photo_bytes: crate::faces::DEFAULT_MAX_PHOTO_BYTES,
             log: "info".to_owned(),
         }
     }
@@ -179,6 +190,15 @@ impl Config {
         if let Some(v) = env("HADIR_GRAPHIQL") {
             self.graphiql = parse("HADIR_GRAPHIQL", v)?;
         }
+        if let Some(v) = env("HADIR_MATCH_THRESHOLD") {
+            self.match_threshold = parse("HADIR_MATCH_THRESHOLD", v)?;
+        }
+        if let Some(v) = env("HADIR_INFERENCE_THREADS") {
+            self.inference_threads = parse("HADIR_INFERENCE_THREADS", v)?;
+        }
+        if let Some(v) = env("HADIR_MAX_PHOTO_BYTES") {
+            self.max_photo_bytes = parse("HADIR_MAX_PHOTO_BYTES", v)?;
+        }
         if let Some(v) = env("HADIR_LOG") {
             self.log = v;
         }
@@ -194,6 +214,8 @@ impl Config {
             ("query_depth_limit", self.query_depth_limit as u64),
             ("query_complexity_limit", self.query_complexity_limit as u64),
             ("max_request_bytes", self.max_request_bytes as u64),
+            ("inference_threads", self.inference_threads as u64),
+            ("max_photo_bytes", self.max_photo_bytes as u64),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -202,6 +224,15 @@ impl Config {
                     reason: "must be greater than 0".to_owned(),
                 });
             }
+        }
+        if !(-1.0..=1.0).contains(&self.match_threshold) {
+            return Err(ConfigError::Invalid {
+                key: "match_threshold",
+                reason: format!(
+                    "{} is not a similarity between -1 and 1",
+                    self.match_threshold
+                ),
+            });
         }
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")

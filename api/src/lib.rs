@@ -10,6 +10,7 @@
 //! - [`presence`]: the presence engine: rules, conditional writes, the monitor loop.
 //! - [`cameras`]: camera files, their sync into the database, the camera service.
 //! - [`employees`], [`notifications`]: the employee and notification services.
+//! - [`faces`]: enrolment and recognition of photos against the in-memory gallery.
 //! - [`validate`]: checks on identifiers, names and URLs, naming the field at fault.
 //! - [`graphql`]: the schema: query, mutation and subscription roots by domain.
 //! - [`server`]: the axum router and `serve`.
@@ -24,6 +25,7 @@ pub mod db;
 pub mod employees;
 pub mod error;
 pub mod events;
+pub mod faces;
 pub mod graphql;
 pub mod notifications;
 pub mod presence;

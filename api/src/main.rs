@@ -1,12 +1,14 @@
 //! `hadir`: the command line. `hadir` alone (or `hadir serve`) runs the server.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use api::{
     auth::{Role, TokenStore},
     config::Config,
-    db, graphql, server,
+    db,
+    faces::FaceService,
+    graphql, server,
 };
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -35,6 +37,23 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Enrol photos of one employee (each must show exactly one clear face).
+    Enroll {
+        #[arg(long)]
+        employee_id: String,
+        /// JPEG or PNG photos.
+        #[arg(required = true)]
+        photos: Vec<PathBuf>,
+    },
+    /// Print every face found in each photo and its best match in the gallery.
+    Recognize {
+        /// JPEG or PNG photos.
+        #[arg(required = true)]
+        photos: Vec<PathBuf>,
+        /// One JSON object per photo instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -52,6 +71,94 @@ enum TokenCommand {
     List,
     /// Revoke a token by id.
     Revoke { id: i64 },
+}
+
+async fn open_faces(config: &Config) -> anyhow::Result<std::sync::Arc<FaceService>> {
+    let database = db::connect_and_migrate(&config.database_url).await?;
+    let faces = FaceService::open(
+        database,
+        Some(config.match_threshold),
+        config.max_photo_bytes,
+        config.inference_threads,
+    )
+    .await?;
+    if let Err(reason) = faces.readiness() {
+        anyhow::bail!("face recognition is unavailable: {reason}");
+    }
+    Ok(faces)
+}
+
+fn read_photo(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// `hadir enroll`: one line of progress per photo; fails when any photo failed.
+async fn enroll(config: &Config, employee_id: &str, photos: &[PathBuf]) -> anyhow::Result<()> {
+    let faces = open_faces(config).await?;
+    let mut failed = 0;
+    for (n, path) in photos.iter().enumerate() {
+        let prefix = format!("[{}/{}] {}", n + 1, photos.len(), path.display());
+        let result = match read_photo(path) {
+            Ok(bytes) => faces
+                .enroll(employee_id, bytes)
+                .await
+                .map_err(anyhow::Error::from),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(done) => eprintln!(
+                "{prefix}: enrolled (face {:.0} px, sharpness {:.0}); {} face(s) for {employee_id}",
+                done.face_size, done.sharpness, done.face_count
+            ),
+            Err(error) => {
+                failed += 1;
+                eprintln!("{prefix}: not enrolled: {error}");
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} photo(s) not enrolled", photos.len());
+    }
+    Ok(())
+}
+
+/// `hadir recognize`: each face of each photo with its best match.
+async fn recognize(config: &Config, photos: &[PathBuf], json: bool) -> anyhow::Result<()> {
+    let faces = open_faces(config).await?;
+    for path in photos {
+        let found = faces.recognize(read_photo(path)?).await?;
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({ "photo": path.display().to_string(), "faces": found })
+            );
+            continue;
+        }
+        println!("{}: {} face(s)", path.display(), found.len());
+        for face in found {
+            let [x1, y1, x2, y2] = face.bounds;
+            let who = match (&face.employee_id, &face.closest_employee_id) {
+                (Some(id), _) => format!("employee {id}"),
+                (None, Some(closest)) => format!("unknown (closest: {closest})"),
+                (None, None) => "unknown (empty gallery)".to_owned(),
+            };
+            let similarity = face
+                .similarity
+                .map_or_else(|| "-".to_owned(), |s| format!("{s:.3}"));
+            println!(
+                "  box ({x1:.0}, {y1:.0})–({x2:.0}, {y2:.0}) detection {:.3}: {who}, similarity {similarity} (threshold {:.2})",
+                face.detection_score,
+                faces.threshold()
+            );
+            let marks: Vec<String> = face
+                .landmarks
+                .iter()
+                .map(|[x, y]| format!("({x:.0}, {y:.0})"))
+                .collect();
+            println!("    landmarks {}", marks.join(" "));
+        }
+    }
+    Ok(())
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -85,6 +192,11 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Enroll {
+            employee_id,
+            photos,
+        } => enroll(&config, &employee_id, &photos).await,
+        Command::Recognize { photos, json } => recognize(&config, &photos, json).await,
         Command::Token { command } => {
             let database = db::connect_and_migrate(&config.database_url).await?;
             let tokens = TokenStore::new(database, None);

@@ -11,14 +11,29 @@ use crate::{
     config::Config,
     employees::EmployeeDirectory,
     events::EventBus,
+    faces::FaceService,
     graphql::types::{AiState, AiStatus, ai_status::AiStatusHandle},
     notifications::Notifications,
     presence::{PresenceEngine, PresenceSettings},
 };
 
-/// What the AI status says while no recognition pipeline runs in this process.
-pub const NO_PIPELINE_MESSAGE: &str =
-    "no face recognition runs in this process; sightings arrive through reportSighting";
+/// The AI status that the face service's readiness gives.
+pub fn ai_status_of(faces: &FaceService) -> AiStatus {
+    match faces.readiness() {
+        Ok(()) => AiStatus::new(
+            AiState::Running,
+            format!(
+                "face models loaded ({}); {} enrolled embeddings",
+                faces.model(),
+                faces.gallery_size()
+            ),
+        ),
+        Err(reason) => AiStatus::new(
+            AiState::Degraded,
+            format!("face recognition is unavailable: {reason}"),
+        ),
+    }
+}
 
 /// Everything a request handler or resolver needs; cheap to clone.
 #[derive(Clone)]
@@ -33,10 +48,16 @@ pub struct AppState {
     pub notifications: Notifications,
     pub tokens: TokenStore,
     pub ai_status: AiStatusHandle,
+    pub faces: Arc<FaceService>,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        config: Config,
+        db: DatabaseConnection,
+        clock: Arc<dyn Clock>,
+        faces: Arc<FaceService>,
+    ) -> Self {
         let events = EventBus::default();
         let engine = Arc::new(PresenceEngine::new(
             db.clone(),
@@ -52,7 +73,8 @@ impl AppState {
             cameras: CameraRegistry::new(db.clone(), events.clone()),
             notifications: Notifications::new(db.clone()),
             tokens: TokenStore::new(db.clone(), config.admin_token.as_deref()),
-            ai_status: AiStatusHandle::new(AiStatus::new(AiState::Stopped, NO_PIPELINE_MESSAGE)),
+            ai_status: AiStatusHandle::new(ai_status_of(&faces)),
+            faces,
             config: Arc::new(config),
             db,
             clock,

@@ -23,7 +23,10 @@ async fn one_execution_per_selection_and_role() {
     let test_db = TestDb::create(Backend::Sqlite, "one_execution_per_selection_and_role").unwrap();
     let database = db::connect_and_migrate(&test_db.url).await.unwrap();
     let config = Config::default();
-    let app = AppState::new(config.clone(), database, Arc::new(SystemClock));
+    let faces = api::faces::FaceService::open(database.clone(), None, 1 << 20, 1)
+        .await
+        .unwrap();
+    let app = AppState::new(config.clone(), database, Arc::new(SystemClock), faces);
     let hub = SubscriptionHub::new(graphql::build_schema(app.clone(), &config));
     let viewer = Principal {
         token_id: Some(1),

@@ -891,8 +891,14 @@ async fn explorer_health_and_schema_are_served(backend: Backend) {
             json!({}),
         )
         .await;
-    assert_eq!(data["aiStatus"]["running"], false);
-    assert_eq!(data["aiStatus"]["state"], "STOPPED");
+    assert_eq!(data["aiStatus"]["running"], true, "{data}");
+    assert_eq!(data["aiStatus"]["state"], "RUNNING");
+    assert!(
+        data["aiStatus"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("fr_feature")
+    );
     let time = chrono::DateTime::parse_from_rfc3339(data["serverTime"].as_str().unwrap()).unwrap();
     assert!((chrono::Utc::now() - time.to_utc()).num_seconds().abs() < 30);
 }

@@ -104,7 +104,8 @@ impl Gallery {
         }
         Some(Match {
             owner: &self.owners[best.0],
-            score: best.1,
+            // Rounding can take unit vectors a hair past 1.
+            score: best.1.clamp(-1.0, 1.0),
         })
     }
 }

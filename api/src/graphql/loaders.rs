@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use async_graphql::{ErrorExtensions, ResultExt as _, dataloader::Loader};
 use entity::camera;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use vision::pipeline::DEFAULT_EMBEDDER_NAME;
 
 use super::types::{Camera, Employee};
-use crate::{employees::EmployeeDirectory, error::AppError};
+use crate::{employees::EmployeeDirectory, error::AppError, faces::store};
 
 /// Employees (with presence) by id.
 pub struct EmployeeLoader(pub EmployeeDirectory);
@@ -45,6 +46,24 @@ impl Loader<String> for CameraLoader {
         Ok(cameras
             .into_iter()
             .map(|c| (c.camera_id.clone(), Camera::from(c)))
+            .collect())
+    }
+}
+
+/// Enrolled faces (of the configured model) per employee.
+pub struct FaceCountLoader(pub DatabaseConnection);
+
+impl Loader<String> for FaceCountLoader {
+    type Value = i64;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, i64>, Self::Error> {
+        let counts = store::count_faces_of(&self.0, keys, DEFAULT_EMBEDDER_NAME)
+            .await
+            .map_err(|e| AppError::from(e).extend())?;
+        Ok(keys
+            .iter()
+            .map(|k| (k.clone(), counts.get(k).copied().unwrap_or(0)))
             .collect())
     }
 }

@@ -24,6 +24,7 @@ use crate::{
     clock::SystemClock,
     config::Config,
     db,
+    faces::FaceService,
     graphql::{self, AppSchema, error::UNAUTHENTICATED, fanout::SubscriptionHub},
     presence::monitor,
     state::AppState,
@@ -58,12 +59,29 @@ pub fn router(app: AppState) -> Router {
     }
     router
         .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(axum::middleware::map_response(
+            move |response: Response| async move { explain_payload_too_large(response, max_body) },
+        ))
         .layer(CorsLayer::permissive())
         .with_state(HttpState {
             app,
             hub: SubscriptionHub::new(schema.clone()),
             schema,
         })
+}
+
+/// The body limit's bare 413, as a GraphQL error that says what the limit is.
+fn explain_payload_too_large(response: Response, limit: usize) -> Response {
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    graphql_error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        &format!(
+            "the request is larger than {limit} bytes (max_request_bytes); photos may be at most max_photo_bytes"
+        ),
+    )
 }
 
 /// A GraphQL error response with one error and its code.
@@ -217,7 +235,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     let listen = config.listen_addr()?;
     let monitor_interval = config.monitor_interval();
-    let app = AppState::new(config, database, Arc::new(SystemClock));
+    let faces = FaceService::open(
+        database.clone(),
+        Some(config.match_threshold),
+        config.max_photo_bytes,
+        config.inference_threads,
+    )
+    .await?;
+    let app = AppState::new(config, database, Arc::new(SystemClock), faces);
     if let Some(created) = app.tokens.ensure_first_admin().await? {
         println!(
             "\nNo admin token was configured, so hadir created one. It is shown this once:\n\n    {}\n\n\
@@ -226,6 +251,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     let monitor = monitor::spawn(app.engine.clone(), monitor_interval);
+    let gallery_refresh = app.faces.spawn_refresh();
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -237,6 +263,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     monitor.abort();
+    gallery_refresh.abort();
     Ok(())
 }
 

@@ -202,6 +202,12 @@ impl TestServer {
             .current_dir(db.dir.path())
             .stdout(Stdio::piped())
             .stderr(log);
+        // The face models and the ONNX Runtime library, where the test command put them.
+        for key in ["HOME", "HADIR_CACHE_DIR", "ORT_DYLIB_PATH"] {
+            if let Some(value) = std::env::var_os(key) {
+                command.env(key, value);
+            }
+        }
         if options.bootstrap_admin {
             command.env("HADIR_ADMIN_TOKEN", ADMIN_TOKEN);
         }

@@ -1,6 +1,6 @@
 //! `Employee`, their `Presence`, the `PresenceSummary` and the events about employees.
 
-use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject, dataloader::DataLoader};
 use chrono::{DateTime, Utc};
 use entity::employee_tracking as tracking;
 
@@ -24,6 +24,7 @@ pub enum PresenceStatus {
 
 /// An employee.
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
 pub struct Employee {
     pub employee_id: ID,
     pub name: String,
@@ -32,6 +33,18 @@ pub struct Employee {
     pub presence: Presence,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+#[ComplexObject]
+impl Employee {
+    /// Faces enrolled for this employee with the configured model.
+    async fn face_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        Ok(ctx
+            .data_unchecked::<DataLoader<crate::graphql::loaders::FaceCountLoader>>()
+            .load_one(self.employee_id.to_string())
+            .await?
+            .unwrap_or(0))
+    }
 }
 
 /// Where and when an employee was last seen.

@@ -1,0 +1,348 @@
+//! Faces: enrolment (photo → checked embedding in the database and the in-memory gallery),
+//! removal, and recognition of photos against the gallery. The models run on a blocking
+//! thread; the gallery follows every enrolment and deletion at once.
+//!
+//! When the ONNX Runtime library or the models are missing, the server still runs: enrolment
+//! and recognition answer with the reason and how to fix it, and `aiStatus` says so.
+
+pub mod store;
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::Utc;
+use entity::employee;
+use sea_orm::{DatabaseConnection, EntityTrait};
+use vision::{
+    align,
+    frame::RgbF32,
+    gallery::Gallery,
+    models::runtime::Runtime,
+    pipeline::{
+        AnalysedFace, DEFAULT_EMBEDDER_NAME, DEFAULT_MATCH_THRESHOLD, FacePipeline, decode_image,
+    },
+    quality,
+};
+
+use crate::error::{AppError, AppResult};
+
+/// Largest photo accepted for enrolment or recognition.
+pub const DEFAULT_MAX_PHOTO_BYTES: usize = 8 * 1024 * 1024;
+
+/// One face found in a photo, with its best match in the gallery.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RecognisedFace {
+    /// `[x1, y1, x2, y2]`, pixels.
+    #[serde(rename = "box")]
+    pub bounds: [f32; 4],
+    /// Five `[x, y]`: left eye, right eye, nose, left and right mouth corners.
+    pub landmarks: [[f32; 2]; 5],
+    #[serde(rename = "detectionScore")]
+    pub detection_score: f32,
+    /// The employee above the threshold, if any.
+    #[serde(rename = "employeeId")]
+    pub employee_id: Option<String>,
+    /// The best similarity in the gallery (whoever it belongs to), if the gallery has any.
+    pub similarity: Option<f32>,
+    /// Who that best similarity belongs to, even below the threshold (for tuning).
+    #[serde(rename = "closestEmployeeId")]
+    pub closest_employee_id: Option<String>,
+}
+
+/// What an enrolment stored.
+#[derive(Clone, Debug)]
+pub struct Enrolment {
+    pub employee_id: String,
+    pub face_count: u64,
+    pub sharpness: f32,
+    pub face_size: f32,
+}
+
+/// How often the gallery checks the database for faces enrolled or removed elsewhere (by
+/// `hadir enroll`, or another hadir process on the same database).
+pub const GALLERY_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The face service.
+pub struct FaceService {
+    db: DatabaseConnection,
+    pipeline: Result<Mutex<FacePipeline>, String>,
+    gallery: RwLock<Gallery>,
+    /// What the gallery was loaded from: (rows, highest id) of the model's embeddings.
+    loaded_from: Mutex<(u64, i64)>,
+    threshold: f32,
+    max_photo_bytes: usize,
+}
+
+impl FaceService {
+    /// Loads the runtime and the default models (keeping the error if they are missing) and
+    /// the gallery of the model from the database.
+    pub async fn open(
+        db: DatabaseConnection,
+        threshold: Option<f32>,
+        max_photo_bytes: usize,
+        intra_threads: usize,
+    ) -> AppResult<Arc<Self>> {
+        let pipeline = tokio::task::spawn_blocking(move || {
+            Runtime::load_default()
+                .and_then(|runtime| FacePipeline::open_default(&runtime, intra_threads))
+                .map(Mutex::new)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| AppError::Refused(format!("model start-up failed: {e}")))?;
+        if let Err(reason) = &pipeline {
+            tracing::error!("face recognition is unavailable: {reason}");
+        }
+        let loaded_from = store::signature(&db, DEFAULT_EMBEDDER_NAME).await?;
+        let gallery = store::load_gallery(&db, DEFAULT_EMBEDDER_NAME).await?;
+        let others = store::count_other_models(&db, DEFAULT_EMBEDDER_NAME).await?;
+        if others > 0 {
+            tracing::warn!(
+                embeddings = others,
+                model = DEFAULT_EMBEDDER_NAME,
+                "embeddings made by another model are ignored: re-enrol those employees"
+            );
+        }
+        Ok(Arc::new(Self {
+            db,
+            pipeline,
+            gallery: RwLock::new(gallery),
+            loaded_from: Mutex::new(loaded_from),
+            threshold: threshold.unwrap_or(DEFAULT_MATCH_THRESHOLD),
+            max_photo_bytes,
+        }))
+    }
+
+    /// Reloads the gallery when the database's embeddings changed behind this process.
+    /// Returns whether it reloaded.
+    pub async fn refresh_gallery(&self) -> AppResult<bool> {
+        let now = store::signature(&self.db, self.model()).await?;
+        let before = *self.loaded_from.lock().unwrap_or_else(|p| p.into_inner());
+        if now == before {
+            return Ok(false);
+        }
+        let gallery = store::load_gallery(&self.db, self.model()).await?;
+        *self.gallery.write().unwrap_or_else(|p| p.into_inner()) = gallery;
+        *self.loaded_from.lock().unwrap_or_else(|p| p.into_inner()) = now;
+        Ok(true)
+    }
+
+    /// Keeps the gallery in step with the database until the server stops.
+    pub fn spawn_refresh(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let service = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(GALLERY_REFRESH_INTERVAL);
+            loop {
+                ticker.tick().await;
+                match service.refresh_gallery().await {
+                    Ok(true) => tracing::info!(
+                        embeddings = service.gallery_size(),
+                        "gallery reloaded: faces changed in the database"
+                    ),
+                    Ok(false) => {}
+                    Err(error) => tracing::warn!(%error, "cannot check the gallery"),
+                }
+            }
+        })
+    }
+
+    /// Whether the models are loaded; the reason when they are not.
+    pub fn readiness(&self) -> Result<(), &str> {
+        self.pipeline.as_ref().map(|_| ()).map_err(String::as_str)
+    }
+
+    pub fn model(&self) -> &'static str {
+        DEFAULT_EMBEDDER_NAME
+    }
+
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    /// Embeddings in the gallery.
+    pub fn gallery_size(&self) -> usize {
+        self.gallery.read().map(|g| g.len()).unwrap_or_default()
+    }
+
+    fn check_size(&self, bytes: &[u8]) -> AppResult<()> {
+        if bytes.is_empty() {
+            return Err(AppError::invalid("photo", "the file is empty"));
+        }
+        if bytes.len() > self.max_photo_bytes {
+            return Err(AppError::invalid(
+                "photo",
+                format!(
+                    "the file is {:.1} MB; photos may be at most {:.1} MB",
+                    bytes.len() as f64 / 1_048_576.0,
+                    self.max_photo_bytes as f64 / 1_048_576.0
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Decodes a photo and finds its faces, on a blocking thread.
+    async fn analyse(self: &Arc<Self>, bytes: Vec<u8>) -> AppResult<(RgbF32, Vec<AnalysedFace>)> {
+        if let Err(reason) = self.readiness() {
+            return Err(AppError::Refused(format!(
+                "face recognition is unavailable: {reason}"
+            )));
+        }
+        let service = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let image =
+                decode_image(&bytes).map_err(|e| AppError::invalid("photo", e.to_string()))?;
+            let Ok(pipeline) = &service.pipeline else {
+                return Err(AppError::Refused("face recognition is unavailable".into()));
+            };
+            let mut pipeline = pipeline.lock().unwrap_or_else(|p| p.into_inner());
+            let faces = pipeline
+                .analyse(&image)
+                .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?;
+            Ok((image, faces))
+        })
+        .await
+        .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?
+    }
+
+    /// Enrols the one face of `photo` for `employee_id`, after checking it: exactly one
+    /// clear face, large enough, sharp enough. Stores the embedding, the model and the
+    /// consent time; never the photo.
+    pub async fn enroll(
+        self: &Arc<Self>,
+        employee_id: &str,
+        photo: Vec<u8>,
+    ) -> AppResult<Enrolment> {
+        let employee_id = employee_id.trim().to_owned();
+        if employee::Entity::find_by_id(employee_id.clone())
+            .one(&self.db)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::not_found("employee", employee_id));
+        }
+        self.check_size(&photo)?;
+        let (image, faces) = self.analyse(photo).await?;
+        let clear: Vec<&AnalysedFace> = faces
+            .iter()
+            .filter(|f| f.face.score >= quality::MIN_ENROL_SCORE)
+            .collect();
+        let face = match clear.as_slice() {
+            [] => {
+                return Err(AppError::invalid(
+                    "photo",
+                    "no face found: use a photo that shows the employee's face, facing the camera",
+                ));
+            }
+            [one] => *one,
+            many => {
+                return Err(AppError::invalid(
+                    "photo",
+                    format!(
+                        "{} faces found: an enrolment photo must show exactly one face",
+                        many.len()
+                    ),
+                ));
+            }
+        };
+        let face_size = face.face.width().min(face.face.height());
+        if face_size < quality::MIN_ENROL_FACE_SIZE {
+            return Err(AppError::invalid(
+                "photo",
+                format!(
+                    "the face is {face_size:.0} px across; enrolment needs at least {:.0} px",
+                    quality::MIN_ENROL_FACE_SIZE
+                ),
+            ));
+        }
+        let sharpness = align::align(&image, &face.face.landmarks)
+            .map(|aligned| quality::sharpness(&aligned))
+            .unwrap_or_default();
+        if sharpness < quality::MIN_ENROL_SHARPNESS {
+            return Err(AppError::invalid(
+                "photo",
+                format!(
+                    "the face is too blurred (sharpness {sharpness:.0}, at least {:.0} needed): use a sharper photo",
+                    quality::MIN_ENROL_SHARPNESS
+                ),
+            ));
+        }
+        store::insert_embedding(
+            &self.db,
+            &employee_id,
+            self.model(),
+            &face.embedding,
+            Utc::now(),
+        )
+        .await?;
+        {
+            let mut gallery = self.gallery.write().unwrap_or_else(|p| p.into_inner());
+            gallery
+                .add(employee_id.clone(), &face.embedding)
+                .map_err(|e| AppError::Refused(e.to_string()))?;
+        }
+        self.note_own_change().await?;
+        let face_count = store::count_faces(&self.db, &employee_id, self.model()).await?;
+        Ok(Enrolment {
+            employee_id,
+            face_count,
+            sharpness,
+            face_size,
+        })
+    }
+
+    /// Removes every face of an employee (database and gallery); returns how many.
+    pub async fn remove_faces(&self, employee_id: &str) -> AppResult<u64> {
+        let employee_id = employee_id.trim();
+        if employee::Entity::find_by_id(employee_id.to_owned())
+            .one(&self.db)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::not_found("employee", employee_id));
+        }
+        let removed = store::delete_embeddings(&self.db, employee_id).await?;
+        self.forget(employee_id);
+        self.note_own_change().await?;
+        Ok(removed)
+    }
+
+    /// Records the database's state after a change this process made to both the database
+    /// and the gallery, so that the next refresh does not reload for it.
+    async fn note_own_change(&self) -> AppResult<()> {
+        let now = store::signature(&self.db, self.model()).await?;
+        *self.loaded_from.lock().unwrap_or_else(|p| p.into_inner()) = now;
+        Ok(())
+    }
+
+    /// Drops an employee's faces from the gallery (their rows went with the employee).
+    pub fn forget(&self, employee_id: &str) {
+        self.gallery
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove_owner(employee_id);
+    }
+
+    /// Every face of a photo with its best match.
+    pub async fn recognize(self: &Arc<Self>, photo: Vec<u8>) -> AppResult<Vec<RecognisedFace>> {
+        self.check_size(&photo)?;
+        let (_, faces) = self.analyse(photo).await?;
+        let gallery = self.gallery.read().unwrap_or_else(|p| p.into_inner());
+        Ok(faces
+            .into_iter()
+            .map(|f| {
+                let best = gallery.best_match(&f.embedding);
+                RecognisedFace {
+                    bounds: [f.face.x1, f.face.y1, f.face.x2, f.face.y2],
+                    landmarks: f.face.landmarks,
+                    detection_score: f.face.score,
+                    employee_id: best
+                        .as_ref()
+                        .filter(|m| m.score >= self.threshold)
+                        .map(|m| m.owner.to_owned()),
+                    similarity: best.as_ref().map(|m| m.score),
+                    closest_employee_id: best.map(|m| m.owner.to_owned()),
+                }
+            })
+            .collect())
+    }
+}
