@@ -55,8 +55,14 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// Serve the GraphiQL explorer at `/`.
     pub graphiql: bool,
-    /// Cosine similarity from which a face is taken for an enrolled employee.
-    pub match_threshold: f32,
+    /// The face models: `default` (MTCNN + fr_feature, MIT) or `insightface` (SCRFD +
+    /// ArcFace MBF; InsightFace's weights are for non-commercial research only).
+    pub face_models: String,
+    /// A model manifest of the operator's (default: the one built in).
+    pub model_manifest: Option<PathBuf>,
+    /// Cosine similarity from which a face is taken for an enrolled employee (default: the
+    /// measured value of the chosen models).
+    pub match_threshold: Option<f32>,
     /// Threads one model inference may use.
     pub inference_threads: usize,
     /// The largest photo accepted for enrolment or recognition.
@@ -79,7 +85,9 @@ impl Default for Config {
             query_complexity_limit: DEFAULT_QUERY_COMPLEXITY_LIMIT,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             graphiql: true,
-            match_threshold: vision::pipeline::DEFAULT_MATCH_THRESHOLD,
+            face_models: "default".to_owned(),
+            model_manifest: None,
+            match_threshold: None,
             inference_threads: DEFAULT_INFERENCE_THREADS,
             max_photo_bytes: crate::faces::DEFAULT_MAX_PHOTO_BYTES,
             log: "info".to_owned(),
@@ -191,7 +199,13 @@ impl Config {
             self.graphiql = parse("HADIR_GRAPHIQL", v)?;
         }
         if let Some(v) = env("HADIR_MATCH_THRESHOLD") {
-            self.match_threshold = parse("HADIR_MATCH_THRESHOLD", v)?;
+            self.match_threshold = Some(parse("HADIR_MATCH_THRESHOLD", v)?);
+        }
+        if let Some(v) = env("HADIR_FACE_MODELS") {
+            self.face_models = v;
+        }
+        if let Some(v) = env("HADIR_MODEL_MANIFEST") {
+            self.model_manifest = Some(PathBuf::from(v));
         }
         if let Some(v) = env("HADIR_INFERENCE_THREADS") {
             self.inference_threads = parse("HADIR_INFERENCE_THREADS", v)?;
@@ -225,15 +239,15 @@ impl Config {
                 });
             }
         }
-        if !(-1.0..=1.0).contains(&self.match_threshold) {
+        if let Some(threshold) = self.match_threshold
+            && !(-1.0..=1.0).contains(&threshold)
+        {
             return Err(ConfigError::Invalid {
                 key: "match_threshold",
-                reason: format!(
-                    "{} is not a similarity between -1 and 1",
-                    self.match_threshold
-                ),
+                reason: format!("{threshold} is not a similarity between -1 and 1"),
             });
         }
+        self.model_set()?;
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://"))
@@ -254,6 +268,20 @@ impl Config {
         self.listen.parse().map_err(|e| ConfigError::Invalid {
             key: "listen",
             reason: format!("{:?} is not host:port ({e})", self.listen),
+        })
+    }
+
+    /// The face models chosen.
+    pub fn model_set(&self) -> Result<vision::models::sets::ModelSet, ConfigError> {
+        vision::models::sets::ModelSet::parse(&self.face_models).ok_or_else(|| {
+            ConfigError::Invalid {
+                key: "face_models",
+                reason: format!(
+                    "{:?} is not a model set; choose {}",
+                    self.face_models,
+                    vision::models::sets::ModelSet::NAMES.join(" or ")
+                ),
+            }
         })
     }
 

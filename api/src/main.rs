@@ -7,7 +7,7 @@ use api::{
     auth::{Role, TokenStore},
     config::Config,
     db,
-    faces::FaceService,
+    faces::{FaceService, FaceSettings},
     graphql, server,
 };
 use clap::{Parser, Subcommand};
@@ -75,13 +75,7 @@ enum TokenCommand {
 
 async fn open_faces(config: &Config) -> anyhow::Result<std::sync::Arc<FaceService>> {
     let database = db::connect_and_migrate(&config.database_url).await?;
-    let faces = FaceService::open(
-        database,
-        Some(config.match_threshold),
-        config.max_photo_bytes,
-        config.inference_threads,
-    )
-    .await?;
+    let faces = FaceService::open(database, FaceSettings::from_config(config)?).await?;
     if let Err(reason) = faces.readiness() {
         anyhow::bail!("face recognition is unavailable: {reason}");
     }

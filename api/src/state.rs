@@ -23,9 +23,14 @@ pub fn ai_status_of(faces: &FaceService) -> AiStatus {
         Ok(()) => AiStatus::new(
             AiState::Running,
             format!(
-                "face models loaded ({}); {} enrolled embeddings",
+                "face models loaded ({}: {}); {} enrolled embeddings{}",
+                faces.model_set().name(),
                 faces.model(),
-                faces.gallery_size()
+                faces.gallery_size(),
+                faces
+                    .licence_note()
+                    .map(|n| format!(". Licence: {n}"))
+                    .unwrap_or_default()
             ),
         ),
         Err(reason) => AiStatus::new(

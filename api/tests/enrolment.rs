@@ -365,7 +365,57 @@ async fn enrol_from_the_command_line(backend: Backend) {
     assert_eq!(count, 1);
 }
 
+async fn switching_models_asks_for_reenrolment(backend: Backend) {
+    let Some(db) = TestDb::create(backend, "switching_models_asks_for_reenrolment") else {
+        return;
+    };
+    let insightface = ServerOptions {
+        extra_env: vec![("HADIR_FACE_MODELS".into(), "insightface".into())],
+        ..Default::default()
+    };
+    let mut server = TestServer::start(&db, &insightface);
+    let status = server
+        .gql(ADMIN_TOKEN, "{ aiStatus { state message } }", json!({}))
+        .await;
+    let message = status["aiStatus"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("insightface") && message.contains("non-commercial"),
+        "{message}"
+    );
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Barack Obama\"}) { employeeId } }",
+            json!({}),
+        )
+        .await;
+    let (_, body) = upload(
+        &server,
+        ADMIN_TOKEN,
+        ENROLL,
+        "E1",
+        "obama.jpg",
+        photo("obama.jpg"),
+    )
+    .await;
+    assert_eq!(body["data"]["enrollFace"]["faceCount"], 1, "{body}");
+    server.kill();
+
+    // The default models do not compare vectors made by another model: E1 has no face now.
+    let server = TestServer::start(&db, &ServerOptions::default());
+    let count = server
+        .gql(
+            ADMIN_TOKEN,
+            "{ employee(employeeId: \"E1\") { faceCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(count["employee"]["faceCount"], 0);
+    assert!(server.log().contains("re-enrol"), "{}", server.log());
+}
+
 on_both_backends!(
     enrol_over_graphql_then_recognise,
-    enrol_from_the_command_line
+    enrol_from_the_command_line,
+    switching_models_asks_for_reenrolment,
 );

@@ -23,9 +23,12 @@ async fn one_execution_per_selection_and_role() {
     let test_db = TestDb::create(Backend::Sqlite, "one_execution_per_selection_and_role").unwrap();
     let database = db::connect_and_migrate(&test_db.url).await.unwrap();
     let config = Config::default();
-    let faces = api::faces::FaceService::open(database.clone(), None, 1 << 20, 1)
-        .await
-        .unwrap();
+    let faces = api::faces::FaceService::open(
+        database.clone(),
+        api::faces::FaceSettings::from_config(&config).unwrap(),
+    )
+    .await
+    .unwrap();
     let app = AppState::new(config.clone(), database, Arc::new(SystemClock), faces);
     let hub = SubscriptionHub::new(graphql::build_schema(app.clone(), &config));
     let viewer = Principal {

@@ -1,13 +1,24 @@
-//! Prints the faces MTCNN finds in each image given: `cargo run -p vision --example detect -- PHOTO…`.
+//! Prints the faces found in each image given, with the sharpness of each aligned face:
+//! `[HADIR_FACE_MODELS=insightface] cargo run -p vision --example detect -- PHOTO…`.
 
 use vision::{
-    models::runtime::Runtime,
+    models::{runtime::Runtime, sets::ModelSet},
     pipeline::{FacePipeline, load_image},
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = Runtime::load_default()?;
-    let mut pipeline = FacePipeline::open_default(&runtime, 1)?;
+    let set = std::env::var("HADIR_FACE_MODELS")
+        .ok()
+        .and_then(|name| ModelSet::parse(&name))
+        .unwrap_or(ModelSet::Default);
+    let mut pipeline = FacePipeline::open(
+        &runtime,
+        set,
+        &vision::models::manifest::Manifest::builtin(),
+        &vision::models::runtime::cache_dir(),
+        1,
+    )?;
     for path in std::env::args().skip(1) {
         let image = load_image(std::path::Path::new(&path))?;
         let started = std::time::Instant::now();

@@ -58,8 +58,13 @@ impl RgbF32 {
 
     /// This image resampled to `width` × `height` (`INTER_AREA` semantics).
     pub fn resize(&self, width: usize, height: usize) -> RgbF32 {
-        let along_x = Taps::new(self.width, width);
-        let along_y = Taps::new(self.height, height);
+        self.resize_with(width, height, Filter::Area)
+    }
+
+    /// This image resampled to `width` × `height` with `filter`.
+    pub fn resize_with(&self, width: usize, height: usize, filter: Filter) -> RgbF32 {
+        let along_x = Taps::new(self.width, width, filter);
+        let along_y = Taps::new(self.height, height, filter);
         // Horizontal pass: every source row to `width` pixels.
         let mut rows = vec![0.0f32; self.height * width * 3];
         for y in 0..self.height {
@@ -94,6 +99,15 @@ impl RgbF32 {
     }
 }
 
+/// How to resample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filter {
+    /// Box averaging when shrinking, bilinear when growing (OpenCV's `INTER_AREA`).
+    Area,
+    /// Bilinear between the two nearest samples either way (OpenCV's `INTER_LINEAR`).
+    Bilinear,
+}
+
 /// Which source samples make each output sample along one axis, and their weights.
 struct Taps {
     starts: Vec<usize>,
@@ -102,7 +116,7 @@ struct Taps {
 }
 
 impl Taps {
-    fn new(source: usize, target: usize) -> Self {
+    fn new(source: usize, target: usize, filter: Filter) -> Self {
         let mut taps = Taps {
             starts: Vec::with_capacity(target),
             offsets: Vec::with_capacity(target + 1),
@@ -111,7 +125,7 @@ impl Taps {
         taps.offsets.push(0);
         let scale = source as f64 / target as f64;
         for i in 0..target {
-            if scale >= 1.0 {
+            if scale >= 1.0 && filter == Filter::Area {
                 // Box average over [i·scale, (i+1)·scale).
                 let begin = i as f64 * scale;
                 let end = begin + scale;

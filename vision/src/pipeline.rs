@@ -1,36 +1,26 @@
 //! Detect → align → embed: every face of an image with its embedding. Matching against the
 //! gallery and the decision over frames sit on top of this.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::{
     align,
     error::{VisionError, VisionResult},
     frame::RgbF32,
     models::{
-        embedder::{Embedder, FR_FEATURE},
-        mtcnn::{DetectedFace, Mtcnn, MtcnnSettings},
+        embedder::Embedder,
+        manifest::Manifest,
+        mtcnn::DetectedFace,
         runtime::{Runtime, cache_dir},
+        sets::{Detector, ModelSet},
     },
 };
 
 /// Name stored with embeddings made by the default configuration.
-pub const DEFAULT_EMBEDDER_NAME: &str = "faceplugin-fr_feature-512";
+pub const DEFAULT_EMBEDDER_NAME: &str = ModelSet::Default.embedder_name();
 /// Cosine similarity above which two faces are taken for the same person with the default
-/// configuration (measured: same person 0.67–0.72, different people ≤ 0.24).
-pub const DEFAULT_MATCH_THRESHOLD: f32 = 0.45;
-
-/// Where the default configuration's files lie in the cache.
-pub fn default_mtcnn_folder() -> PathBuf {
-    cache_dir().join("models").join("mtcnn")
-}
-
-pub fn default_embedder_path() -> PathBuf {
-    cache_dir()
-        .join("models")
-        .join("faceplugin")
-        .join("fr_feature.onnx")
-}
+/// configuration.
+pub const DEFAULT_MATCH_THRESHOLD: f32 = ModelSet::Default.default_threshold();
 
 /// A face with its embedding.
 #[derive(Clone, Debug)]
@@ -41,28 +31,38 @@ pub struct AnalysedFace {
 
 /// The detector and the embedder of one worker.
 pub struct FacePipeline {
-    pub detector: Mtcnn,
+    pub set: ModelSet,
+    pub detector: Detector,
     pub embedder: Embedder,
 }
 
 impl FacePipeline {
-    /// The default configuration (MTCNN + fr_feature) from the cache.
-    pub fn open_default(runtime: &Runtime, intra_threads: usize) -> VisionResult<Self> {
+    /// A configuration's models from `cache`, checked against `manifest`.
+    pub fn open(
+        runtime: &Runtime,
+        set: ModelSet,
+        manifest: &Manifest,
+        cache: &Path,
+        intra_threads: usize,
+    ) -> VisionResult<Self> {
+        let (detector, embedder) = set.open(runtime, manifest, cache, intra_threads)?;
         Ok(Self {
-            detector: Mtcnn::open(
-                runtime,
-                &default_mtcnn_folder(),
-                MtcnnSettings::default(),
-                intra_threads,
-            )?,
-            embedder: Embedder::open(
-                runtime,
-                DEFAULT_EMBEDDER_NAME,
-                &default_embedder_path(),
-                FR_FEATURE,
-                intra_threads,
-            )?,
+            set,
+            detector,
+            embedder,
         })
+    }
+
+    /// The default configuration (MTCNN + fr_feature) from the cache, checked against the
+    /// built-in manifest.
+    pub fn open_default(runtime: &Runtime, intra_threads: usize) -> VisionResult<Self> {
+        Self::open(
+            runtime,
+            ModelSet::Default,
+            &Manifest::builtin(),
+            &cache_dir(),
+            intra_threads,
+        )
     }
 
     /// Every face in `image`, with its embedding.

@@ -5,8 +5,6 @@ use crate::frame::RgbF32;
 
 /// Shortest side, in pixels, of a face accepted for enrolment.
 pub const MIN_ENROL_FACE_SIZE: f32 = 80.0;
-/// Detector confidence a face needs to count on an enrolment photo.
-pub const MIN_ENROL_SCORE: f32 = 0.95;
 /// Sharpness below which an aligned face is too blurred to enrol. Measured here: sharp
 /// portraits 600–5,000; the same face blurred to a quarter of its resolution ~300, to an
 /// eighth (about 35 px of real detail) ~85.

@@ -5,10 +5,12 @@
 use vision::{
     frame::RgbF32,
     gallery::Gallery,
-    models::runtime::{Runtime, cache_dir},
-    pipeline::{
-        AnalysedFace, DEFAULT_EMBEDDER_NAME, DEFAULT_MATCH_THRESHOLD, FacePipeline, load_image,
+    models::{
+        manifest::Manifest,
+        runtime::{Runtime, cache_dir},
+        sets::ModelSet,
     },
+    pipeline::{AnalysedFace, FacePipeline, load_image},
 };
 
 fn photo(name: &str) -> RgbF32 {
@@ -17,9 +19,14 @@ fn photo(name: &str) -> RgbF32 {
         .unwrap_or_else(|e| panic!("{e}; fetch the test photos with `python3 models/fetch.py`"))
 }
 
-fn pipeline() -> FacePipeline {
+fn pipeline_of(set: ModelSet) -> FacePipeline {
     let runtime = Runtime::load_default().unwrap_or_else(|e| panic!("{e}"));
-    FacePipeline::open_default(&runtime, 1).unwrap_or_else(|e| panic!("{e}"))
+    FacePipeline::open(&runtime, set, &Manifest::builtin(), &cache_dir(), 1)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn pipeline() -> FacePipeline {
+    pipeline_of(ModelSet::Default)
 }
 
 /// `photos` scaled into 600×1000 cells side by side on a 1920×1080 grey frame, as a camera
@@ -43,52 +50,76 @@ fn frame_of(photos: &[&RgbF32]) -> RgbF32 {
     frame
 }
 
-/// The one clear face of an enrolment photo: confident and large (`obama.jpg` also holds a
+/// The clear faces of an enrolment photo: confident and large (`obama.jpg` also holds a
 /// small false detection in its background, as the reference MTCNN finds too).
-fn clear_faces(faces: Vec<AnalysedFace>) -> Vec<AnalysedFace> {
+fn clear_faces(set: ModelSet, faces: Vec<AnalysedFace>) -> Vec<AnalysedFace> {
     faces
         .into_iter()
-        .filter(|f| f.face.score >= 0.95 && f.face.width().min(f.face.height()) >= 80.0)
+        .filter(|f| {
+            f.face.score >= set.enrol_min_score() && f.face.width().min(f.face.height()) >= 80.0
+        })
         .collect()
 }
 
 #[test]
 fn the_same_person_matches_and_strangers_do_not() {
-    let mut pipeline = pipeline();
-    let enrolled = clear_faces(pipeline.analyse(&photo("obama.jpg")).unwrap());
+    same_person_matches_and_strangers_do_not(ModelSet::Default);
+}
+
+#[test]
+fn the_same_person_matches_and_strangers_do_not_with_insightface_models() {
+    same_person_matches_and_strangers_do_not(ModelSet::Insightface);
+}
+
+fn same_person_matches_and_strangers_do_not(set: ModelSet) {
+    let threshold = set.default_threshold();
+    let mut pipeline = pipeline_of(set);
+    let enrolled = clear_faces(set, pipeline.analyse(&photo("obama.jpg")).unwrap());
     assert_eq!(enrolled.len(), 1, "one face in obama.jpg");
-    let mut gallery = Gallery::new(DEFAULT_EMBEDDER_NAME, enrolled[0].embedding.len());
+    let mut gallery = Gallery::new(set.embedder_name(), enrolled[0].embedding.len());
     gallery.add("obama", &enrolled[0].embedding).unwrap();
 
     for same in ["obama2.jpg", "obama3.jpg"] {
-        let faces = clear_faces(pipeline.analyse(&photo(same)).unwrap());
+        let faces = clear_faces(set, pipeline.analyse(&photo(same)).unwrap());
         assert_eq!(faces.len(), 1, "one face in {same}");
         let found = gallery.best_match(&faces[0].embedding).unwrap();
         assert!(
-            found.score >= DEFAULT_MATCH_THRESHOLD,
-            "{same}: similarity {} below {DEFAULT_MATCH_THRESHOLD}",
+            found.score >= threshold,
+            "{same}: similarity {} below {threshold}",
             found.score
         );
-        eprintln!("{same}: similarity to obama.jpg {:.3}", found.score);
+        eprintln!("{set:?} {same}: similarity to obama.jpg {:.3}", found.score);
     }
-    for stranger in ["biden.jpg", "astronaut.png"] {
+    for stranger in ["biden.jpg", "astronaut.png", "grace_hopper.jpg"] {
         let faces = pipeline.analyse(&photo(stranger)).unwrap();
         assert!(!faces.is_empty(), "a face in {stranger}");
         for face in faces {
             let found = gallery.best_match(&face.embedding).unwrap();
             assert!(
-                found.score < DEFAULT_MATCH_THRESHOLD,
+                found.score < threshold,
                 "{stranger}: similarity {} to obama",
                 found.score
             );
-            eprintln!("{stranger}: similarity to obama.jpg {:.3}", found.score);
+            eprintln!(
+                "{set:?} {stranger}: similarity to obama.jpg {:.3}",
+                found.score
+            );
         }
     }
 }
 
 #[test]
 fn several_faces_in_one_frame_are_all_found() {
-    let mut pipeline = pipeline();
+    several_faces_found(ModelSet::Default);
+}
+
+#[test]
+fn several_faces_in_one_frame_are_all_found_with_insightface_models() {
+    several_faces_found(ModelSet::Insightface);
+}
+
+fn several_faces_found(set: ModelSet) {
+    let mut pipeline = pipeline_of(set);
     let (a, b, c) = (
         photo("obama2.jpg"),
         photo("biden.jpg"),

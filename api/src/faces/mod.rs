@@ -16,10 +16,12 @@ use vision::{
     align,
     frame::RgbF32,
     gallery::Gallery,
-    models::runtime::Runtime,
-    pipeline::{
-        AnalysedFace, DEFAULT_EMBEDDER_NAME, DEFAULT_MATCH_THRESHOLD, FacePipeline, decode_image,
+    models::{
+        manifest::Manifest,
+        runtime::{Runtime, cache_dir},
+        sets::ModelSet,
     },
+    pipeline::{AnalysedFace, FacePipeline, decode_image},
     quality,
 };
 
@@ -61,9 +63,38 @@ pub struct Enrolment {
 /// `hadir enroll`, or another hadir process on the same database).
 pub const GALLERY_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How the face service is set up.
+#[derive(Clone, Debug)]
+pub struct FaceSettings {
+    pub set: ModelSet,
+    /// None: the built-in manifest.
+    pub manifest: Option<std::path::PathBuf>,
+    /// None: the set's measured threshold.
+    pub threshold: Option<f32>,
+    pub max_photo_bytes: usize,
+    pub intra_threads: usize,
+}
+
+impl FaceSettings {
+    pub fn from_config(config: &crate::config::Config) -> AppResult<Self> {
+        Ok(Self {
+            set: config
+                .model_set()
+                .map_err(|e| AppError::invalid("face_models", e.to_string()))?,
+            manifest: config.model_manifest.clone(),
+            threshold: config.match_threshold,
+            max_photo_bytes: config.max_photo_bytes,
+            intra_threads: config.inference_threads,
+        })
+    }
+}
+
 /// The face service.
 pub struct FaceService {
     db: DatabaseConnection,
+    set: ModelSet,
+    /// Licence terms of the chosen models beyond the packages' declared licences.
+    licence_note: Option<String>,
     pipeline: Result<Mutex<FacePipeline>, String>,
     gallery: RwLock<Gallery>,
     /// What the gallery was loaded from: (rows, highest id) of the model's embeddings.
@@ -75,15 +106,26 @@ pub struct FaceService {
 impl FaceService {
     /// Loads the runtime and the default models (keeping the error if they are missing) and
     /// the gallery of the model from the database.
-    pub async fn open(
-        db: DatabaseConnection,
-        threshold: Option<f32>,
-        max_photo_bytes: usize,
-        intra_threads: usize,
-    ) -> AppResult<Arc<Self>> {
+    pub async fn open(db: DatabaseConnection, settings: FaceSettings) -> AppResult<Arc<Self>> {
+        let set = settings.set;
+        let manifest = match &settings.manifest {
+            Some(path) => Manifest::load(path)
+                .map_err(|e| AppError::invalid("model_manifest", e.to_string()))?,
+            None => Manifest::builtin(),
+        };
+        let licence_note = set.licence_note(&manifest);
+        if let Some(note) = &licence_note {
+            tracing::warn!(
+                models = set.name(),
+                "licence of the chosen face models: {note}"
+            );
+        }
+        let intra_threads = settings.intra_threads;
         let pipeline = tokio::task::spawn_blocking(move || {
             Runtime::load_default()
-                .and_then(|runtime| FacePipeline::open_default(&runtime, intra_threads))
+                .and_then(|runtime| {
+                    FacePipeline::open(&runtime, set, &manifest, &cache_dir(), intra_threads)
+                })
                 .map(Mutex::new)
                 .map_err(|e| e.to_string())
         })
@@ -92,24 +134,36 @@ impl FaceService {
         if let Err(reason) = &pipeline {
             tracing::error!("face recognition is unavailable: {reason}");
         }
-        let loaded_from = store::signature(&db, DEFAULT_EMBEDDER_NAME).await?;
-        let gallery = store::load_gallery(&db, DEFAULT_EMBEDDER_NAME).await?;
-        let others = store::count_other_models(&db, DEFAULT_EMBEDDER_NAME).await?;
+        let model = set.embedder_name();
+        let loaded_from = store::signature(&db, model).await?;
+        let gallery = store::load_gallery(&db, model).await?;
+        let others = store::count_other_models(&db, model).await?;
         if others > 0 {
             tracing::warn!(
                 embeddings = others,
-                model = DEFAULT_EMBEDDER_NAME,
+                model,
                 "embeddings made by another model are ignored: re-enrol those employees"
             );
         }
         Ok(Arc::new(Self {
             db,
+            set,
+            licence_note,
             pipeline,
             gallery: RwLock::new(gallery),
             loaded_from: Mutex::new(loaded_from),
-            threshold: threshold.unwrap_or(DEFAULT_MATCH_THRESHOLD),
-            max_photo_bytes,
+            threshold: settings.threshold.unwrap_or(set.default_threshold()),
+            max_photo_bytes: settings.max_photo_bytes,
         }))
+    }
+
+    /// The licence terms of the chosen models, where they go beyond the declared licences.
+    pub fn licence_note(&self) -> Option<&str> {
+        self.licence_note.as_deref()
+    }
+
+    pub fn model_set(&self) -> ModelSet {
+        self.set
     }
 
     /// Reloads the gallery when the database's embeddings changed behind this process.
@@ -150,8 +204,9 @@ impl FaceService {
         self.pipeline.as_ref().map(|_| ()).map_err(String::as_str)
     }
 
+    /// The embedder's name, stored with every embedding.
     pub fn model(&self) -> &'static str {
-        DEFAULT_EMBEDDER_NAME
+        self.set.embedder_name()
     }
 
     pub fn threshold(&self) -> f32 {
@@ -224,7 +279,7 @@ impl FaceService {
         let (image, faces) = self.analyse(photo).await?;
         let clear: Vec<&AnalysedFace> = faces
             .iter()
-            .filter(|f| f.face.score >= quality::MIN_ENROL_SCORE)
+            .filter(|f| f.face.score >= self.set.enrol_min_score())
             .collect();
         let face = match clear.as_slice() {
             [] => {

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use async_graphql::{ErrorExtensions, ResultExt as _, dataloader::Loader};
 use entity::camera;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
-use vision::pipeline::DEFAULT_EMBEDDER_NAME;
 
 use super::types::{Camera, Employee};
 use crate::{employees::EmployeeDirectory, error::AppError, faces::store};
@@ -50,15 +49,15 @@ impl Loader<String> for CameraLoader {
     }
 }
 
-/// Enrolled faces (of the configured model) per employee.
-pub struct FaceCountLoader(pub DatabaseConnection);
+/// Enrolled faces (of the configured model, whose name it holds) per employee.
+pub struct FaceCountLoader(pub DatabaseConnection, pub &'static str);
 
 impl Loader<String> for FaceCountLoader {
     type Value = i64;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, i64>, Self::Error> {
-        let counts = store::count_faces_of(&self.0, keys, DEFAULT_EMBEDDER_NAME)
+        let counts = store::count_faces_of(&self.0, keys, self.1)
             .await
             .map_err(|e| AppError::from(e).extend())?;
         Ok(keys

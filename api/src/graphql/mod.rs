@@ -57,7 +57,7 @@ pub fn build_schema(state: AppState, config: &Config) -> AppSchema {
             tokio::spawn,
         ))
         .data(DataLoader::new(
-            FaceCountLoader(state.db.clone()),
+            FaceCountLoader(state.db.clone(), state.faces.model()),
             tokio::spawn,
         ))
         .data::<Arc<dyn Clock>>(state.clock.clone())

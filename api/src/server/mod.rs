@@ -24,7 +24,7 @@ use crate::{
     clock::SystemClock,
     config::Config,
     db,
-    faces::FaceService,
+    faces::{FaceService, FaceSettings},
     graphql::{self, AppSchema, error::UNAUTHENTICATED, fanout::SubscriptionHub},
     presence::monitor,
     state::AppState,
@@ -235,13 +235,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     let listen = config.listen_addr()?;
     let monitor_interval = config.monitor_interval();
-    let faces = FaceService::open(
-        database.clone(),
-        Some(config.match_threshold),
-        config.max_photo_bytes,
-        config.inference_threads,
-    )
-    .await?;
+    let faces = FaceService::open(database.clone(), FaceSettings::from_config(&config)?).await?;
     let app = AppState::new(config, database, Arc::new(SystemClock), faces);
     if let Some(created) = app.tokens.ensure_first_admin().await? {
         println!(

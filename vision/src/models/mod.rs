@@ -1,12 +1,18 @@
 //! The models and the runtime that runs them.
 //!
 //! - [`runtime`]: loading ONNX Runtime (dynamically) and opening sessions.
+//! - [`manifest`]: the model files, their checksums and licences.
 //! - [`mtcnn`]: the MTCNN face detector with 5 landmarks (P-, R- and O-net).
+//! - [`scrfd`]: the SCRFD face detector with 5 landmarks (InsightFace format).
 //! - [`embedder`]: the face embedder (ArcFace-style, 112×112 aligned input).
+//! - [`sets`]: the two model configurations, default (MIT) and InsightFace (opt-in).
 
 pub mod embedder;
+pub mod manifest;
 pub mod mtcnn;
 pub mod runtime;
+pub mod scrfd;
+pub mod sets;
 
 use ort::{session::Session, value::TensorRef};
 

@@ -91,17 +91,17 @@ enum Overlap {
 }
 
 impl Mtcnn {
-    /// Opens the three nets from a folder holding `pnet.onnx`, `rnet.onnx` and `onet.onnx`.
-    pub fn open(
+    /// Opens the three nets: P-net, R-net and O-net, in that order.
+    pub fn open_files(
         runtime: &Runtime,
-        folder: &Path,
+        [pnet, rnet, onet]: [&Path; 3],
         settings: MtcnnSettings,
         intra_threads: usize,
     ) -> VisionResult<Self> {
         Ok(Self {
-            pnet: runtime.session("mtcnn P-net", &folder.join("pnet.onnx"), intra_threads)?,
-            rnet: runtime.session("mtcnn R-net", &folder.join("rnet.onnx"), intra_threads)?,
-            onet: runtime.session("mtcnn O-net", &folder.join("onet.onnx"), intra_threads)?,
+            pnet: runtime.session("mtcnn P-net", pnet, intra_threads)?,
+            rnet: runtime.session("mtcnn R-net", rnet, intra_threads)?,
+            onet: runtime.session("mtcnn O-net", onet, intra_threads)?,
             settings,
         })
     }

