@@ -14,9 +14,22 @@ pub mod runtime;
 pub mod scrfd;
 pub mod sets;
 
+use std::{cell::Cell, time::Duration, time::Instant};
+
 use ort::{session::Session, value::TensorRef};
 
 use crate::error::{VisionError, VisionResult};
+
+thread_local! {
+    /// Time this thread spent inside ONNX Runtime since the last [`take_inference_time`].
+    static INFERENCE_TIME: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+}
+
+/// The time this thread spent inside ONNX Runtime's `run` since the last call (for
+/// benchmarks and metrics: pipeline time minus this is hadir's own work).
+pub fn take_inference_time() -> Duration {
+    INFERENCE_TIME.with(|t| t.replace(Duration::ZERO))
+}
 
 /// One output of a model: its shape and values.
 pub(crate) struct Output {
@@ -33,9 +46,12 @@ pub(crate) fn run(
 ) -> VisionResult<Vec<Output>> {
     let tensor = TensorRef::from_array_view((shape.to_vec(), input))
         .map_err(|e| VisionError::inference(model, e))?;
+    let started = Instant::now();
     let outputs = session
         .run(ort::inputs![tensor])
         .map_err(|e| VisionError::inference(model, e))?;
+    let elapsed = started.elapsed();
+    INFERENCE_TIME.with(|t| t.set(t.get() + elapsed));
     let mut result = Vec::with_capacity(outputs.len());
     for (_, value) in outputs.iter() {
         let (shape, values) = value
