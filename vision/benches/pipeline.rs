@@ -56,7 +56,11 @@ fn frame_of(names: &[&str]) -> RgbF32 {
 }
 
 fn save_png(frame: &RgbF32, path: &Path) {
-    let bytes: Vec<u8> = frame.data.iter().map(|v| v.round().clamp(0.0, 255.0) as u8).collect();
+    let bytes: Vec<u8> = frame
+        .data
+        .iter()
+        .map(|v| v.round().clamp(0.0, 255.0) as u8)
+        .collect();
     image::RgbImage::from_raw(WIDTH as u32, HEIGHT as u32, bytes)
         .expect("frame")
         .save(path)
@@ -83,7 +87,10 @@ fn measure(pipeline: &mut FacePipeline, frame: &RgbF32) -> (f64, f64, Vec<[f32; 
             totals.push(total);
             inference.push(inside);
         }
-        boxes = faces.iter().map(|f| [f.face.x1, f.face.y1, f.face.x2, f.face.y2]).collect();
+        boxes = faces
+            .iter()
+            .map(|f| [f.face.x1, f.face.y1, f.face.x2, f.face.y2])
+            .collect();
     }
     (median(totals), median(inference), boxes)
 }
@@ -95,9 +102,15 @@ fn python() -> Option<PathBuf> {
     if bin.exists() {
         return Some(bin);
     }
-    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/python/requirements.txt");
+    let requirements =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/python/requirements.txt");
     eprintln!("making the Python reference venv in {} …", venv.display());
-    let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().ok()?.success()
+    let ok = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .ok()?
+        .success()
         && Command::new(venv.join("bin/pip"))
             .args(["install", "-q", "--no-deps", "-r"])
             .arg(&requirements)
@@ -111,13 +124,23 @@ fn python_run(python: &Path, set: ModelSet, frames: &[PathBuf]) -> Option<Value>
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/python/pipeline.py");
     let output = Command::new(python)
         .arg(script)
-        .args(["--config", set.name(), "--repeat", &REPEATS.to_string(), "--warmup", &WARMUP.to_string()])
+        .args([
+            "--config",
+            set.name(),
+            "--repeat",
+            &REPEATS.to_string(),
+            "--warmup",
+            &WARMUP.to_string(),
+        ])
         .args(frames)
         .env("HADIR_CACHE_DIR", cache_dir())
         .output()
         .ok()?;
     if !output.status.success() {
-        eprintln!("Python pipeline failed: {}", String::from_utf8_lossy(&output.stderr));
+        eprintln!(
+            "Python pipeline failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         return None;
     }
     serde_json::from_slice(&output.stdout).ok()
@@ -141,7 +164,10 @@ fn main() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let frames = [
         ("1 face", frame_of(&["obama2.jpg"])),
-        ("3 faces", frame_of(&["obama2.jpg", "biden.jpg", "astronaut.png"])),
+        (
+            "3 faces",
+            frame_of(&["obama2.jpg", "biden.jpg", "astronaut.png"]),
+        ),
     ];
     let paths: Vec<PathBuf> = frames
         .iter()
@@ -168,7 +194,14 @@ fn main() {
         println!("\n{} models", set.name());
         println!(
             "  {:<8} {:>10} {:>11} {:>9} | {:>10} {:>11} | {:>6} {:>6}",
-            "frame", "hadir ms", "inference", "overhead", "Python ms", "inference", "ratio", "faces"
+            "frame",
+            "hadir ms",
+            "inference",
+            "overhead",
+            "Python ms",
+            "inference",
+            "ratio",
+            "faces"
         );
         for (i, (name, frame)) in frames.iter().enumerate() {
             let (total, inside, boxes) = measure(&mut pipeline, frame);
@@ -181,7 +214,11 @@ fn main() {
                         .map(|faces| {
                             faces
                                 .iter()
-                                .map(|b| std::array::from_fn(|k| b["box"][k].as_f64().unwrap_or(0.0) as f32))
+                                .map(|b| {
+                                    std::array::from_fn(|k| {
+                                        b["box"][k].as_f64().unwrap_or(0.0) as f32
+                                    })
+                                })
                                 .collect()
                         })
                         .unwrap_or_default();

@@ -5,7 +5,7 @@
 use image::RgbImage;
 
 /// An RGB image in `f32`, row-major, 3 interleaved channels.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RgbF32 {
     pub width: usize,
     pub height: usize,
@@ -37,7 +37,24 @@ impl RgbF32 {
 
     /// The rectangle from (`x0`, `y0`) of `width` × `height`, zero outside this image.
     pub fn crop_padded(&self, x0: i64, y0: i64, width: usize, height: usize) -> RgbF32 {
-        let mut out = RgbF32::new(width, height);
+        let mut out = RgbF32::default();
+        self.crop_padded_into(x0, y0, width, height, &mut out);
+        out
+    }
+
+    /// [`RgbF32::crop_padded`] into a reused image.
+    pub fn crop_padded_into(
+        &self,
+        x0: i64,
+        y0: i64,
+        width: usize,
+        height: usize,
+        out: &mut RgbF32,
+    ) {
+        out.width = width;
+        out.height = height;
+        out.data.clear();
+        out.data.resize(width * height * 3, 0.0);
         for row in 0..height {
             let sy = y0 + row as i64;
             if sy < 0 || sy >= self.height as i64 {
@@ -53,7 +70,6 @@ impl RgbF32 {
             let len = (sx_end - sx_start) as usize * 3;
             out.data[dst..dst + len].copy_from_slice(&self.data[src..src + len]);
         }
-        out
     }
 
     /// This image resampled to `width` × `height` (`INTER_AREA` semantics).
@@ -63,39 +79,103 @@ impl RgbF32 {
 
     /// This image resampled to `width` × `height` with `filter`.
     pub fn resize_with(&self, width: usize, height: usize, filter: Filter) -> RgbF32 {
-        let along_x = Taps::new(self.width, width, filter);
+        let mut out = RgbF32::new(0, 0);
+        self.resize_into(width, height, filter, &mut out, &mut Vec::new());
+        out
+    }
+
+    /// Resamples into `out`, using `scratch` for the intermediate rows. Reusing both across
+    /// calls matters: fresh large buffers cost a page fault per 4 KiB on first touch, which
+    /// on a virtual machine is slower than the arithmetic.
+    pub fn resize_into(
+        &self,
+        width: usize,
+        height: usize,
+        filter: Filter,
+        out: &mut RgbF32,
+        scratch: &mut Vec<f32>,
+    ) {
         let along_y = Taps::new(self.height, height, filter);
-        // Horizontal pass: every source row to `width` pixels.
-        let mut rows = vec![0.0f32; self.height * width * 3];
-        for y in 0..self.height {
-            let src = &self.data[y * self.width * 3..(y + 1) * self.width * 3];
-            let dst = &mut rows[y * width * 3..(y + 1) * width * 3];
-            for x in 0..width {
-                let (start, weights) = along_x.of(x);
-                let mut acc = [0.0f32; 3];
-                for (k, w) in weights.iter().enumerate() {
-                    let i = (start + k) * 3;
-                    acc[0] += w * src[i];
-                    acc[1] += w * src[i + 1];
-                    acc[2] += w * src[i + 2];
-                }
-                dst[x * 3..x * 3 + 3].copy_from_slice(&acc);
-            }
-        }
-        // Vertical pass: rows weighted into each output row.
-        let mut out = RgbF32::new(width, height);
-        let row_len = width * 3;
-        for y in 0..height {
+        let along_x = Taps::new(self.width, width, filter);
+        // Vertical pass first (whole rows weighted together: it vectorises), so that the
+        // horizontal pass runs over the output's rows only.
+        let row_len = self.width * 3;
+        scratch.clear();
+        scratch.resize(height * row_len, 0.0);
+        let columns = &mut scratch[..];
+        for (y, dst) in columns.chunks_exact_mut(row_len).enumerate() {
             let (start, weights) = along_y.of(y);
-            let dst = &mut out.data[y * row_len..(y + 1) * row_len];
             for (k, &w) in weights.iter().enumerate() {
-                let src = &rows[(start + k) * row_len..(start + k + 1) * row_len];
+                let src = &self.data[(start + k) * row_len..(start + k + 1) * row_len];
                 for (d, s) in dst.iter_mut().zip(src) {
                     *d += w * s;
                 }
             }
         }
-        out
+        // Horizontal pass, with a fixed number of taps per output pixel.
+        let (starts, weights, taps) = along_x.padded(self.width);
+        out.width = width;
+        out.height = height;
+        out.data.clear();
+        out.data.resize(width * height * 3, 0.0);
+        let pass = match taps {
+            1 => horizontal::<1>,
+            2 => horizontal::<2>,
+            3 => horizontal::<3>,
+            4 => horizontal::<4>,
+            5 => horizontal::<5>,
+            6 => horizontal::<6>,
+            _ => horizontal_any,
+        };
+        for (src, dst) in columns
+            .chunks_exact(row_len)
+            .zip(out.data.chunks_exact_mut(width * 3))
+        {
+            pass(src, &starts, &weights, taps, dst);
+        }
+    }
+}
+
+/// One row's horizontal pass with `N` taps per output pixel (unrolled).
+fn horizontal<const N: usize>(
+    src: &[f32],
+    starts: &[usize],
+    weights: &[f32],
+    _taps: usize,
+    dst: &mut [f32],
+) {
+    for ((pixel, &start), w) in dst
+        .chunks_exact_mut(3)
+        .zip(starts)
+        .zip(weights.chunks_exact(N))
+    {
+        let window = &src[start * 3..start * 3 + N * 3];
+        let mut acc = [0.0f32; 3];
+        for k in 0..N {
+            let wk = w[k];
+            acc[0] += wk * window[k * 3];
+            acc[1] += wk * window[k * 3 + 1];
+            acc[2] += wk * window[k * 3 + 2];
+        }
+        pixel.copy_from_slice(&acc);
+    }
+}
+
+/// [`horizontal`] for any number of taps.
+fn horizontal_any(src: &[f32], starts: &[usize], weights: &[f32], taps: usize, dst: &mut [f32]) {
+    for ((pixel, &start), w) in dst
+        .chunks_exact_mut(3)
+        .zip(starts)
+        .zip(weights.chunks_exact(taps))
+    {
+        let window = &src[start * 3..start * 3 + taps * 3];
+        let mut acc = [0.0f32; 3];
+        for (k, &wk) in w.iter().enumerate() {
+            acc[0] += wk * window[k * 3];
+            acc[1] += wk * window[k * 3 + 1];
+            acc[2] += wk * window[k * 3 + 2];
+        }
+        pixel.copy_from_slice(&acc);
     }
 }
 
@@ -159,6 +239,31 @@ impl Taps {
             taps.offsets.push(taps.weights.len());
         }
         taps
+    }
+
+    /// Every output sample's taps padded to the same count (zero weights), each window
+    /// moved inside `source` samples: (starts, weights, taps per sample).
+    fn padded(&self, source: usize) -> (Vec<usize>, Vec<f32>, usize) {
+        let count = self.starts.len();
+        let taps = (0..count)
+            .map(|i| self.offsets[i + 1] - self.offsets[i])
+            .max()
+            .unwrap_or(1)
+            .min(source);
+        let mut starts = Vec::with_capacity(count);
+        let mut weights = vec![0.0f32; count * taps];
+        for i in 0..count {
+            let (start, w) = self.of(i);
+            let first = start.min(source - taps);
+            let shift = start - first;
+            starts.push(first);
+            for (k, &wk) in w.iter().enumerate() {
+                if shift + k < taps {
+                    weights[i * taps + shift + k] = wk;
+                }
+            }
+        }
+        (starts, weights, taps)
     }
 
     #[inline]

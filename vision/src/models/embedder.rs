@@ -76,17 +76,18 @@ impl Embedder {
                 tensor[c * plane + i] = (pixel[c] - mean) / std;
             }
         }
-        let outputs = run(
+        let mut vector = run(
             &mut self.session,
             &self.name,
             &[1, 3, ALIGNED_SIZE, ALIGNED_SIZE],
             &tensor,
+            |outputs| {
+                outputs
+                    .first()
+                    .map(|o| o.values.to_vec())
+                    .ok_or_else(|| VisionError::inference(&self.name, "no output"))
+            },
         )?;
-        let output = outputs
-            .into_iter()
-            .next()
-            .ok_or_else(|| VisionError::inference(&self.name, "no output"))?;
-        let mut vector = output.values;
         if let Some(expected) = self.dimensions
             && vector.len() != expected
         {

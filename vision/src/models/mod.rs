@@ -32,18 +32,20 @@ pub fn take_inference_time() -> Duration {
 }
 
 /// One output of a model: its shape and values.
-pub(crate) struct Output {
+pub(crate) struct Output<'a> {
     pub shape: Vec<i64>,
-    pub values: Vec<f32>,
+    pub values: &'a [f32],
 }
 
-/// Runs a model with one `f32` input of `shape`; returns every output, in the model's order.
-pub(crate) fn run(
+/// Runs a model with one `f32` input of `shape` and hands every output, in the model's
+/// order, to `read` (without copying them out of ONNX Runtime).
+pub(crate) fn run<R>(
     session: &mut Session,
     model: &str,
     shape: &[usize],
     input: &[f32],
-) -> VisionResult<Vec<Output>> {
+    read: impl FnOnce(&[Output<'_>]) -> VisionResult<R>,
+) -> VisionResult<R> {
     let tensor = TensorRef::from_array_view((shape.to_vec(), input))
         .map_err(|e| VisionError::inference(model, e))?;
     let started = Instant::now();
@@ -52,15 +54,15 @@ pub(crate) fn run(
         .map_err(|e| VisionError::inference(model, e))?;
     let elapsed = started.elapsed();
     INFERENCE_TIME.with(|t| t.set(t.get() + elapsed));
-    let mut result = Vec::with_capacity(outputs.len());
-    for (_, value) in outputs.iter() {
-        let (shape, values) = value
+    let mut views = Vec::with_capacity(outputs.len());
+    for index in 0..outputs.len() {
+        let (shape, values) = outputs[index]
             .try_extract_tensor::<f32>()
             .map_err(|e| VisionError::inference(model, e))?;
-        result.push(Output {
+        views.push(Output {
             shape: shape.to_vec(),
-            values: values.to_vec(),
+            values,
         });
     }
-    Ok(result)
+    read(&views)
 }

@@ -11,7 +11,7 @@ use ort::session::Session;
 use super::{Output, run, runtime::Runtime};
 use crate::{
     error::{VisionError, VisionResult},
-    frame::RgbF32,
+    frame::{Filter, RgbF32},
 };
 
 /// Smallest face looked for, in pixels (faces below ~40 px are too small to recognise anyway).
@@ -81,6 +81,18 @@ pub struct Mtcnn {
     rnet: Session,
     onet: Session,
     pub settings: MtcnnSettings,
+    buffers: Buffers,
+}
+
+/// Working memory kept from frame to frame (fresh large buffers cost page faults).
+#[derive(Default)]
+struct Buffers {
+    level: RgbF32,
+    next_level: RgbF32,
+    scratch: Vec<f32>,
+    tensor: Vec<f32>,
+    crop: RgbF32,
+    resized_crop: RgbF32,
 }
 
 /// Which overlap NMS compares.
@@ -103,6 +115,7 @@ impl Mtcnn {
             rnet: runtime.session("mtcnn R-net", rnet, intra_threads)?,
             onet: runtime.session("mtcnn O-net", onet, intra_threads)?,
             settings,
+            buffers: Buffers::default(),
         })
     }
 
@@ -141,45 +154,31 @@ impl Mtcnn {
     fn stage1(&mut self, image: &RgbF32) -> VisionResult<Vec<Candidate>> {
         let threshold = f64::from(self.settings.thresholds[0]);
         let mut all = Vec::new();
-        let mut level: Option<RgbF32> = None;
-        let mut tensor = Vec::new();
-        for scale in self.scales(image.width, image.height) {
+        let scales = self.scales(image.width, image.height);
+        let buffers = &mut self.buffers;
+        for (n, scale) in scales.into_iter().enumerate() {
             let width = (image.width as f64 * scale).ceil() as usize;
             let height = (image.height as f64 * scale).ceil() as usize;
             // Each level from the one before: the work shrinks with the levels.
-            let source = level.as_ref().unwrap_or(image);
-            let resized = source.resize(width, height);
-            write_transposed(&resized, &mut tensor);
-            let outputs = run(
+            let source = if n == 0 { image } else { &buffers.level };
+            source.resize_into(
+                width,
+                height,
+                Filter::Area,
+                &mut buffers.next_level,
+                &mut buffers.scratch,
+            );
+            std::mem::swap(&mut buffers.level, &mut buffers.next_level);
+            write_transposed(&buffers.level, &mut buffers.tensor);
+            let boxes = run(
                 &mut self.pnet,
                 "mtcnn P-net",
                 &[1, width, height, 3],
-                &tensor,
+                &buffers.tensor,
+                |outputs| pnet_candidates(outputs, scale, threshold),
             )?;
-            let (reg, prob) = pnet_outputs(&outputs)?;
-            let (wo, ho) = (reg.shape[1] as usize, reg.shape[2] as usize);
-            let mut boxes = Vec::new();
-            for c in 0..wo {
-                for r in 0..ho {
-                    let cell = c * ho + r;
-                    let score = f64::from(prob.values[cell * 2 + 1]);
-                    if score < threshold {
-                        continue;
-                    }
-                    let (cx, cy) = (c as f64, r as f64);
-                    boxes.push(Candidate {
-                        x1: ((PNET_STRIDE * cx + 1.0) / scale).trunc(),
-                        y1: ((PNET_STRIDE * cy + 1.0) / scale).trunc(),
-                        x2: ((PNET_STRIDE * cx + PNET_CELL) / scale).trunc(),
-                        y2: ((PNET_STRIDE * cy + PNET_CELL) / scale).trunc(),
-                        score,
-                        reg: std::array::from_fn(|k| f64::from(reg.values[cell * 4 + k])),
-                    });
-                }
-            }
             let keep = nms(&boxes, 0.5, Overlap::Union);
             all.extend(keep.into_iter().map(|i| boxes[i]));
-            level = Some(resized);
         }
         if all.is_empty() {
             return Ok(all);
@@ -212,31 +211,33 @@ impl Mtcnn {
 
     /// R-net on 24×24 crops: fewer, better boxes.
     fn stage2(&mut self, image: &RgbF32, boxes: Vec<Candidate>) -> VisionResult<Vec<Candidate>> {
-        let (boxes, tensor) = crops(image, &boxes, 24);
+        let boxes = crops(image, &boxes, 24, &mut self.buffers);
         if boxes.is_empty() {
             return Ok(boxes);
         }
-        let outputs = run(
+        let threshold = f64::from(self.settings.thresholds[1]);
+        let passed: Vec<Candidate> = run(
             &mut self.rnet,
             "mtcnn R-net",
             &[boxes.len(), 24, 24, 3],
-            &tensor,
+            &self.buffers.tensor,
+            |outputs| {
+                let reg = output_with_width(outputs, 4, "mtcnn R-net")?;
+                let prob = output_with_width(outputs, 2, "mtcnn R-net")?;
+                Ok(boxes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, b)| {
+                        let score = f64::from(prob.values[k * 2 + 1]);
+                        (score > threshold).then(|| Candidate {
+                            score,
+                            reg: std::array::from_fn(|j| f64::from(reg.values[k * 4 + j])),
+                            ..*b
+                        })
+                    })
+                    .collect())
+            },
         )?;
-        let reg = output_with_width(&outputs, 4, "mtcnn R-net")?;
-        let prob = output_with_width(&outputs, 2, "mtcnn R-net")?;
-        let threshold = f64::from(self.settings.thresholds[1]);
-        let passed: Vec<Candidate> = boxes
-            .iter()
-            .enumerate()
-            .filter_map(|(k, b)| {
-                let score = f64::from(prob.values[k * 2 + 1]);
-                (score > threshold).then(|| Candidate {
-                    score,
-                    reg: std::array::from_fn(|j| f64::from(reg.values[k * 4 + j])),
-                    ..*b
-                })
-            })
-            .collect();
         let keep = nms(&passed, 0.7, Overlap::Union);
         Ok(keep
             .into_iter()
@@ -260,42 +261,45 @@ impl Mtcnn {
                 ..b
             })
             .collect();
-        let (boxes, tensor) = crops(image, &boxes, 48);
+        let boxes = crops(image, &boxes, 48, &mut self.buffers);
         if boxes.is_empty() {
             return Ok(Vec::new());
         }
-        let outputs = run(
+        let threshold = f64::from(self.settings.thresholds[2]);
+        let (passed, landmarks) = run(
             &mut self.onet,
             "mtcnn O-net",
             &[boxes.len(), 48, 48, 3],
-            &tensor,
+            &self.buffers.tensor,
+            |outputs| {
+                let reg = output_with_width(outputs, 4, "mtcnn O-net")?;
+                let points = output_with_width(outputs, 10, "mtcnn O-net")?;
+                let prob = output_with_width(outputs, 2, "mtcnn O-net")?;
+                let mut passed = Vec::new();
+                let mut landmarks = Vec::new();
+                for (k, b) in boxes.iter().enumerate() {
+                    let score = f64::from(prob.values[k * 2 + 1]);
+                    if score <= threshold {
+                        continue;
+                    }
+                    let (w, h) = (b.x2 - b.x1 + 1.0, b.y2 - b.y1 + 1.0);
+                    let p = &points.values[k * 10..k * 10 + 10];
+                    let marks: [[f32; 2]; 5] = std::array::from_fn(|j| {
+                        [
+                            (w * f64::from(p[j]) + b.x1 - 1.0) as f32,
+                            (h * f64::from(p[j + 5]) + b.y1 - 1.0) as f32,
+                        ]
+                    });
+                    landmarks.push(marks);
+                    passed.push(regress(Candidate {
+                        score,
+                        reg: std::array::from_fn(|j| f64::from(reg.values[k * 4 + j])),
+                        ..*b
+                    }));
+                }
+                Ok((passed, landmarks))
+            },
         )?;
-        let reg = output_with_width(&outputs, 4, "mtcnn O-net")?;
-        let points = output_with_width(&outputs, 10, "mtcnn O-net")?;
-        let prob = output_with_width(&outputs, 2, "mtcnn O-net")?;
-        let threshold = f64::from(self.settings.thresholds[2]);
-        let mut passed = Vec::new();
-        let mut landmarks = Vec::new();
-        for (k, b) in boxes.iter().enumerate() {
-            let score = f64::from(prob.values[k * 2 + 1]);
-            if score <= threshold {
-                continue;
-            }
-            let (w, h) = (b.x2 - b.x1 + 1.0, b.y2 - b.y1 + 1.0);
-            let p = &points.values[k * 10..k * 10 + 10];
-            let marks: [[f32; 2]; 5] = std::array::from_fn(|j| {
-                [
-                    (w * f64::from(p[j]) + b.x1 - 1.0) as f32,
-                    (h * f64::from(p[j + 5]) + b.y1 - 1.0) as f32,
-                ]
-            });
-            landmarks.push(marks);
-            passed.push(regress(Candidate {
-                score,
-                reg: std::array::from_fn(|j| f64::from(reg.values[k * 4 + j])),
-                ..*b
-            }));
-        }
         let keep = nms(&passed, 0.7, Overlap::Min);
         Ok(keep
             .into_iter()
@@ -314,19 +318,44 @@ impl Mtcnn {
     }
 }
 
-/// P-net's two outputs: box regression (last axis 4) and face probability (last axis 2).
-fn pnet_outputs(outputs: &[Output]) -> VisionResult<(&Output, &Output)> {
-    Ok((
-        output_with_width(outputs, 4, "mtcnn P-net")?,
-        output_with_width(outputs, 2, "mtcnn P-net")?,
-    ))
+/// The cells of one pyramid level whose face probability reaches `threshold`, as boxes in
+/// the image. P-net's outputs: box regression (last axis 4) and face probability (last axis
+/// 2), each `[1, width, height, k]` (the level was fed transposed).
+fn pnet_candidates(
+    outputs: &[Output<'_>],
+    scale: f64,
+    threshold: f64,
+) -> VisionResult<Vec<Candidate>> {
+    let reg = output_with_width(outputs, 4, "mtcnn P-net")?;
+    let prob = output_with_width(outputs, 2, "mtcnn P-net")?;
+    let (wo, ho) = (reg.shape[1] as usize, reg.shape[2] as usize);
+    let mut boxes = Vec::new();
+    for c in 0..wo {
+        for r in 0..ho {
+            let cell = c * ho + r;
+            let score = f64::from(prob.values[cell * 2 + 1]);
+            if score < threshold {
+                continue;
+            }
+            let (cx, cy) = (c as f64, r as f64);
+            boxes.push(Candidate {
+                x1: ((PNET_STRIDE * cx + 1.0) / scale).trunc(),
+                y1: ((PNET_STRIDE * cy + 1.0) / scale).trunc(),
+                x2: ((PNET_STRIDE * cx + PNET_CELL) / scale).trunc(),
+                y2: ((PNET_STRIDE * cy + PNET_CELL) / scale).trunc(),
+                score,
+                reg: std::array::from_fn(|k| f64::from(reg.values[cell * 4 + k])),
+            });
+        }
+    }
+    Ok(boxes)
 }
 
-fn output_with_width<'a>(
-    outputs: &'a [Output],
+fn output_with_width<'o, 'a>(
+    outputs: &'o [Output<'a>],
     width: i64,
     model: &str,
-) -> VisionResult<&'a Output> {
+) -> VisionResult<&'o Output<'a>> {
     outputs
         .iter()
         .find(|o| o.shape.last() == Some(&width))
@@ -351,10 +380,16 @@ fn write_transposed(image: &RgbF32, tensor: &mut Vec<f32>) {
 }
 
 /// The crops of `boxes` (padded with black where they leave the image), each resized to
-/// `size` × `size`, as one batch; boxes too small to crop are dropped.
-fn crops(image: &RgbF32, boxes: &[Candidate], size: usize) -> (Vec<Candidate>, Vec<f32>) {
+/// `size` × `size`, as one batch in `buffers.tensor`; boxes too small to crop are dropped.
+fn crops(
+    image: &RgbF32,
+    boxes: &[Candidate],
+    size: usize,
+    buffers: &mut Buffers,
+) -> Vec<Candidate> {
     let mut kept = Vec::with_capacity(boxes.len());
-    let mut tensor = Vec::with_capacity(boxes.len() * size * size * 3);
+    let mut tensor = std::mem::take(&mut buffers.tensor);
+    tensor.clear();
     let mut one = Vec::new();
     for b in boxes {
         let width = (b.x2 - b.x1 + 1.0) as i64;
@@ -362,17 +397,26 @@ fn crops(image: &RgbF32, boxes: &[Candidate], size: usize) -> (Vec<Candidate>, V
         if width <= 0 || height <= 0 {
             continue;
         }
-        let crop = image.crop_padded(
+        image.crop_padded_into(
             b.x1 as i64 - 1,
             b.y1 as i64 - 1,
             width as usize,
             height as usize,
+            &mut buffers.crop,
         );
-        write_transposed(&crop.resize(size, size), &mut one);
+        buffers.crop.resize_into(
+            size,
+            size,
+            Filter::Area,
+            &mut buffers.resized_crop,
+            &mut buffers.scratch,
+        );
+        write_transposed(&buffers.resized_crop, &mut one);
         tensor.extend_from_slice(&one);
         kept.push(*b);
     }
-    (kept, tensor)
+    buffers.tensor = tensor;
+    kept
 }
 
 /// Applies a box's regression (offsets as fractions of its size).

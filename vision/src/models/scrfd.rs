@@ -28,6 +28,10 @@ pub struct Scrfd {
     session: Session,
     pub score_threshold: f32,
     pub nms_threshold: f32,
+    /// Working memory kept from frame to frame.
+    resized: RgbF32,
+    scratch: Vec<f32>,
+    tensor: Vec<f32>,
 }
 
 impl Scrfd {
@@ -36,6 +40,9 @@ impl Scrfd {
             session: runtime.session("scrfd", path, intra_threads)?,
             score_threshold: DEFAULT_SCORE_THRESHOLD,
             nms_threshold: DEFAULT_NMS_THRESHOLD,
+            resized: RgbF32::default(),
+            scratch: Vec::new(),
+            tensor: Vec::new(),
         })
     }
 
@@ -53,56 +60,81 @@ impl Scrfd {
         };
         let (width, height) = (width.max(1), height.max(1));
         let scale = height as f32 / image.height as f32;
-        let resized = image.resize_with(width, height, Filter::Bilinear);
+        image.resize_into(
+            width,
+            height,
+            Filter::Bilinear,
+            &mut self.resized,
+            &mut self.scratch,
+        );
         let plane = INPUT_SIZE * INPUT_SIZE;
-        let mut tensor = vec![0.0f32; 3 * plane];
-        for y in 0..height {
-            for x in 0..width {
-                let p = resized.pixel(x, y);
-                for c in 0..3 {
-                    tensor[c * plane + y * INPUT_SIZE + x] = (p[c] - 127.5) / 128.0;
-                }
+        self.tensor.clear();
+        self.tensor.resize(3 * plane, 0.0);
+        let (red, rest) = self.tensor.split_at_mut(plane);
+        let (green, blue) = rest.split_at_mut(plane);
+        for (y, row) in self.resized.data.chunks_exact(width * 3).enumerate() {
+            let line = y * INPUT_SIZE..y * INPUT_SIZE + width;
+            for (((p, r), g), b) in row
+                .chunks_exact(3)
+                .zip(&mut red[line.clone()])
+                .zip(&mut green[line.clone()])
+                .zip(&mut blue[line])
+            {
+                *r = (p[0] - 127.5) / 128.0;
+                *g = (p[1] - 127.5) / 128.0;
+                *b = (p[2] - 127.5) / 128.0;
             }
         }
-        let outputs = run(
+        let score_threshold = self.score_threshold;
+        let faces = run(
             &mut self.session,
             "scrfd",
             &[1, 3, INPUT_SIZE, INPUT_SIZE],
-            &tensor,
+            &self.tensor,
+            |outputs| decode(outputs, scale, score_threshold),
         )?;
-        let mut faces = Vec::new();
-        for (level, &stride) in STRIDES.iter().enumerate() {
-            let (scores, boxes, points) = level_outputs(&outputs, level)?;
-            let cells_x = INPUT_SIZE.div_ceil(stride);
-            for (anchor, &score) in scores.values.iter().enumerate() {
-                if score < self.score_threshold {
-                    continue;
-                }
-                let cell = anchor / ANCHORS_PER_CELL;
-                let cx = ((cell % cells_x) * stride) as f32;
-                let cy = ((cell / cells_x) * stride) as f32;
-                let s = stride as f32;
-                let d = &boxes.values[anchor * 4..anchor * 4 + 4];
-                let k = &points.values[anchor * 10..anchor * 10 + 10];
-                faces.push(DetectedFace {
-                    x1: (cx - d[0] * s) / scale,
-                    y1: (cy - d[1] * s) / scale,
-                    x2: (cx + d[2] * s) / scale,
-                    y2: (cy + d[3] * s) / scale,
-                    score,
-                    landmarks: std::array::from_fn(|j| {
-                        [(cx + k[2 * j] * s) / scale, (cy + k[2 * j + 1] * s) / scale]
-                    }),
-                });
-            }
-        }
         Ok(nms(faces, self.nms_threshold))
     }
 }
 
+/// The faces the three heads see above `threshold`, in image coordinates (the letterbox
+/// scaled the image by `scale`).
+fn decode(outputs: &[Output<'_>], scale: f32, threshold: f32) -> VisionResult<Vec<DetectedFace>> {
+    let mut faces = Vec::new();
+    for (level, &stride) in STRIDES.iter().enumerate() {
+        let (scores, boxes, points) = level_outputs(outputs, level)?;
+        let cells_x = INPUT_SIZE.div_ceil(stride);
+        for (anchor, &score) in scores.values.iter().enumerate() {
+            if score < threshold {
+                continue;
+            }
+            let cell = anchor / ANCHORS_PER_CELL;
+            let cx = ((cell % cells_x) * stride) as f32;
+            let cy = ((cell / cells_x) * stride) as f32;
+            let s = stride as f32;
+            let d = &boxes.values[anchor * 4..anchor * 4 + 4];
+            let k = &points.values[anchor * 10..anchor * 10 + 10];
+            faces.push(DetectedFace {
+                x1: (cx - d[0] * s) / scale,
+                y1: (cy - d[1] * s) / scale,
+                x2: (cx + d[2] * s) / scale,
+                y2: (cy + d[3] * s) / scale,
+                score,
+                landmarks: std::array::from_fn(|j| {
+                    [(cx + k[2 * j] * s) / scale, (cy + k[2 * j + 1] * s) / scale]
+                }),
+            });
+        }
+    }
+    Ok(faces)
+}
+
 /// The score, box and landmark outputs of one stride, found by their last axis (1, 4, 10)
 /// in the order the model lists them (stride 8, 16, 32).
-fn level_outputs(outputs: &[Output], level: usize) -> VisionResult<(&Output, &Output, &Output)> {
+fn level_outputs<'o, 'a>(
+    outputs: &'o [Output<'a>],
+    level: usize,
+) -> VisionResult<(&'o Output<'a>, &'o Output<'a>, &'o Output<'a>)> {
     let nth = |width: i64| {
         outputs
             .iter()
