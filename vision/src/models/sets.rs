@@ -108,12 +108,12 @@ impl ModelSet {
                 let pnet = manifest.verified_path(cache, "mtcnn-pnet")?;
                 let rnet = manifest.verified_path(cache, "mtcnn-rnet")?;
                 let onet = manifest.verified_path(cache, "mtcnn-onet")?;
-                Detector::Mtcnn(Mtcnn::open_files(
+                Detector::Mtcnn(Box::new(Mtcnn::open_files(
                     runtime,
                     [&pnet, &rnet, &onet],
                     MtcnnSettings::default(),
                     intra_threads,
-                )?)
+                )?))
             }
             Self::Insightface => Detector::Scrfd(Scrfd::open(
                 runtime,
@@ -134,7 +134,7 @@ impl ModelSet {
 
 /// A face detector of either family.
 pub enum Detector {
-    Mtcnn(Mtcnn),
+    Mtcnn(Box<Mtcnn>),
     Scrfd(Scrfd),
 }
 
