@@ -65,6 +65,8 @@ pub struct Config {
     pub match_threshold: Option<f32>,
     /// Threads one model inference may use.
     pub inference_threads: usize,
+    /// Where inference runs: `cpu`, `cuda` or `cuda:N` (a library built with CUDA needed).
+    pub execution_provider: String,
     /// The largest photo accepted for enrolment or recognition.
     pub max_photo_bytes: usize,
     /// A `tracing` filter such as `info` or `hadir=debug,sqlx=warn`.
@@ -89,6 +91,7 @@ impl Default for Config {
             model_manifest: None,
             match_threshold: None,
             inference_threads: DEFAULT_INFERENCE_THREADS,
+            execution_provider: "cpu".to_owned(),
             max_photo_bytes: crate::faces::DEFAULT_MAX_PHOTO_BYTES,
             log: "info".to_owned(),
         }
@@ -201,6 +204,9 @@ impl Config {
         if let Some(v) = env("HADIR_MATCH_THRESHOLD") {
             self.match_threshold = Some(parse("HADIR_MATCH_THRESHOLD", v)?);
         }
+        if let Some(v) = env("HADIR_EXECUTION_PROVIDER") {
+            self.execution_provider = v;
+        }
         if let Some(v) = env("HADIR_FACE_MODELS") {
             self.face_models = v;
         }
@@ -248,6 +254,7 @@ impl Config {
             });
         }
         self.model_set()?;
+        self.provider()?;
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://"))
@@ -268,6 +275,16 @@ impl Config {
         self.listen.parse().map_err(|e| ConfigError::Invalid {
             key: "listen",
             reason: format!("{:?} is not host:port ({e})", self.listen),
+        })
+    }
+
+    /// Where inference runs.
+    pub fn provider(&self) -> Result<vision::models::runtime::Provider, ConfigError> {
+        vision::models::runtime::Provider::parse(&self.execution_provider).ok_or_else(|| {
+            ConfigError::Invalid {
+                key: "execution_provider",
+                reason: format!("{:?} is not cpu, cuda or cuda:N", self.execution_provider),
+            }
         })
     }
 

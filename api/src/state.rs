@@ -34,7 +34,7 @@ pub fn ai_status_of(faces: &FaceService) -> AiStatus {
             ),
         ),
         Err(reason) => AiStatus::new(
-            AiState::Degraded,
+            AiState::Stopped,
             format!("face recognition is unavailable: {reason}"),
         ),
     }

@@ -414,8 +414,59 @@ async fn switching_models_asks_for_reenrolment(backend: Backend) {
     assert!(server.log().contains("re-enrol"), "{}", server.log());
 }
 
+async fn cuda_without_a_cuda_library_is_reported(backend: Backend) {
+    let Some(db) = TestDb::create(backend, "cuda_without_a_cuda_library_is_reported") else {
+        return;
+    };
+    let server = TestServer::start(
+        &db,
+        &ServerOptions {
+            extra_env: vec![("HADIR_EXECUTION_PROVIDER".into(), "cuda".into())],
+            ..Default::default()
+        },
+    );
+    // The server runs; the AI status says why recognition does not, and enrolment says so.
+    let status = server
+        .gql(
+            ADMIN_TOKEN,
+            "{ aiStatus { running state message } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status["aiStatus"]["state"], "STOPPED", "{status}");
+    assert_eq!(status["aiStatus"]["running"], false);
+    let message = status["aiStatus"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("CUDA") && message.contains("onnxruntime-gpu"),
+        "{message}"
+    );
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Ann\"}) { employeeId } }",
+            json!({}),
+        )
+        .await;
+    let (_, body) = upload(
+        &server,
+        ADMIN_TOKEN,
+        ENROLL,
+        "E1",
+        "obama.jpg",
+        photo("obama.jpg"),
+    )
+    .await;
+    let (code, message) = error_of(&body);
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert!(
+        message.contains("unavailable") && message.contains("CUDA"),
+        "{message}"
+    );
+}
+
 on_both_backends!(
     enrol_over_graphql_then_recognise,
     enrol_from_the_command_line,
     switching_models_asks_for_reenrolment,
+    cuda_without_a_cuda_library_is_reported,
 );

@@ -18,7 +18,7 @@ use vision::{
     gallery::Gallery,
     models::{
         manifest::Manifest,
-        runtime::{Runtime, cache_dir},
+        runtime::{Provider, Runtime, cache_dir, default_library_path},
         sets::ModelSet,
     },
     pipeline::{AnalysedFace, FacePipeline, decode_image},
@@ -73,6 +73,7 @@ pub struct FaceSettings {
     pub threshold: Option<f32>,
     pub max_photo_bytes: usize,
     pub intra_threads: usize,
+    pub provider: Provider,
 }
 
 impl FaceSettings {
@@ -85,6 +86,9 @@ impl FaceSettings {
             threshold: config.match_threshold,
             max_photo_bytes: config.max_photo_bytes,
             intra_threads: config.inference_threads,
+            provider: config
+                .provider()
+                .map_err(|e| AppError::invalid("execution_provider", e.to_string()))?,
         })
     }
 }
@@ -121,8 +125,9 @@ impl FaceService {
             );
         }
         let intra_threads = settings.intra_threads;
+        let provider = settings.provider;
         let pipeline = tokio::task::spawn_blocking(move || {
-            Runtime::load_default()
+            Runtime::load_for(&default_library_path(), provider)
                 .and_then(|runtime| {
                     FacePipeline::open(&runtime, set, &manifest, &cache_dir(), intra_threads)
                 })

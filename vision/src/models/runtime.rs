@@ -9,6 +9,7 @@ use std::{
 
 use ort::{
     environment::Environment,
+    ep::{self, ExecutionProvider as _},
     session::{Session, builder::GraphOptimizationLevel},
 };
 
@@ -35,34 +36,78 @@ pub fn default_library_path() -> PathBuf {
         .unwrap_or_else(|| cache_dir().join(LIBRARY_FILE))
 }
 
+/// Where inference runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Provider {
+    /// The CPU (every ONNX Runtime library has it).
+    #[default]
+    Cpu,
+    /// An NVIDIA GPU through CUDA (libraries built with CUDA, such as `onnxruntime-gpu`'s).
+    Cuda { device: i32 },
+}
+
+impl Provider {
+    /// `cpu`, `cuda` or `cuda:N`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "cpu" => Some(Self::Cpu),
+            "cuda" => Some(Self::Cuda { device: 0 }),
+            other => other
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(|device| Self::Cuda { device }),
+        }
+    }
+}
+
 /// A loaded ONNX Runtime. One per process (the library is loaded once); cheap to share.
 #[derive(Debug)]
 pub struct Runtime {
     environment: Environment,
     library: PathBuf,
+    provider: Provider,
 }
 
 static RUNTIME: OnceLock<Result<Arc<Runtime>, String>> = OnceLock::new();
 
 impl Runtime {
-    /// Loads the library at `library` (once per process; later calls return the first).
+    /// Loads the library at `library` for the CPU (once per process; later calls return the
+    /// first).
     pub fn load(library: &Path) -> VisionResult<Arc<Runtime>> {
-        let result = RUNTIME.get_or_init(|| Self::load_once(library).map(Arc::new));
-        match result {
-            Ok(runtime) => Ok(runtime.clone()),
-            Err(reason) => Err(VisionError::Runtime {
-                path: library.to_path_buf(),
-                reason: reason.clone(),
-            }),
-        }
+        Self::load_for(library, Provider::Cpu)
     }
 
-    /// Loads the library from its default place.
+    /// Loads the library at `library` to run on `provider` (once per process). A provider
+    /// the library lacks is an error that says so.
+    pub fn load_for(library: &Path, provider: Provider) -> VisionResult<Arc<Runtime>> {
+        let result = RUNTIME.get_or_init(|| Self::load_once(library, provider).map(Arc::new));
+        let runtime = match result {
+            Ok(runtime) => runtime.clone(),
+            Err(reason) => {
+                return Err(VisionError::Runtime {
+                    path: library.to_path_buf(),
+                    reason: reason.clone(),
+                });
+            }
+        };
+        if runtime.provider != provider {
+            return Err(VisionError::Runtime {
+                path: library.to_path_buf(),
+                reason: format!(
+                    "already loaded for {:?} in this process, not {provider:?}",
+                    runtime.provider
+                ),
+            });
+        }
+        Ok(runtime)
+    }
+
+    /// Loads the library from its default place, for the CPU.
     pub fn load_default() -> VisionResult<Arc<Runtime>> {
         Self::load(&default_library_path())
     }
 
-    fn load_once(library: &Path) -> Result<Runtime, String> {
+    fn load_once(library: &Path, provider: Provider) -> Result<Runtime, String> {
         let metadata = std::fs::metadata(library).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => "the file does not exist".to_owned(),
             _ => e.to_string(),
@@ -82,10 +127,26 @@ impl Runtime {
             Ok(result) => result?,
             Err(_) => return Err("the library could not be loaded".to_owned()),
         };
+        if let Provider::Cuda { .. } = provider {
+            let available = ep::CUDA::is_available().unwrap_or(false);
+            if !available {
+                return Err(
+                    "this ONNX Runtime library has no CUDA execution provider (the PyPI \
+                     `onnxruntime` wheel is CPU-only): point ORT_DYLIB_PATH at the library of \
+                     `onnxruntime-gpu` with CUDA and cuDNN installed, or choose the cpu provider"
+                        .to_owned(),
+                );
+            }
+        }
         Ok(Runtime {
             environment,
             library: library.to_path_buf(),
+            provider,
         })
+    }
+
+    pub fn provider(&self) -> Provider {
+        self.provider
     }
 
     pub fn library(&self) -> &Path {
@@ -102,8 +163,17 @@ impl Runtime {
         if !path.is_file() {
             return Err(model_error("the file does not exist".to_owned()));
         }
-        Session::builder(&self.environment)
-            .map_err(|e| model_error(e.to_string()))?
+        let mut builder =
+            Session::builder(&self.environment).map_err(|e| model_error(e.to_string()))?;
+        if let Provider::Cuda { device } = self.provider {
+            builder = builder
+                .with_execution_providers([ep::CUDA::default()
+                    .with_device_id(device)
+                    .build()
+                    .error_on_failure()])
+                .map_err(|e| model_error(format!("the CUDA execution provider failed: {e}")))?;
+        }
+        builder
             .with_optimization_level(GraphOptimizationLevel::Level3)
             .map_err(|e| model_error(e.to_string()))?
             .with_intra_threads(intra_threads.max(1))
@@ -112,5 +182,25 @@ impl Runtime {
             .map_err(|e| model_error(e.to_string()))?
             .commit_from_file(path)
             .map_err(|e| model_error(format!("ONNX Runtime cannot load it: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn providers_parse() {
+        assert_eq!(Provider::parse("cpu"), Some(Provider::Cpu));
+        assert_eq!(
+            Provider::parse(" CUDA "),
+            Some(Provider::Cuda { device: 0 })
+        );
+        assert_eq!(
+            Provider::parse("cuda:1"),
+            Some(Provider::Cuda { device: 1 })
+        );
+        assert_eq!(Provider::parse("tpu"), None);
+        assert_eq!(Provider::parse("cuda:x"), None);
     }
 }

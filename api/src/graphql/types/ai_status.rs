@@ -7,7 +7,8 @@ use tokio::sync::watch;
 /// The state of the recognition pipeline.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
 pub enum AiState {
-    /// No recognition runs in this process; sightings arrive through `reportSighting` only.
+    /// No recognition runs in this process (the message says why); sightings still arrive
+    /// through `reportSighting`.
     Stopped,
     /// Models are loading.
     Starting,
