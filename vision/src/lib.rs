@@ -7,6 +7,7 @@
 //! - [`gallery`]: enrolled embeddings as one matrix; cosine top-1.
 //! - [`pipeline`]: detect → align → embed, and reading images.
 //! - [`quality`]: whether a face is large and sharp enough to enrol.
+//! - [`recognizer`]: matching faces against the gallery, and the decision over frames.
 //! - [`recognition`]: what the pipeline hands to the rest of hadir.
 //! - [`error`]: the pipeline's errors, each saying how to fix what is wrong.
 
@@ -18,6 +19,7 @@ pub mod models;
 pub mod pipeline;
 pub mod quality;
 pub mod recognition;
+pub mod recognizer;
 
 pub use error::{VisionError, VisionResult};
 pub use recognition::{FaceBox, Recognition};

@@ -23,6 +23,7 @@ use vision::{
     },
     pipeline::{AnalysedFace, FacePipeline, decode_image},
     quality,
+    recognizer::match_faces,
 };
 
 use crate::error::{AppError, AppResult};
@@ -387,21 +388,18 @@ impl FaceService {
         self.check_size(&photo)?;
         let (_, faces) = self.analyse(photo).await?;
         let gallery = self.gallery.read().unwrap_or_else(|p| p.into_inner());
-        Ok(faces
+        Ok(match_faces(&gallery, &faces)
             .into_iter()
-            .map(|f| {
-                let best = gallery.best_match(&f.embedding);
-                RecognisedFace {
-                    bounds: [f.face.x1, f.face.y1, f.face.x2, f.face.y2],
-                    landmarks: f.face.landmarks,
-                    detection_score: f.face.score,
-                    employee_id: best
-                        .as_ref()
-                        .filter(|m| m.score >= self.threshold)
-                        .map(|m| m.owner.to_owned()),
-                    similarity: best.as_ref().map(|m| m.score),
-                    closest_employee_id: best.map(|m| m.owner.to_owned()),
-                }
+            .map(|m| RecognisedFace {
+                bounds: [m.face.x1, m.face.y1, m.face.x2, m.face.y2],
+                landmarks: m.face.landmarks,
+                detection_score: m.face.score,
+                employee_id: m
+                    .closest
+                    .clone()
+                    .filter(|_| m.score.is_some_and(|s| s >= self.threshold)),
+                similarity: m.score,
+                closest_employee_id: m.closest,
             })
             .collect())
     }
