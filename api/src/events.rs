@@ -24,6 +24,15 @@ pub struct Detection {
     pub score: Option<f64>,
 }
 
+/// A face nobody enrolled is close to, at a camera (no image is kept).
+#[derive(Clone, Debug)]
+pub struct UnknownFace {
+    pub camera: camera::Model,
+    pub seen_at: DateTime<Utc>,
+    /// The best similarity to anyone enrolled, where the gallery has anyone.
+    pub best_score: Option<f64>,
+}
+
 /// A notification as written, with what it refers to.
 #[derive(Clone, Debug)]
 pub struct NotificationRecord {
@@ -45,6 +54,7 @@ pub enum ChangeKind {
 pub enum Event {
     EmployeeStatusChanged(EmployeePresence),
     EmployeeDetected(Detection),
+    UnknownFaceSeen(UnknownFace),
     EmployeeChanged {
         kind: ChangeKind,
         employee_id: String,

@@ -1127,6 +1127,73 @@ async fn tokens_from_first_start_and_command_line(backend: Backend) {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("admin, viewer or ingest"));
 }
 
+async fn unknown_faces_are_reported_not_stored(backend: Backend) {
+    let Some(db) = TestDb::create(backend, "unknown_faces_are_reported_not_stored") else {
+        return;
+    };
+    let server = TestServer::start(&db, &ServerOptions::default());
+    let viewer = create_token(&server, "VIEWER").await;
+    let ingest = create_token(&server, "INGEST").await;
+    let client = server.ws(&viewer).await;
+    let mut unknown = client
+        .subscribe(Operation::new(
+            "subscription { unknownFaceDetected(cameraId: \"CAM2\") { camera { cameraId name } seenAt bestScore } }",
+            json!({}),
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let snapshot = "{ employees { employeeId } notifications { totalCount } cameras { cameraId status lastFrameAt } }";
+    let before = server.gql(ADMIN_TOKEN, snapshot, json!({})).await;
+    let report = "mutation($i: UnknownFaceInput!) { reportUnknownFace(input: $i) }";
+    // Another camera's unknown face is not this subscriber's.
+    server
+        .gql(
+            &ingest,
+            report,
+            json!({ "i": { "cameraId": "CAM1", "bestScore": 0.1 } }),
+        )
+        .await;
+    server
+        .gql(&ingest, report, json!({ "i": { "cameraId": "CAM2", "bestScore": 0.21, "seenAt": "2026-01-05T09:00:00Z" } }))
+        .await;
+    let event = next_event(&mut unknown, Duration::from_secs(5)).await;
+    assert_eq!(
+        event["unknownFaceDetected"],
+        json!({ "camera": { "cameraId": "CAM2", "name": "Gate" }, "seenAt": "2026-01-05T09:00:00+00:00", "bestScore": 0.21 })
+    );
+    let (code, _) = server
+        .gql_error(
+            Some(&ingest),
+            report,
+            json!({ "i": { "cameraId": "CAM404" } }),
+        )
+        .await;
+    assert_eq!(code, "NOT_FOUND");
+    let (code, message) = server
+        .gql_error(
+            Some(&ingest),
+            report,
+            json!({ "i": { "cameraId": "CAM1", "bestScore": 2.0 } }),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert!(message.starts_with("bestScore"), "{message}");
+    let (code, _) = server
+        .gql_error(
+            Some(&viewer),
+            report,
+            json!({ "i": { "cameraId": "CAM1" } }),
+        )
+        .await;
+    assert_eq!(code, "FORBIDDEN");
+    assert_eq!(
+        server.gql(ADMIN_TOKEN, snapshot, json!({})).await,
+        before,
+        "nothing stored"
+    );
+}
+
 on_both_backends!(
     crud_round_trip,
     sighting_then_lost_over_websocket,
@@ -1140,4 +1207,5 @@ on_both_backends!(
     explorer_health_and_schema_are_served,
     websocket_operations_share_executions_by_role,
     tokens_from_first_start_and_command_line,
+    unknown_faces_are_reported_not_stored,
 );

@@ -25,6 +25,15 @@ use crate::{
 /// How often `serverTime` ticks.
 pub const SERVER_TIME_INTERVAL: Duration = Duration::from_secs(1);
 
+/// A face nobody enrolled is close to (no image is kept).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct UnknownFaceSighting {
+    pub camera: Camera,
+    pub seen_at: DateTime<Utc>,
+    /// The best similarity to anyone enrolled, where anyone is.
+    pub best_score: Option<f64>,
+}
+
 /// A camera created, updated or deleted.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct CameraChange {
@@ -88,6 +97,25 @@ impl SubscriptionRoot {
                     camera: d.camera.clone().into(),
                     seen_at: d.seen_at,
                     score: d.score,
+                })
+            }
+            _ => None,
+        })
+    }
+
+    /// A face nobody enrolled matched; optionally at one camera only.
+    #[graphql(guard = "RoleGuard::read()")]
+    async fn unknown_face_detected(
+        &self,
+        ctx: &Context<'_>,
+        camera_id: Option<ID>,
+    ) -> impl Stream<Item = UnknownFaceSighting> {
+        events(ctx).filter_map(move |event| match &*event {
+            Event::UnknownFaceSeen(u) if matches(&camera_id, &u.camera.camera_id) => {
+                Some(UnknownFaceSighting {
+                    camera: u.camera.clone().into(),
+                    seen_at: u.seen_at,
+                    best_score: u.best_score,
                 })
             }
             _ => None,

@@ -23,7 +23,7 @@ use tokio::sync::Mutex;
 use crate::{
     clock::{Clock, to_stored_precision},
     error::{AppError, AppResult},
-    events::{Detection, Event, EventBus, NotificationRecord},
+    events::{Detection, Event, EventBus, NotificationRecord, UnknownFace},
 };
 use rules::{SightingEffect, Status};
 
@@ -217,6 +217,42 @@ impl PresenceEngine {
             "employee {:?} is being updated by other writers; try again",
             employee.employee_id
         )))
+    }
+
+    /// Reports a face nobody enrolled matched, at a camera: published to subscribers, never
+    /// stored (no image, no embedding).
+    pub async fn unknown_face(
+        &self,
+        camera_id: &str,
+        seen_at: Option<DateTime<Utc>>,
+        best_score: Option<f64>,
+    ) -> AppResult<()> {
+        let now = self.clock.now();
+        let seen_at = to_stored_precision(seen_at.unwrap_or(now));
+        if rules::is_in_future(seen_at, now) {
+            return Err(AppError::invalid(
+                "seenAt",
+                format!("{seen_at} lies in the future (server time {now})"),
+            ));
+        }
+        if let Some(score) = best_score
+            && !(-1.0..=1.0).contains(&score)
+        {
+            return Err(AppError::invalid(
+                "bestScore",
+                format!("{score} is not a similarity between -1 and 1"),
+            ));
+        }
+        let camera = camera::Entity::find_by_id(camera_id.to_owned())
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| AppError::not_found("camera", camera_id))?;
+        self.events.publish(Event::UnknownFaceSeen(UnknownFace {
+            camera,
+            seen_at,
+            best_score,
+        }));
+        Ok(())
     }
 
     /// Records that a camera delivered a frame at `at` (None: now). A camera that was

@@ -24,6 +24,16 @@ pub struct SightingInput {
     pub score: Option<f64>,
 }
 
+/// A face nobody enrolled matched (edge devices report them; no image is sent or kept).
+#[derive(InputObject)]
+pub struct UnknownFaceInput {
+    pub camera_id: ID,
+    /// When (default: now).
+    pub seen_at: Option<DateTime<Utc>>,
+    /// The best similarity to anyone enrolled, between -1 and 1.
+    pub best_score: Option<f64>,
+}
+
 #[derive(Default)]
 pub struct SightingMutation;
 
@@ -48,6 +58,23 @@ impl SightingMutation {
             .await
             .extend()?;
         Ok(presence.into())
+    }
+
+    /// Reports a face nobody enrolled matched; subscribers of `unknownFaceDetected` hear of
+    /// it. True when accepted.
+    #[graphql(guard = "RoleGuard::ingest()")]
+    async fn report_unknown_face(
+        &self,
+        ctx: &Context<'_>,
+        input: UnknownFaceInput,
+    ) -> async_graphql::Result<bool> {
+        let state = ctx.data_unchecked::<AppState>();
+        state
+            .engine
+            .unknown_face(input.camera_id.trim(), input.seen_at, input.best_score)
+            .await
+            .extend()?;
+        Ok(true)
     }
 
     /// Reports that a camera delivers frames (edge devices that capture themselves send
