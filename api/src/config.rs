@@ -5,12 +5,18 @@
 //! `HADIR_` followed by the key in upper case (`lost_after_secs` → `HADIR_LOST_AFTER_SECS`).
 
 use std::{
+    collections::BTreeMap,
     net::SocketAddr,
     path::{Path, PathBuf},
     time::Duration,
 };
 
 use serde::Deserialize;
+
+use crate::attendance::{
+    retention::{self, Retention},
+    schedule::{self, Hours, HoursOverride, Schedule},
+};
 
 /// The embedded default database: an SQLite file, created with its folder on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/hadir.sqlite?mode=rwc";
@@ -69,6 +75,26 @@ pub struct Config {
     pub execution_provider: String,
     /// The largest photo accepted for enrolment or recognition.
     pub max_photo_bytes: usize,
+    /// The site's IANA time zone (attendance days are local days).
+    pub timezone: String,
+    /// Start of the working day, `HH:MM`.
+    pub work_start: String,
+    /// End of the working day, `HH:MM`.
+    pub work_end: String,
+    /// Minutes after the start (and before the end) that still count as on time.
+    pub grace_minutes: u32,
+    /// Working days: `mon-fri`, `sun-thu`, `mon,wed,fri`…
+    pub work_days: String,
+    /// Per-department overrides of the hours: `[departments.Engineering] start = "10:00"`.
+    pub departments: BTreeMap<String, HoursOverride>,
+    /// Seconds between the checks for working days that have ended (ABSENT, LEFT_EARLY).
+    pub attendance_close_interval_secs: u64,
+    /// Days visits are kept (0: forever).
+    pub retention_visits_days: u32,
+    /// Days notifications are kept (0: forever).
+    pub retention_notifications_days: u32,
+    /// Days attendance logs are kept (0: forever).
+    pub retention_attendance_days: u32,
     /// A `tracing` filter such as `info` or `hadir=debug,sqlx=warn`.
     pub log: String,
 }
@@ -93,6 +119,16 @@ impl Default for Config {
             inference_threads: DEFAULT_INFERENCE_THREADS,
             execution_provider: "cpu".to_owned(),
             max_photo_bytes: crate::faces::DEFAULT_MAX_PHOTO_BYTES,
+            timezone: schedule::DEFAULT_TIMEZONE.to_owned(),
+            work_start: schedule::DEFAULT_WORK_START.to_owned(),
+            work_end: schedule::DEFAULT_WORK_END.to_owned(),
+            grace_minutes: schedule::DEFAULT_GRACE_MINUTES,
+            work_days: schedule::DEFAULT_WORK_DAYS.to_owned(),
+            departments: BTreeMap::new(),
+            attendance_close_interval_secs: crate::attendance::DEFAULT_CLOSE_INTERVAL.as_secs(),
+            retention_visits_days: retention::DEFAULT_VISITS_DAYS,
+            retention_notifications_days: retention::DEFAULT_NOTIFICATIONS_DAYS,
+            retention_attendance_days: retention::DEFAULT_ATTENDANCE_DAYS,
             log: "info".to_owned(),
         }
     }
@@ -219,6 +255,33 @@ impl Config {
         if let Some(v) = env("HADIR_MAX_PHOTO_BYTES") {
             self.max_photo_bytes = parse("HADIR_MAX_PHOTO_BYTES", v)?;
         }
+        if let Some(v) = env("HADIR_TIMEZONE") {
+            self.timezone = v;
+        }
+        if let Some(v) = env("HADIR_WORK_START") {
+            self.work_start = v;
+        }
+        if let Some(v) = env("HADIR_WORK_END") {
+            self.work_end = v;
+        }
+        if let Some(v) = env("HADIR_GRACE_MINUTES") {
+            self.grace_minutes = parse("HADIR_GRACE_MINUTES", v)?;
+        }
+        if let Some(v) = env("HADIR_WORK_DAYS") {
+            self.work_days = v;
+        }
+        if let Some(v) = env("HADIR_ATTENDANCE_CLOSE_INTERVAL_SECS") {
+            self.attendance_close_interval_secs = parse("HADIR_ATTENDANCE_CLOSE_INTERVAL_SECS", v)?;
+        }
+        if let Some(v) = env("HADIR_RETENTION_VISITS_DAYS") {
+            self.retention_visits_days = parse("HADIR_RETENTION_VISITS_DAYS", v)?;
+        }
+        if let Some(v) = env("HADIR_RETENTION_NOTIFICATIONS_DAYS") {
+            self.retention_notifications_days = parse("HADIR_RETENTION_NOTIFICATIONS_DAYS", v)?;
+        }
+        if let Some(v) = env("HADIR_RETENTION_ATTENDANCE_DAYS") {
+            self.retention_attendance_days = parse("HADIR_RETENTION_ATTENDANCE_DAYS", v)?;
+        }
         if let Some(v) = env("HADIR_LOG") {
             self.log = v;
         }
@@ -231,6 +294,10 @@ impl Config {
             ("lost_after_secs", self.lost_after_secs),
             ("camera_timeout_secs", self.camera_timeout_secs),
             ("monitor_interval_ms", self.monitor_interval_ms),
+            (
+                "attendance_close_interval_secs",
+                self.attendance_close_interval_secs,
+            ),
             ("query_depth_limit", self.query_depth_limit as u64),
             ("query_complexity_limit", self.query_complexity_limit as u64),
             ("max_request_bytes", self.max_request_bytes as u64),
@@ -255,6 +322,7 @@ impl Config {
         }
         self.model_set()?;
         self.provider()?;
+        self.schedule()?;
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://"))
@@ -276,6 +344,46 @@ impl Config {
             key: "listen",
             reason: format!("{:?} is not host:port ({e})", self.listen),
         })
+    }
+
+    /// The work schedule: time zone, hours, days, department overrides.
+    pub fn schedule(&self) -> Result<Schedule, ConfigError> {
+        let timezone =
+            schedule::parse_timezone(&self.timezone).map_err(|reason| ConfigError::Invalid {
+                key: "timezone",
+                reason,
+            })?;
+        let default = Hours::parse(
+            &self.work_start,
+            &self.work_end,
+            self.grace_minutes,
+            &self.work_days,
+        )
+        .map_err(|reason| ConfigError::Invalid {
+            key: "work_start/work_end/work_days",
+            reason,
+        })?;
+        let mut departments = BTreeMap::new();
+        for (name, o) in &self.departments {
+            let hours = default.with(o).map_err(|reason| ConfigError::Invalid {
+                key: "departments",
+                reason: format!("{name}: {reason}"),
+            })?;
+            departments.insert(name.clone(), hours);
+        }
+        Ok(Schedule {
+            timezone,
+            default,
+            departments,
+        })
+    }
+
+    pub fn retention(&self) -> Retention {
+        Retention {
+            visits_days: self.retention_visits_days,
+            notifications_days: self.retention_notifications_days,
+            attendance_days: self.retention_attendance_days,
+        }
     }
 
     /// Where inference runs.
@@ -349,6 +457,43 @@ mod tests {
             Config::load_with(Some(&file), env_of(&[("HADIR_LOST_AFTER_SECS", "5")])).unwrap();
         assert_eq!(config.lost_after_secs, 5);
         assert_eq!(config.listen, "127.0.0.1:9000");
+    }
+
+    #[test]
+    fn schedules_come_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hadir.toml");
+        std::fs::write(
+            &file,
+            "timezone = \"Asia/Jakarta\"\n[departments.Night]\nstart = \"21:00\"\nend = \"23:59\"\n",
+        )
+        .unwrap();
+        let config = Config::load_with(
+            Some(&file),
+            env_of(&[
+                ("HADIR_WORK_START", "08:30"),
+                ("HADIR_WORK_DAYS", "sun-thu"),
+            ]),
+        )
+        .unwrap();
+        let schedule = config.schedule().unwrap();
+        assert_eq!(schedule.timezone, chrono_tz::Asia::Jakarta);
+        assert_eq!(schedule.default.start.to_string(), "08:30:00");
+        assert_eq!(
+            schedule.hours_of(Some("Night")).start.to_string(),
+            "21:00:00"
+        );
+        assert_eq!(
+            schedule.hours_of(Some("Sales")).start.to_string(),
+            "08:30:00"
+        );
+        let error = Config::load_with(None, env_of(&[("HADIR_TIMEZONE", "Mars/Base")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("timezone") && error.contains("Mars/Base"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - [`events`]: the event bus that feeds subscriptions.
 //! - [`presence`]: the presence engine: rules, conditional writes, the monitor loop.
 //! - [`cameras`]: camera files, their sync into the database, the camera service.
+//! - [`attendance`]: daily logs from visits, the work schedule, reports, retention.
 //! - [`employees`], [`notifications`]: the employee and notification services.
 //! - [`faces`]: enrolment and recognition of photos against the in-memory gallery.
 //! - [`validate`]: checks on identifiers, names and URLs, naming the field at fault.
@@ -17,6 +18,7 @@
 //! - [`state`]: what handlers and resolvers share.
 //! - [`error`]: the services' error type.
 
+pub mod attendance;
 pub mod auth;
 pub mod cameras;
 pub mod clock;

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use api::{
+    attendance::{Attendance, report},
     auth::{Role, TokenStore},
+    clock::SystemClock,
     config::Config,
     db,
     faces::{FaceService, FaceSettings},
@@ -45,6 +47,16 @@ enum Command {
         #[arg(required = true)]
         photos: Vec<PathBuf>,
     },
+    /// Attendance upkeep.
+    Attendance {
+        #[command(subcommand)]
+        command: AttendanceCommand,
+    },
+    /// Reports.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Print every face found in each photo and its best match in the gallery.
     Recognize {
         /// JPEG or PNG photos.
@@ -53,6 +65,35 @@ enum Command {
         /// One JSON object per photo instead of text.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AttendanceCommand {
+    /// Recompute the daily logs of past days from the visits.
+    Rebuild {
+        /// First day, YYYY-MM-DD (site's time zone).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last day, YYYY-MM-DD (inclusive).
+        #[arg(long)]
+        to: chrono::NaiveDate,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// The daily attendance logs from one day to another.
+    Attendance {
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        #[arg(long)]
+        department: Option<String>,
+        /// csv (RFC 4180) or table.
+        #[arg(long, default_value = "table", value_parser = ["csv", "table"])]
+        format: String,
     },
 }
 
@@ -191,6 +232,38 @@ async fn main() -> anyhow::Result<()> {
             photos,
         } => enroll(&config, &employee_id, &photos).await,
         Command::Recognize { photos, json } => recognize(&config, &photos, json).await,
+        Command::Attendance {
+            command: AttendanceCommand::Rebuild { from, to },
+        } => {
+            let database = db::connect_and_migrate(&config.database_url).await?;
+            let attendance = Attendance::new(
+                database,
+                std::sync::Arc::new(config.schedule()?),
+                std::sync::Arc::new(SystemClock),
+            );
+            let days = attendance.rebuild(from, to).await?;
+            println!("rebuilt {days} day(s) of attendance from {from} to {to}");
+            Ok(())
+        }
+        Command::Report {
+            command:
+                ReportCommand::Attendance {
+                    from,
+                    to,
+                    department,
+                    format,
+                },
+        } => {
+            let database = db::connect_and_migrate(&config.database_url).await?;
+            let rows = report::logs_between(&database, from, to, department.as_deref()).await?;
+            let tz = config.schedule()?.timezone;
+            if format == "csv" {
+                print!("{}", report::to_csv(&rows, tz));
+            } else {
+                print!("{}", report::to_table(&rows, tz));
+            }
+            Ok(())
+        }
         Command::Token { command } => {
             let database = db::connect_and_migrate(&config.database_url).await?;
             let tokens = TokenStore::new(database, None);

@@ -21,6 +21,10 @@ pub struct NotificationFilter {
     pub kind: Option<String>,
     pub employee_id: Option<String>,
     pub camera_id: Option<String>,
+    /// Created at or after.
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Created before.
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One page, newest first.
@@ -55,6 +59,12 @@ impl Notifications {
         }
         if let Some(camera_id) = &filter.camera_id {
             query = query.filter(notification::Column::CameraId.eq(camera_id.as_str()));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(notification::Column::CreatedAt.gte(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.filter(notification::Column::CreatedAt.lt(to));
         }
         query
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::{
+    attendance::Attendance,
     auth::TokenStore,
     cameras::CameraRegistry,
     clock::Clock,
@@ -54,6 +55,7 @@ pub struct AppState {
     pub tokens: TokenStore,
     pub ai_status: AiStatusHandle,
     pub faces: Arc<FaceService>,
+    pub attendance: Attendance,
 }
 
 impl AppState {
@@ -64,15 +66,26 @@ impl AppState {
         faces: Arc<FaceService>,
     ) -> Self {
         let events = EventBus::default();
-        let engine = Arc::new(PresenceEngine::new(
-            db.clone(),
-            clock.clone(),
-            PresenceSettings {
-                lost_after: config.lost_after(),
-                camera_timeout: config.camera_timeout(),
-            },
-            events.clone(),
-        ));
+        // The schedule was checked when the configuration loaded.
+        let schedule = config.schedule().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "invalid schedule; using the defaults");
+            crate::config::Config::default()
+                .schedule()
+                .expect("the default schedule is valid")
+        });
+        let attendance = Attendance::new(db.clone(), Arc::new(schedule), clock.clone());
+        let engine = Arc::new(
+            PresenceEngine::new(
+                db.clone(),
+                clock.clone(),
+                PresenceSettings {
+                    lost_after: config.lost_after(),
+                    camera_timeout: config.camera_timeout(),
+                },
+                events.clone(),
+            )
+            .with_attendance(attendance.clone()),
+        );
         Self {
             employees: EmployeeDirectory::new(db.clone(), events.clone()),
             cameras: CameraRegistry::new(db.clone(), events.clone()),
@@ -80,6 +93,7 @@ impl AppState {
             tokens: TokenStore::new(db.clone(), config.admin_token.as_deref()),
             ai_status: AiStatusHandle::new(ai_status_of(&faces)),
             faces,
+            attendance,
             config: Arc::new(config),
             db,
             clock,

@@ -113,6 +113,27 @@ pub async fn count_faces_of(
     Ok(rows.into_iter().collect())
 }
 
+/// The latest consent time of each employee's embeddings (those without any are absent).
+pub async fn latest_consents(
+    db: &impl ConnectionTrait,
+    employee_ids: &[String],
+) -> Result<HashMap<String, DateTime<Utc>>, DbErr> {
+    let rows: Vec<(String, DateTime<Utc>)> = face_embedding::Entity::find()
+        .select_only()
+        .column(face_embedding::Column::EmployeeId)
+        .column(face_embedding::Column::ConsentedAt)
+        .filter(face_embedding::Column::EmployeeId.is_in(employee_ids.iter().cloned()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut latest: HashMap<String, DateTime<Utc>> = HashMap::new();
+    for (employee_id, consented_at) in rows {
+        let entry = latest.entry(employee_id).or_insert(consented_at);
+        *entry = (*entry).max(consented_at);
+    }
+    Ok(latest)
+}
+
 pub async fn delete_embeddings(db: &impl ConnectionTrait, employee_id: &str) -> Result<u64, DbErr> {
     Ok(face_embedding::Entity::delete_many()
         .filter(face_embedding::Column::EmployeeId.eq(employee_id))

@@ -66,3 +66,20 @@ impl Loader<String> for FaceCountLoader {
             .collect())
     }
 }
+
+/// The latest consent time of each employee's enrolled faces.
+pub struct ConsentLoader(pub DatabaseConnection);
+
+impl Loader<String> for ConsentLoader {
+    type Value = chrono::DateTime<chrono::Utc>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[String],
+    ) -> Result<HashMap<String, chrono::DateTime<chrono::Utc>>, Self::Error> {
+        store::latest_consents(&self.0, keys)
+            .await
+            .map_err(|e| AppError::from(e).extend())
+    }
+}

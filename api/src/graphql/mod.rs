@@ -19,7 +19,7 @@ use std::sync::Arc;
 use async_graphql::{Schema, SchemaBuilder, dataloader::DataLoader};
 
 use crate::{clock::Clock, config::Config, state::AppState};
-use loaders::{CameraLoader, EmployeeLoader, FaceCountLoader};
+use loaders::{CameraLoader, ConsentLoader, EmployeeLoader, FaceCountLoader};
 use mutation::MutationRoot;
 use query::QueryRoot;
 use subscription::SubscriptionRoot;
@@ -58,6 +58,10 @@ pub fn build_schema(state: AppState, config: &Config) -> AppSchema {
         ))
         .data(DataLoader::new(
             FaceCountLoader(state.db.clone(), state.faces.model()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            ConsentLoader(state.db.clone()),
             tokio::spawn,
         ))
         .data::<Arc<dyn Clock>>(state.clock.clone())

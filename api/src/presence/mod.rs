@@ -21,6 +21,7 @@ use sea_orm::{
 use tokio::sync::Mutex;
 
 use crate::{
+    attendance::Attendance,
     clock::{Clock, to_stored_precision},
     error::{AppError, AppResult},
     events::{Detection, Event, EventBus, NotificationRecord, UnknownFace},
@@ -86,6 +87,8 @@ pub struct PresenceEngine {
     /// SQLite takes one writer at a time: writes from this process queue here instead of
     /// failing on a busy database. None on PostgreSQL.
     write_lock: Option<Mutex<()>>,
+    /// Keeps the daily logs current as sightings land (None: no attendance).
+    attendance: Option<Attendance>,
 }
 
 impl PresenceEngine {
@@ -104,7 +107,14 @@ impl PresenceEngine {
             events,
             started_at,
             write_lock,
+            attendance: None,
         }
+    }
+
+    /// Keeps `attendance` current with every sighting, past ones included.
+    pub fn with_attendance(mut self, attendance: Attendance) -> Self {
+        self.attendance = Some(attendance);
+        self
     }
 
     pub fn settings(&self) -> PresenceSettings {
@@ -192,6 +202,11 @@ impl PresenceEngine {
             )
             .await?;
             txn.commit().await?;
+            if let Some(attendance) = &self.attendance {
+                attendance
+                    .refresh_for_sighting(&employee.employee_id, seen_at, self.settings.lost_after)
+                    .await?;
+            }
 
             let presence = store::presence_of(&self.db, &employee.employee_id)
                 .await?

@@ -4,7 +4,7 @@
 
 pub mod ws;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use async_graphql::http::GraphiQLSource;
@@ -19,11 +19,13 @@ use axum::{
 use tower_http::{cors::CorsLayer, limit::RequestBodyLimitLayer};
 
 use crate::{
-    auth::{Principal, token_from_authorization},
+    attendance::{report, retention},
+    auth::{Principal, Role, token_from_authorization},
     cameras,
     clock::SystemClock,
     config::Config,
     db,
+    error::AppError,
     faces::{FaceService, FaceSettings},
     graphql::{self, AppSchema, error::UNAUTHENTICATED, fanout::SubscriptionHub},
     presence::monitor,
@@ -53,7 +55,8 @@ pub fn router(app: AppState) -> Router {
     let mut router = Router::new()
         .route("/graphql", get(graphql_ws).post(graphql_http))
         .route("/healthz", get(healthz))
-        .route("/schema.graphql", get(schema_sdl));
+        .route("/schema.graphql", get(schema_sdl))
+        .route("/reports/attendance.csv", get(attendance_csv));
     if graphiql {
         router = router.route("/", get(graphiql_page));
     }
@@ -183,6 +186,83 @@ async fn graphql_ws(
     upgrade.on_upgrade(move |socket| connection.serve(socket))
 }
 
+/// The query of `GET /reports/attendance.csv`.
+#[derive(serde::Deserialize)]
+struct ReportRange {
+    from: String,
+    to: String,
+    department: Option<String>,
+    /// For links and `<a download>`, where no header can be set.
+    token: Option<String>,
+}
+
+/// `GET /reports/attendance.csv?from=YYYY-MM-DD&to=YYYY-MM-DD[&department=…]`: the daily
+/// logs as CSV, for a viewer or admin token (header, or `token` in the query).
+async fn attendance_csv(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    axum::extract::Query(range): axum::extract::Query<ReportRange>,
+) -> Response {
+    let plain = |status: StatusCode, message: String| (status, message).into_response();
+    let principal = match principal_from_headers(&state.app, &headers).await {
+        Ok(Some(p)) => Some(p),
+        Ok(None) => match &range.token {
+            Some(token) => state.app.tokens.authenticate(token).await.ok().flatten(),
+            None => None,
+        },
+        Err(response) => return response,
+    };
+    match principal.map(|p| p.role) {
+        None => {
+            return plain(
+                StatusCode::UNAUTHORIZED,
+                "a viewer or admin token is needed (Authorization: Bearer …, or ?token=…)\n".into(),
+            );
+        }
+        Some(Role::Ingest) => {
+            return plain(
+                StatusCode::FORBIDDEN,
+                "an ingest token may not read reports\n".into(),
+            );
+        }
+        Some(_) => {}
+    }
+    let parse = |name: &str, text: &str| {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| format!("{name}: {text:?} is not a date as YYYY-MM-DD\n"))
+    };
+    let (from, to) = match (parse("from", &range.from), parse("to", &range.to)) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(e), _) | (_, Err(e)) => return plain(StatusCode::BAD_REQUEST, e),
+    };
+    match report::logs_between(&state.app.db, from, to, range.department.as_deref()).await {
+        Ok(rows) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "text/csv; charset=utf-8; header=present".to_owned(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"attendance_{from}_{to}.csv\""),
+                ),
+            ],
+            report::to_csv(&rows, state.app.attendance.schedule().timezone),
+        )
+            .into_response(),
+        Err(AppError::InvalidInput { field, reason }) => {
+            plain(StatusCode::BAD_REQUEST, format!("{field}: {reason}\n"))
+        }
+        Err(error) => {
+            tracing::error!(%error, "attendance report failed");
+            plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the report failed\n".into(),
+            )
+        }
+    }
+}
+
 async fn graphiql_page() -> Html<String> {
     Html(
         GraphiQLSource::build()
@@ -246,6 +326,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let monitor = monitor::spawn(app.engine.clone(), monitor_interval);
     let gallery_refresh = app.faces.spawn_refresh();
+    let attendance_closer = app.attendance.clone().spawn_closer(Duration::from_secs(
+        app.config.attendance_close_interval_secs,
+    ));
+    let purge = retention::spawn(
+        app.db.clone(),
+        app.config.retention(),
+        app.attendance.schedule().timezone,
+        app.clock.clone(),
+    );
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -258,6 +347,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await?;
     monitor.abort();
     gallery_refresh.abort();
+    attendance_closer.abort();
+    purge.abort();
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! The query root, merged from one object per domain.
 
+mod attendance;
 mod camera;
 mod employee;
 mod notification;
@@ -16,4 +17,5 @@ pub struct QueryRoot(
     camera::CameraQuery,
     notification::NotificationQuery,
     system::SystemQuery,
+    attendance::AttendanceQuery,
 );

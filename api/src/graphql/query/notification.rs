@@ -39,7 +39,8 @@ pub fn parse_notification_id(field: &str, id: &str) -> async_graphql::Result<i64
 #[Object]
 impl NotificationQuery {
     /// Notifications, newest first: `first` of them after the cursor `after` (an edge's
-    /// cursor from the previous page).
+    /// cursor from the previous page); optionally of one type, employee or camera, and
+    /// created in [`from`, `to`) (the alert history).
     #[graphql(guard = "RoleGuard::read()")]
     #[allow(clippy::too_many_arguments)]
     async fn notifications(
@@ -49,6 +50,8 @@ impl NotificationQuery {
         #[graphql(name = "type")] kind: Option<NotificationType>,
         employee_id: Option<ID>,
         camera_id: Option<ID>,
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        to: Option<chrono::DateTime<chrono::Utc>>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<NotificationConnection> {
@@ -62,6 +65,8 @@ impl NotificationQuery {
             kind: kind.map(|k| k.as_stored().to_owned()),
             employee_id: employee_id.map(|id| id.0),
             camera_id: camera_id.map(|id| id.0),
+            from,
+            to,
         };
         let page = state
             .notifications

@@ -37,6 +37,17 @@ pub struct Employee {
 
 #[ComplexObject]
 impl Employee {
+    /// When the employee consented to the most recent enrolment of their face (null
+    /// without enrolled faces).
+    async fn consented_at(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<DateTime<Utc>>> {
+        ctx.data_unchecked::<DataLoader<crate::graphql::loaders::ConsentLoader>>()
+            .load_one(self.employee_id.to_string())
+            .await
+    }
+
     /// Faces enrolled for this employee with the configured model.
     async fn face_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         Ok(ctx

@@ -1,12 +1,14 @@
 //! The GraphQL object types, one file per domain, built from the services' records.
 
 pub mod ai_status;
+pub mod attendance;
 pub mod camera;
 pub mod employee;
 pub mod notification;
 pub mod token;
 
 pub use ai_status::{AiState, AiStatus};
+pub use attendance::{AttendanceLog, AttendanceSummary, Date, Visit};
 pub use camera::{Camera, CameraSource, CameraStatus};
 pub use employee::{
     Detection, Employee, EmployeeChange, Presence, PresenceStatus, PresenceSummary,
