@@ -95,7 +95,7 @@ impl Attendance {
         let tz = self.schedule.timezone;
         let (start, end) = day_bounds(tz, date);
         let ids: Vec<String> = people.iter().map(|p| p.employee_id.clone()).collect();
-        let mut visits: HashMap<String, Vec<(DateTime<Utc>, DateTime<Utc>)>> = HashMap::new();
+        let mut visits: HashMap<String, Vec<rules::Span>> = HashMap::new();
         for v in visit::Entity::find()
             .filter(visit::Column::EmployeeId.is_in(ids.clone()))
             .filter(visit::Column::EndedAt.gte(start))

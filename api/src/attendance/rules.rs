@@ -43,6 +43,9 @@ impl AttendanceStatus {
     }
 }
 
+/// A time present: a visit's start and end.
+pub type Span = (DateTime<Utc>, DateTime<Utc>);
+
 /// One employee's day.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Day {
@@ -85,11 +88,11 @@ pub fn compute_day(
     tz: Tz,
     date: NaiveDate,
     hours: &Hours,
-    visits: &[(DateTime<Utc>, DateTime<Utc>)],
+    visits: &[Span],
     now: DateTime<Utc>,
 ) -> Option<Day> {
     let (day_start, day_end) = day_bounds(tz, date);
-    let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = visits
+    let mut spans: Vec<Span> = visits
         .iter()
         .filter(|(from, to)| *to >= day_start && *from < day_end)
         .map(|(from, to)| ((*from).max(day_start), (*to).min(day_end)))
@@ -159,7 +162,7 @@ mod tests {
         )
     }
 
-    fn day(visits: &[(DateTime<Utc>, DateTime<Utc>)], now: DateTime<Utc>) -> Option<Day> {
+    fn day(visits: &[Span], now: DateTime<Utc>) -> Option<Day> {
         compute_day(
             jakarta(),
             NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
