@@ -3,12 +3,14 @@
 //!
 //! Prints, for one writer and for several concurrent writers: sightings per second and the
 //! mean time per sighting. Each sighting is a full engine call: checks, compare-and-set on the
-//! tracking row, the visit history, and the event publication.
+//! tracking row, the visit history, the day's attendance, and the event publication.
 
 use std::{sync::Arc, time::Instant};
 
 use api::{
+    attendance::Attendance,
     cameras::{CameraRegistry, NewCamera},
+    config::Config,
     clock::SystemClock,
     db,
     employees::{EmployeeDirectory, NewEmployee},
@@ -55,15 +57,24 @@ async fn main() -> anyhow::Result<()> {
             })
             .await?;
     }
-    let engine = Arc::new(PresenceEngine::new(
-        database,
+    // As the server runs it: attendance kept current with every sighting.
+    let attendance = Attendance::new(
+        database.clone(),
+        Arc::new(Config::default().schedule()?),
         Arc::new(SystemClock),
-        PresenceSettings {
-            lost_after: std::time::Duration::from_secs(120),
-            camera_timeout: std::time::Duration::from_secs(30),
-        },
-        events,
-    ));
+    );
+    let engine = Arc::new(
+        PresenceEngine::new(
+            database,
+            Arc::new(SystemClock),
+            PresenceSettings {
+                lost_after: std::time::Duration::from_secs(120),
+                camera_timeout: std::time::Duration::from_secs(30),
+            },
+            events,
+        )
+        .with_attendance(attendance),
+    );
     println!(
         "presence engine into SQLite ({EMPLOYEES} employees, {CAMERAS} cameras, {SIGHTINGS} sightings per run)"
     );

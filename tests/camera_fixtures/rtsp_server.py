@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """RTSP test server for hadir's camera tests (GStreamer's gst-rtsp-server, H.264 over RTP).
 
-    /usr/bin/python3 rtsp_server.py [--port P] [--mount /name=FILE.mp4 ...] [--loop]
+    /usr/bin/python3 rtsp_server.py [--port P] [--mount /name=FILE.mp4 ...] [--loop | --vod]
                                     [--pattern /name ...]
 
 Run it with Debian's /usr/bin/python3: the GStreamer bindings (`gi`) are Debian packages
@@ -9,27 +9,31 @@ Run it with Debian's /usr/bin/python3: the GStreamer bindings (`gi`) are Debian 
 
 Serves on 127.0.0.1 only:
   --mount /name=FILE.mp4  rtsp://127.0.0.1:P/name streams the H.264 track of FILE (an MP4 with
-                          timestamps, e.g. from make_videos.sh), once, in real time:
-                          `filesrc ! qtdemux ! h264parse ! rtph264pay config-interval=1`. At its
-                          end the stream ends (RTCP BYE).
-  --loop                  every --mount instead plays as a live camera that never ends: the file's
-                          H.264 access units are read into memory once at startup and pushed in
-                          real time through `appsrc is-live=true ! h264parse ! rtph264pay`,
-                          starting again at the first key frame after the last frame, with RTP
-                          timestamps that keep increasing across the loop (no seek, no
-                          discontinuity, SPS/PPS before every key frame).
-  --pattern /name         a live 640x480 25 fps test pattern (a moving ball): `videotestsrc
-                          is-live=true ! x264enc tune=zerolatency key-int-max=10 !
+                          timestamps, e.g. from make_videos.sh) as a live camera would: its access
+                          units are read into memory once at startup and pushed in real time
+                          through `appsrc is-live=true ! h264parse ! rtph264pay config-interval=1`
+                          (SPS/PPS before every key frame). The media is shared: the first
+                          client's PLAY starts the file at its first frame; clients that join
+                          later get the same stream from the next key frame on (nobody rewinds
+                          it). At the file's end the stream ends (end of stream, RTCP BYE).
+  --loop                  ... and instead of ending, starts the file again after its last frame,
+                          forever; RTP timestamps keep increasing by one frame across the loop
+                          (no seek, no discontinuity).
+  --vod                   instead, the file as video on demand: `filesrc ! qtdemux ! h264parse !
+                          rtph264pay config-interval=1`, a playback of its own for every client
+                          (not shared: a shared file media is seekable and each new client's
+                          PLAY with "Range: npt=0.000-" would rewind it for everyone).
+  --pattern /name         a live, shared 640x480 25 fps test pattern (a moving ball):
+                          `videotestsrc is-live=true ! x264enc tune=zerolatency key-int-max=10 !
                           video/x-h264,profile=baseline ! rtph264pay config-interval=1`.
-Every mount's media is shared: clients that connect while it plays get the same stream (from
-the next key frame on). When the last client leaves, the media stops; the next client starts a
-new one (from the file's beginning; with --loop too).
+When the last client of a shared media leaves, the media stops; the next client starts a new
+one (for a file: from its beginning again).
 
 --port 0 (the default is 8554) binds a free port chosen by the system. Once serving it prints
 `READY rtsp://127.0.0.1:PORT` on stdout (one line, flushed); each mount is then
 rtsp://127.0.0.1:PORT/name. Diagnostics go to stderr. SIGTERM or SIGINT closes the clients'
-connections and exits with status 0. A bad argument, a file that cannot be read or demuxed, or a
-port that cannot be bound exits with status 2 (arguments) or 1, before READY.
+connections and exits with status 0. A bad argument exits with status 2; a file that cannot be
+read or demuxed, or a port that cannot be bound, with status 1; both before READY.
 """
 
 import argparse
@@ -131,11 +135,13 @@ def read_access_units(path):
 
 
 class Feeder(threading.Thread):
-    """Pushes a file's access units into one media's appsrc in real time, looping forever."""
+    """Pushes a file's access units into one media's appsrc in real time: once, then
+    end-of-stream, or (loop) forever."""
 
-    def __init__(self, name, appsrc, units, period, stopping):
+    def __init__(self, name, appsrc, units, period, loop, stopping):
         super().__init__(name=f"feed{name}", daemon=True)
         self.mount, self.appsrc, self.units, self.period = name, appsrc, units, period
+        self.loop = loop
         self.stopping = stopping  # process-wide threading.Event
         self.done = threading.Event()  # this media is going away
 
@@ -164,11 +170,15 @@ class Feeder(threading.Thread):
                     buf.set_flags(Gst.BufferFlags.DELTA_UNIT)
                 if src.emit("push-buffer", buf) != Gst.FlowReturn.OK:
                     return  # flushing / shut down: the media is going away
+            if not self.loop:
+                log(f"{self.mount}: end of file: end of stream")
+                src.emit("end-of-stream")
+                return
             loop += 1
-            log(f"{self.mount}: looped ({loop})")
+            log(f"{self.mount}: end of file: starting again (loop {loop})")
 
 
-def make_loop_factory(name, path, stopping):
+def make_live_factory(name, path, loop, stopping):
     units, period = read_access_units(path)
     keys = sum(u.key for u in units)
     log(f"{name}: {path}: {len(units)} frames, {keys} key frames, "
@@ -183,7 +193,7 @@ def make_loop_factory(name, path, stopping):
 
     def on_configure(_factory, media):
         appsrc = media.get_element().get_by_name_recurse_up("src")
-        feeder = Feeder(name, appsrc, units, period, stopping)
+        feeder = Feeder(name, appsrc, units, period, loop, stopping)
         media.connect("unprepared", lambda _m: feeder.done.set())
         feeder.start()
 
@@ -191,10 +201,12 @@ def make_loop_factory(name, path, stopping):
     return factory
 
 
-def make_file_factory(path):
+def make_vod_factory(path):
+    # Not shared: a shared file media is seekable, and every new client's PLAY (ffmpeg sends
+    # "Range: npt=0.000-") seeks it back to the start for all its clients.
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(f"( filesrc location={launch_quote(path)} ! qtdemux ! h264parse ! {PAY} )")
-    factory.set_shared(True)
+    factory.set_shared(False)
     return factory
 
 
@@ -218,13 +230,17 @@ def main(argv=None):
     ap.add_argument("--port", type=int, default=8554, help="TCP port; 0 picks a free one (default 8554)")
     ap.add_argument("--mount", type=mount_arg, action="append", default=[], metavar="/name=FILE.mp4")
     ap.add_argument("--pattern", type=mount_path, action="append", default=[], metavar="/name")
-    ap.add_argument("--loop", action="store_true", help="files loop forever as live streams")
+    ap.add_argument("--loop", action="store_true", help="files loop forever (live)")
+    ap.add_argument("--vod", action="store_true",
+                    help="files as video on demand: a playback of its own per client (filesrc ! qtdemux)")
     args = ap.parse_args(argv)
     names = [n for n, _ in args.mount] + args.pattern
     if not names:
         ap.error("nothing to serve: give --mount and/or --pattern")
     if len(set(names)) != len(names):
         ap.error("a mount path is given twice")
+    if args.loop and args.vod:
+        ap.error("--loop and --vod exclude each other")
     if not 0 <= args.port <= 65535:
         ap.error("--port must be 0..65535")
 
@@ -236,7 +252,10 @@ def main(argv=None):
     mounts = server.get_mount_points()
     try:
         for name, path in args.mount:
-            factory = make_loop_factory(name, path, stopping) if args.loop else make_file_factory(path)
+            if args.vod:
+                factory = make_vod_factory(path)
+            else:
+                factory = make_live_factory(name, path, args.loop, stopping)
             mounts.add_factory(name, factory)
     except RuntimeError as e:
         log(f"error: {e}")
