@@ -10,8 +10,8 @@ use std::{sync::Arc, time::Instant};
 use api::{
     attendance::Attendance,
     cameras::{CameraRegistry, NewCamera},
-    config::Config,
     clock::SystemClock,
+    config::Config,
     db,
     employees::{EmployeeDirectory, NewEmployee},
     events::EventBus,

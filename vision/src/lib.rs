@@ -8,6 +8,7 @@
 //! - [`pipeline`]: detect → align → embed, and reading images.
 //! - [`quality`]: whether a face is large and sharp enough to enrol.
 //! - [`recognizer`]: matching faces against the gallery, and the decision over frames.
+//! - [`source`]: where frames come from (HTTP MJPEG and snapshots), behind one trait.
 //! - [`recognition`]: what the pipeline hands to the rest of hadir.
 //! - [`error`]: the pipeline's errors, each saying how to fix what is wrong.
 
@@ -20,6 +21,7 @@ pub mod pipeline;
 pub mod quality;
 pub mod recognition;
 pub mod recognizer;
+pub mod source;
 
 pub use error::{VisionError, VisionResult};
 pub use recognition::{FaceBox, Recognition};

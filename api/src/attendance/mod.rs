@@ -18,7 +18,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use entity::{attendance_log, employee, visit};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, Set, sea_query::OnConflict,
 };
 use tokio::task::JoinHandle;
 
@@ -258,7 +258,8 @@ async fn write_day(
             }
         }
         (Some(day), None) => {
-            attendance_log::ActiveModel {
+            // An upsert: the closer and a sighting may write the same day at once.
+            let row = attendance_log::ActiveModel {
                 employee_id: Set(employee_id.to_owned()),
                 date: Set(date),
                 first_seen: Set(day.first_seen),
@@ -268,9 +269,24 @@ async fn write_day(
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
-            }
-            .insert(db)
-            .await?;
+            };
+            attendance_log::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::columns([
+                        attendance_log::Column::EmployeeId,
+                        attendance_log::Column::Date,
+                    ])
+                    .update_columns([
+                        attendance_log::Column::FirstSeen,
+                        attendance_log::Column::LastSeen,
+                        attendance_log::Column::TotalDuration,
+                        attendance_log::Column::Status,
+                        attendance_log::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await?;
         }
     }
     Ok(())

@@ -281,10 +281,14 @@ impl TestServer {
     /// A GraphQL request that must succeed; returns `data`.
     pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
         let (status, body) = self.post(Some(token), query, variables).await;
-        assert!(
-            status == 200 && body.get("errors").is_none(),
-            "{query}\n→ {status} {body}"
-        );
+        if status != 200 || body.get("errors").is_some() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            panic!(
+                "{query}\n→ {status} {body}\nthe server's last log lines:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
         body["data"].clone()
     }
 

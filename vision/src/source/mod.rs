@@ -1,0 +1,92 @@
+//! Where frames come from: one small trait, [`FrameSource`], and its implementations.
+//!
+//! - [`http`]: HTTP cameras: MJPEG streams (`multipart/x-mixed-replace`) and JPEG snapshot
+//!   URLs (polled).
+//! - [`mjpeg`]: the multipart parser the MJPEG source reads with.
+//!
+//! A source delivers decoded RGB frames; sampling, reconnection and health are the caller's
+//! (hadir's camera tasks). Tests and replays feed files through the same trait.
+
+pub mod http;
+pub mod mjpeg;
+
+use std::time::{Duration, SystemTime};
+
+use image::RgbImage;
+
+/// A decoded frame and when it was captured (received, where the camera gives no time).
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub image: RgbImage,
+    pub captured_at: SystemTime,
+}
+
+/// Why a source cannot deliver.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The camera cannot be reached or refused the connection.
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    /// The camera answered with something this source cannot read.
+    #[error("unexpected answer: {0}")]
+    Protocol(String),
+    /// A frame could not be decoded.
+    #[error("cannot decode a frame: {0}")]
+    Decode(String),
+    /// Nothing arrived within the timeout.
+    #[error("no frame for {0:?}")]
+    Timeout(Duration),
+    /// The stream ended.
+    #[error("the stream ended")]
+    Ended,
+    /// This kind of source is not available here.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Something that delivers frames, one after another.
+#[async_trait::async_trait]
+pub trait FrameSource: Send {
+    /// The next frame; after an error the caller reconnects by opening a new source.
+    async fn next_frame(&mut self) -> Result<Frame, SourceError>;
+}
+
+/// How long a source waits for a frame before it gives up.
+pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens the source a camera's stream URL names.
+pub async fn open(
+    url: &str,
+    sample_interval: Duration,
+) -> Result<Box<dyn FrameSource>, SourceError> {
+    let lower = url.trim().to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return Ok(Box::new(
+            http::HttpSource::connect(url.trim(), sample_interval, DEFAULT_FRAME_TIMEOUT).await?,
+        ));
+    }
+    if lower.starts_with("rtsp://") || lower.starts_with("rtsps://") {
+        return Err(SourceError::Unsupported(
+            "RTSP cameras are not read by this build yet (HTTP MJPEG and JPEG snapshot cameras are)"
+                .to_owned(),
+        ));
+    }
+    if lower.chars().all(|c| c.is_ascii_digit()) || lower.starts_with("/dev/video") {
+        let device = if lower.starts_with("/dev/") {
+            lower.clone()
+        } else {
+            format!("/dev/video{lower}")
+        };
+        if !std::path::Path::new(&device).exists() {
+            return Err(SourceError::Connect(format!(
+                "there is no webcam {device} on this machine"
+            )));
+        }
+        return Err(SourceError::Unsupported(format!(
+            "local webcams ({device}) are not read by this build yet"
+        )));
+    }
+    Err(SourceError::Unsupported(format!(
+        "{url:?} names no source hadir can read"
+    )))
+}
