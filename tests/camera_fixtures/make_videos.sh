@@ -174,7 +174,7 @@ for row in "${SCHEDULE[@]}"; do
     "$WORK/sprite$i.png"
   sw=$(ffprobe -v error -select_streams v:0 -show_entries stream=width -of csv=p=0 "$WORK/sprite$i.png")
   inputs+=(-i "$WORK/sprite$i.png")
-  graph+="[$i:v]format=rgba,$STILL[p$i];[s$((i - 1))][p$i]overlay=x='$x0+($x1-($x0))*(t-$start)/($end-$start)':y=$y:enable='between(t,$start,$end)'[s$i];"
+  graph+="[$i:v]format=yuva420p,$STILL[p$i];[s$((i - 1))][p$i]overlay=x='$x0+($x1-($x0))*(t-$start)/($end-$start)':y=$y:enable='between(t,$start,$end)'[s$i];"
   tsv+="$start"$'\t'"$end"$'\t'"$photo"$'\t'"$face"$'\t'"$sw"$'\t'"$sh"$'\t'"$x0"$'\t'"$x1"$'\t'"$y"$'\n'
 done
 graph+="[s$i]format=yuv420p[v]"

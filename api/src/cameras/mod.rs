@@ -4,9 +4,11 @@
 //! - [`config_file`]: reading and checking one camera file.
 //! - [`sync`]: loading the whole folder into the table at start.
 //! - [`registry`]: the camera service behind the GraphQL mutations and queries.
+//! - [`supervisor`]: one task per enabled camera: capture, health, recognition.
 
 pub mod config_file;
 pub mod registry;
+pub mod supervisor;
 pub mod sync;
 
 pub use config_file::{CameraFile, CameraFileError};

@@ -383,6 +383,34 @@ impl FaceService {
             .remove_owner(employee_id);
     }
 
+    /// Every face of a camera frame, matched against the gallery (on a blocking thread).
+    pub async fn match_frame(
+        self: &Arc<Self>,
+        frame: Arc<vision::source::Frame>,
+    ) -> AppResult<Vec<vision::recognizer::FaceMatch>> {
+        if let Err(reason) = self.readiness() {
+            return Err(AppError::Refused(format!(
+                "face recognition is unavailable: {reason}"
+            )));
+        }
+        let service = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let frame = RgbF32::from_rgb8(&frame.image);
+            let Ok(pipeline) = &service.pipeline else {
+                return Err(AppError::Refused("face recognition is unavailable".into()));
+            };
+            let faces = pipeline
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .analyse(&frame)
+                .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?;
+            let gallery = service.gallery.read().unwrap_or_else(|p| p.into_inner());
+            Ok(match_faces(&gallery, &faces))
+        })
+        .await
+        .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?
+    }
+
     /// Every face of a photo with its best match.
     pub async fn recognize(self: &Arc<Self>, photo: Vec<u8>) -> AppResult<Vec<RecognisedFace>> {
         self.check_size(&photo)?;

@@ -333,6 +333,21 @@ impl PresenceEngine {
         Ok(after)
     }
 
+    /// Records why a camera delivers nothing (an error from its stream), shown as its
+    /// `statusMessage`; its status changes only through frames and the monitor.
+    pub async fn camera_problem(&self, camera_id: &str, message: &str) -> AppResult<()> {
+        let message: String = message.chars().take(500).collect();
+        let result = camera::Entity::update_many()
+            .col_expr(camera::Column::StatusMessage, Some(message).into())
+            .filter(camera::Column::CameraId.eq(camera_id))
+            .exec(&self.db)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(AppError::not_found("camera", camera_id));
+        }
+        Ok(())
+    }
+
     /// One pass of the monitor: employees not seen for longer than `lost_after` become
     /// OFFLINE with one EMPLOYEE_LOST each; cameras silent for `camera_timeout` go offline
     /// with one CAMERA_DOWN each.

@@ -21,7 +21,7 @@ use tower_http::{cors::CorsLayer, limit::RequestBodyLimitLayer};
 use crate::{
     attendance::{report, retention},
     auth::{Principal, Role, token_from_authorization},
-    cameras,
+    cameras::{self, supervisor::CameraSupervisor},
     clock::SystemClock,
     config::Config,
     db,
@@ -326,6 +326,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let monitor = monitor::spawn(app.engine.clone(), monitor_interval);
     let gallery_refresh = app.faces.spawn_refresh();
+    let cameras = CameraSupervisor::new(
+        app.db.clone(),
+        app.engine.clone(),
+        app.faces.clone(),
+        app.events.clone(),
+    )
+    .spawn();
     let attendance_closer = app.attendance.clone().spawn_closer(Duration::from_secs(
         app.config.attendance_close_interval_secs,
     ));
@@ -348,6 +355,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     monitor.abort();
     gallery_refresh.abort();
     attendance_closer.abort();
+    cameras.abort();
     purge.abort();
     Ok(())
 }

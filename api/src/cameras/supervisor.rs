@@ -1,0 +1,286 @@
+//! Camera tasks: one per enabled camera, reading its stream (reconnecting with capped
+//! exponential backoff), reporting its health to the presence engine, and handing the
+//! latest sampled frame to recognition. Recognition runs behind a one-frame mailbox per
+//! camera: when it falls behind, older frames are dropped (the latest wins) and counted.
+//! Cameras created, changed or deleted through the API start, restart or stop their task.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use entity::camera;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use tokio::{sync::watch, task::JoinHandle};
+use vision::{
+    recognizer::{CameraDecision, DEFAULT_MIN_CONSECUTIVE, Verdict},
+    source::{self, Frame, SourceError},
+};
+
+use crate::{
+    events::{Event, EventBus},
+    faces::FaceService,
+    presence::{PresenceEngine, Sighting},
+};
+
+/// First wait before reconnecting to a camera that failed.
+pub const RECONNECT_MIN: Duration = Duration::from_secs(1);
+/// Longest wait between reconnection attempts.
+pub const RECONNECT_MAX: Duration = Duration::from_secs(30);
+/// Wait before asking again for a kind of camera this build cannot read.
+pub const UNSUPPORTED_RETRY: Duration = Duration::from_secs(300);
+
+/// Frames counted per camera.
+#[derive(Debug, Default)]
+pub struct CameraCounters {
+    pub frames: AtomicU64,
+    pub processed: AtomicU64,
+    pub dropped: AtomicU64,
+    pub reconnects: AtomicU64,
+    pub unknown_faces: AtomicU64,
+}
+
+struct Running {
+    capture: JoinHandle<()>,
+    recognition: JoinHandle<()>,
+    stream_url: String,
+    sample_fps: f64,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.capture.abort();
+        self.recognition.abort();
+    }
+}
+
+/// The supervisor of every camera task.
+pub struct CameraSupervisor {
+    db: DatabaseConnection,
+    engine: Arc<PresenceEngine>,
+    faces: Arc<FaceService>,
+    events: EventBus,
+    min_consecutive: u32,
+    running: Mutex<HashMap<String, Running>>,
+    counters: Mutex<HashMap<String, Arc<CameraCounters>>>,
+}
+
+impl CameraSupervisor {
+    pub fn new(
+        db: DatabaseConnection,
+        engine: Arc<PresenceEngine>,
+        faces: Arc<FaceService>,
+        events: EventBus,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            engine,
+            faces,
+            events,
+            min_consecutive: DEFAULT_MIN_CONSECUTIVE,
+            running: Mutex::new(HashMap::new()),
+            counters: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The counters of one camera.
+    pub fn counters(&self, camera_id: &str) -> Arc<CameraCounters> {
+        self.counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(camera_id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Starts a task for every enabled camera, then follows camera changes until the server
+    /// stops.
+    pub fn spawn(self: Arc<Self>) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut changes = self.events.subscribe();
+            self.sync_all().await;
+            loop {
+                match changes.recv().await {
+                    Ok(event) => {
+                        if let Event::CameraChanged { .. } = &*event {
+                            self.sync_all().await;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        self.sync_all().await;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        })
+    }
+
+    /// Makes the running tasks match the enabled cameras in the database.
+    pub async fn sync_all(self: &Arc<Self>) {
+        let cameras = match camera::Entity::find()
+            .filter(camera::Column::Enabled.eq(true))
+            .all(&self.db)
+            .await
+        {
+            Ok(cameras) => cameras,
+            Err(error) => {
+                tracing::error!(%error, "cannot list the cameras to run");
+                return;
+            }
+        };
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running.retain(|id, task| {
+            cameras.iter().any(|c| {
+                &c.camera_id == id
+                    && c.rtsp_url == task.stream_url
+                    && c.sample_fps == task.sample_fps
+            })
+        });
+        for camera in cameras {
+            if running.contains_key(&camera.camera_id) {
+                continue;
+            }
+            tracing::info!(camera_id = %camera.camera_id, "starting the camera task");
+            let task = self.start(&camera);
+            running.insert(camera.camera_id.clone(), task);
+        }
+    }
+
+    fn start(self: &Arc<Self>, camera: &camera::Model) -> Running {
+        let (mailbox, inbox) = watch::channel::<Option<(u64, Arc<Frame>)>>(None);
+        let counters = self.counters(&camera.camera_id);
+        let interval = Duration::from_secs_f64(1.0 / camera.sample_fps.max(0.01));
+        let capture = tokio::spawn(capture(
+            self.clone(),
+            camera.camera_id.clone(),
+            camera.rtsp_url.clone(),
+            interval,
+            mailbox,
+            counters.clone(),
+        ));
+        let recognition = tokio::spawn(recognise(
+            self.clone(),
+            camera.camera_id.clone(),
+            inbox,
+            counters,
+        ));
+        Running {
+            capture,
+            recognition,
+            stream_url: camera.rtsp_url.clone(),
+            sample_fps: camera.sample_fps,
+        }
+    }
+}
+
+/// Reads a camera until its task is stopped: frames to the mailbox, health to the engine.
+async fn capture(
+    supervisor: Arc<CameraSupervisor>,
+    camera_id: String,
+    url: String,
+    interval: Duration,
+    mailbox: watch::Sender<Option<(u64, Arc<Frame>)>>,
+    counters: Arc<CameraCounters>,
+) {
+    let mut backoff = RECONNECT_MIN;
+    let mut sequence = 0u64;
+    loop {
+        let problem = match source::open(&url, interval).await {
+            Ok(mut stream) => {
+                backoff = RECONNECT_MIN;
+                loop {
+                    match stream.next_frame().await {
+                        Ok(frame) => {
+                            counters.frames.fetch_add(1, Ordering::Relaxed);
+                            if let Err(error) =
+                                supervisor.engine.camera_frame(&camera_id, None).await
+                            {
+                                tracing::warn!(%camera_id, %error, "cannot record the camera's frame");
+                            }
+                            sequence += 1;
+                            mailbox.send_modify(|slot| {
+                                if slot.is_some() {
+                                    counters.dropped.fetch_add(1, Ordering::Relaxed);
+                                }
+                                *slot = Some((sequence, Arc::new(frame)));
+                            });
+                        }
+                        Err(error) => break error,
+                    }
+                }
+            }
+            Err(error) => error,
+        };
+        counters.reconnects.fetch_add(1, Ordering::Relaxed);
+        let wait = match problem {
+            SourceError::Unsupported(_) => UNSUPPORTED_RETRY,
+            _ => backoff,
+        };
+        tracing::warn!(%camera_id, error = %problem, ?wait, "camera stream failed; reconnecting");
+        if let Err(error) = supervisor
+            .engine
+            .camera_problem(&camera_id, &problem.to_string())
+            .await
+        {
+            tracing::warn!(%camera_id, %error, "cannot record the camera's problem");
+        }
+        tokio::time::sleep(wait).await;
+        backoff = (backoff * 2).min(RECONNECT_MAX);
+    }
+}
+
+/// Recognises the latest frame of a camera whenever there is a new one.
+async fn recognise(
+    supervisor: Arc<CameraSupervisor>,
+    camera_id: String,
+    mut inbox: watch::Receiver<Option<(u64, Arc<Frame>)>>,
+    counters: Arc<CameraCounters>,
+) {
+    let mut decision =
+        CameraDecision::new(supervisor.faces.threshold(), supervisor.min_consecutive);
+    while inbox.changed().await.is_ok() {
+        let Some((_, frame)) = inbox.borrow_and_update().clone() else {
+            continue;
+        };
+        let matches = match supervisor.faces.match_frame(frame.clone()).await {
+            Ok(matches) => matches,
+            Err(error) => {
+                tracing::warn!(%camera_id, %error, "recognition failed on a frame");
+                continue;
+            }
+        };
+        counters.processed.fetch_add(1, Ordering::Relaxed);
+        let seen_at = chrono::DateTime::<chrono::Utc>::from(frame.captured_at);
+        for verdict in decision.decide(&matches) {
+            let result = match verdict {
+                Verdict::Recognised {
+                    employee_id, score, ..
+                } => supervisor
+                    .engine
+                    .record_sighting(Sighting {
+                        employee_id,
+                        camera_id: camera_id.clone(),
+                        seen_at: Some(seen_at),
+                        score: Some(f64::from(score)),
+                    })
+                    .await
+                    .map(|_| ()),
+                Verdict::Unknown { best_score, .. } => {
+                    counters.unknown_faces.fetch_add(1, Ordering::Relaxed);
+                    supervisor
+                        .engine
+                        .unknown_face(&camera_id, Some(seen_at), best_score.map(f64::from))
+                        .await
+                }
+                Verdict::Tentative { .. } => Ok(()),
+            };
+            if let Err(error) = result {
+                tracing::warn!(%camera_id, %error, "cannot record a recognition");
+            }
+        }
+    }
+}

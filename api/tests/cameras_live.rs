@@ -1,0 +1,298 @@
+//! A live HTTP MJPEG camera end to end: a camera server of the test's own on 127.0.0.1
+//! streams an enrolled person, then an empty scene, then a stranger; `hadir` reads it,
+//! recognises with the real models, and a GraphQL WebSocket subscriber sees the presence
+//! change, the loss, no recognition of the stranger, the camera going down when its server
+//! dies and coming back (with recognition) when it returns — without restarting `hadir`.
+
+mod common;
+
+use std::{
+    io::Cursor,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use common::{ADMIN_TOKEN, Backend, Operation, ServerOptions, TestDb, TestServer, next_event};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::{io::AsyncWriteExt, net::TcpListener, task::JoinHandle};
+
+/// Frames per second the test camera sends.
+const CAMERA_FPS: u64 = 5;
+
+fn photo(name: &str) -> image::RgbImage {
+    let path = vision::models::runtime::cache_dir()
+        .join("photos")
+        .join(name);
+    image::open(&path)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; fetch with `python3 models/fetch.py`",
+                path.display()
+            )
+        })
+        .to_rgb8()
+}
+
+/// A 1280×720 frame: grey, with the photo (if any) scaled to 600 px high in the middle.
+fn scene(person: Option<&str>) -> Vec<u8> {
+    let mut canvas = image::RgbImage::from_pixel(1280, 720, image::Rgb([96, 96, 96]));
+    if let Some(name) = person {
+        let p = photo(name);
+        let scale = 600.0 / p.height() as f64;
+        let p = image::imageops::resize(
+            &p,
+            (p.width() as f64 * scale) as u32,
+            600,
+            image::imageops::FilterType::Triangle,
+        );
+        image::imageops::replace(&mut canvas, &p, (1280 - p.width() as i64) / 2, 60);
+    }
+    let mut out = Cursor::new(Vec::new());
+    canvas.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+/// An MJPEG camera on 127.0.0.1 showing whatever `showing` holds.
+struct Camera {
+    port: u16,
+    showing: Arc<Mutex<Vec<u8>>>,
+    server: Option<JoinHandle<()>>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Camera {
+    async fn start(port: u16, showing: Arc<Mutex<Vec<u8>>>) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("camera port");
+        let port = listener.local_addr().unwrap().port();
+        let frames = showing.clone();
+        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let clients = connections.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let frames = frames.clone();
+                clients.lock().unwrap().push(tokio::spawn(async move {
+                    let mut request = [0u8; 2048];
+                    let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+                    let head = "HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=frame\r\nCache-Control: no-cache\r\n\r\n";
+                    if socket.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    loop {
+                        let jpeg = frames.lock().unwrap().clone();
+                        let part = format!(
+                            "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+                            jpeg.len()
+                        );
+                        if socket.write_all(part.as_bytes()).await.is_err()
+                            || socket.write_all(&jpeg).await.is_err()
+                            || socket.write_all(b"\r\n").await.is_err()
+                        {
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(1000 / CAMERA_FPS)).await;
+                    }
+                }));
+            }
+        });
+        Self {
+            port,
+            showing,
+            server: Some(server),
+            connections,
+        }
+    }
+
+    fn show(&self, jpeg: &[u8]) {
+        *self.showing.lock().unwrap() = jpeg.to_vec();
+    }
+
+    /// Kills the server and every connection, as a camera losing power would.
+    fn kill(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+}
+
+async fn enrol(server: &TestServer, employee_id: &str, photo_name: &str) {
+    let path = vision::models::runtime::cache_dir()
+        .join("photos")
+        .join(photo_name);
+    let operations = json!({
+        "query": "mutation($id: ID!, $photo: Upload!) { enrollFace(employeeId: $id, photo: $photo) { faceCount } }",
+        "variables": { "id": employee_id, "photo": null },
+    });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.photo"] }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(std::fs::read(path).unwrap())
+                .file_name(photo_name.to_owned()),
+        );
+    let body: Value = server
+        .http
+        .post(server.url("/graphql"))
+        .bearer_auth(ADMIN_TOKEN)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["enrollFace"]["faceCount"], 1, "{body}");
+}
+
+async fn an_mjpeg_camera_end_to_end(backend: Backend) {
+    let Some(db) = TestDb::create(backend, "an_mjpeg_camera_end_to_end") else {
+        return;
+    };
+    let (enrolled, empty, stranger) = (
+        scene(Some("obama2.jpg")),
+        scene(None),
+        scene(Some("biden.jpg")),
+    );
+    let showing = Arc::new(Mutex::new(enrolled.clone()));
+    let mut camera = Camera::start(0, showing.clone()).await;
+    let port = camera.port;
+
+    let server = TestServer::start(
+        &db,
+        &ServerOptions {
+            lost_after_secs: 4,
+            camera_timeout_secs: 3,
+            ..Default::default()
+        },
+    );
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Barack Obama\"}) { employeeId } }",
+            json!({}),
+        )
+        .await;
+    enrol(&server, "E1", "obama.jpg").await;
+
+    let client = server.ws(ADMIN_TOKEN).await;
+    let subscribe = |query: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .subscribe(Operation::new(query, json!({})))
+                .await
+                .unwrap()
+        }
+    };
+    let mut statuses = subscribe("subscription { employeeStatusChanged { employeeId presence { status camera { cameraId } } } }").await;
+    let mut notifications = subscribe(
+        "subscription { notificationCreated { type employee { employeeId } camera { cameraId } } }",
+    )
+    .await;
+    let mut unknown = subscribe("subscription { unknownFaceDetected(cameraId: \"DOOR\") { camera { cameraId } bestScore } }").await;
+    let mut detections = subscribe(
+        "subscription { employeeDetected(cameraId: \"DOOR\") { employee { employeeId } score } }",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The camera is added through the API: its task starts without a restart.
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
+            json!({ "i": { "cameraId": "DOOR", "name": "Front door", "streamUrl": format!("http://127.0.0.1:{port}/stream.mjpg"), "sampleFps": 2 } }),
+        )
+        .await;
+
+    // The enrolled person: AVAILABLE at the door.
+    let event = next_event(&mut statuses, Duration::from_secs(30)).await;
+    assert_eq!(
+        event["employeeStatusChanged"],
+        json!({ "employeeId": "E1", "presence": { "status": "AVAILABLE", "camera": { "cameraId": "DOOR" } } })
+    );
+    let detection = next_event(&mut detections, Duration::from_secs(10)).await;
+    assert!(
+        detection["employeeDetected"]["score"].as_f64().unwrap() > 0.6,
+        "{detection}"
+    );
+    let camera_row = server
+        .gql(
+            ADMIN_TOKEN,
+            "{ camera(cameraId: \"DOOR\") { status isActive lastFrameAt } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(camera_row["camera"]["status"], "ONLINE");
+    assert_eq!(camera_row["camera"]["isActive"], true);
+
+    // The empty scene: lost after lost_after.
+    camera.show(&empty);
+    let event = next_event(&mut statuses, Duration::from_secs(20)).await;
+    assert_eq!(
+        event["employeeStatusChanged"]["presence"]["status"],
+        "OFFLINE"
+    );
+    let lost = next_event(&mut notifications, Duration::from_secs(5)).await;
+    assert_eq!(lost["notificationCreated"]["type"], "EMPLOYEE_LOST");
+
+    // The stranger: unknown faces, and no recognition.
+    camera.show(&stranger);
+    let event = next_event(&mut unknown, Duration::from_secs(20)).await;
+    assert!(
+        event["unknownFaceDetected"]["bestScore"].as_f64().unwrap() < 0.45,
+        "{event}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let still = server
+        .gql(
+            ADMIN_TOKEN,
+            "{ employee(employeeId: \"E1\") { presence { status } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        still["employee"]["presence"]["status"], "OFFLINE",
+        "the stranger is not E1"
+    );
+
+    // The camera dies: CAMERA_DOWN after camera_timeout.
+    camera.kill();
+    let mut down = false;
+    for _ in 0..5 {
+        let n = next_event(&mut notifications, Duration::from_secs(20)).await;
+        if n["notificationCreated"]["type"] == "CAMERA_DOWN" {
+            assert_eq!(n["notificationCreated"]["camera"]["cameraId"], "DOOR");
+            down = true;
+            break;
+        }
+    }
+    assert!(down, "CAMERA_DOWN expected");
+
+    // It comes back on the same address: CAMERA_UP, and recognition resumes.
+    let camera = Camera::start(port, showing).await;
+    camera.show(&enrolled);
+    let mut up = false;
+    for _ in 0..5 {
+        let n = next_event(&mut notifications, Duration::from_secs(40)).await;
+        if n["notificationCreated"]["type"] == "CAMERA_UP" {
+            up = true;
+            break;
+        }
+    }
+    assert!(up, "CAMERA_UP expected");
+    let event = next_event(&mut statuses, Duration::from_secs(30)).await;
+    assert_eq!(
+        event["employeeStatusChanged"]["presence"]["status"],
+        "AVAILABLE"
+    );
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(10), unknown.next()).await {}
+}
+
+on_both_backends!(an_mjpeg_camera_end_to_end);

@@ -1,0 +1,1155 @@
+// hadir's dashboard: the seed's UI over the public GraphQL API only.
+//
+// Plain JavaScript, no build step and no dependency: queries and mutations go over HTTP
+// (POST /graphql), live updates over one WebSocket speaking `graphql-transport-ws`
+// (implemented below in a few lines). The page is usable from any origin:
+//   ?api=http://host:port   the hadir server (default: the page's own origin)
+//   ?token=…                a token (else asked for); kept in sessionStorage for this tab
+// Element ids and classes follow the seed's dashboard so the page stays scriptable.
+'use strict';
+
+(() => {
+  // ---------------------------------------------------------------------------------------
+  // Settings
+  // ---------------------------------------------------------------------------------------
+  const params = new URLSearchParams(location.search);
+  const API = (params.get('api') || (location.origin !== 'null' ? location.origin : 'http://127.0.0.1:8080'))
+    .replace(/\/+$/, '');
+  const GRAPHQL_URL = `${API}/graphql`;
+  const WS_URL = GRAPHQL_URL.replace(/^http/, 'ws');
+  const TOKEN_KEY = 'hadir.token';
+  const CAMERA_KEY = 'hadir.selectedCamera';
+  const RESYNC_MS = 30_000; // a full re-read, to heal anything a subscription could not say
+  const CAMERA_REFRESH_MS = 10_000; // last frame times are not pushed
+  const PING_MS = 20_000; // our keep-alive ping; no pong within PONG_WAIT_MS → reconnect
+  const PONG_WAIT_MS = 10_000;
+
+  // A token in the URL is taken once, then removed from the address bar (and history).
+  if (params.has('token')) {
+    const t = params.get('token').trim();
+    if (t) sessionStorage.setItem(TOKEN_KEY, t);
+    params.delete('token');
+    const query = params.toString();
+    history.replaceState(null, '', location.pathname + (query ? `?${query}` : '') + location.hash);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // State
+  // ---------------------------------------------------------------------------------------
+  const state = {
+    token: sessionStorage.getItem(TOKEN_KEY) || '',
+    role: null,
+    hasLiveUrl: false,
+    employees: new Map(), // employeeId → Employee
+    cameras: new Map(), // cameraId → Camera
+    selectedCamera: sessionStorage.getItem(CAMERA_KEY) || null,
+    notifications: [], // unread, newest first
+    unreadCount: 0,
+    summary: null,
+    aiStatus: null,
+    clockOffsetMs: 0, // server time − local time
+    lastServerTick: 0,
+    filter: 'ALL',
+    search: '',
+    view: 'live',
+    report: { date: null, department: '', stale: true, historyAfter: null, historyLoaded: false },
+    started: false,
+  };
+
+  const $ = (selector, root = document) => root.querySelector(selector);
+  const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+
+  // A DOM element: h('div', { class: 'x', dataset: { a: 1 }, onclick }, child, 'text', …).
+  function h(tag, attrs = {}, ...children) {
+    const el = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value == null || value === false) continue;
+      if (key === 'class') el.className = value;
+      else if (key === 'dataset') Object.assign(el.dataset, value);
+      else if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
+      else if (key === 'text') el.textContent = value;
+      else el.setAttribute(key, value === true ? '' : value);
+    }
+    for (const child of children.flat()) {
+      if (child == null || child === false) continue;
+      el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return el;
+  }
+
+  // An inline SVG icon of one path.
+  function icon(d, attrs = {}) {
+    const NS = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(NS, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    for (const [k, v] of Object.entries(attrs)) svg.setAttribute(k, v);
+    const path = document.createElementNS(NS, 'path');
+    path.setAttribute('fill', 'currentColor');
+    path.setAttribute('d', d);
+    svg.append(path);
+    return svg;
+  }
+  const CAMERA_ICON = 'M4 6h11a2 2 0 0 1 2 2v1.5l4-2.5v10l-4-2.5V16a2 2 0 0 1-2 2H4a2 2 0 0 1-2-2V8a2 2 0 0 1 2-2Z';
+  const PIN_ICON = 'M12 2a7 7 0 0 0-7 7c0 5.25 7 13 7 13s7-7.75 7-13a7 7 0 0 0-7-7Zm0 9.5A2.5 2.5 0 1 1 12 6.5a2.5 2.5 0 0 1 0 5Z';
+
+  // ---------------------------------------------------------------------------------------
+  // GraphQL over HTTP
+  // ---------------------------------------------------------------------------------------
+  class AuthError extends Error {}
+
+  async function gql(query, variables = {}) {
+    let response;
+    try {
+      response = await fetch(GRAPHQL_URL, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${state.token}` },
+        body: JSON.stringify({ query, variables }),
+      });
+    } catch (error) {
+      throw new Error(`cannot reach the hadir API at ${API} (${error.message}); open the page with ?api=http://host:port`);
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      throw new Error(`${GRAPHQL_URL} answered HTTP ${response.status}, not GraphQL; is ?api= right?`);
+    }
+    const errors = body.errors || [];
+    if (errors.some((e) => e.extensions?.code === 'UNAUTHENTICATED') || response.status === 401) {
+      throw new AuthError(errors[0]?.message || 'the token was refused');
+    }
+    if (errors.length) {
+      const e = errors[0];
+      const error = new Error(e.message);
+      error.code = e.extensions?.code;
+      throw error;
+    }
+    return body.data;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // GraphQL over WebSocket: the graphql-transport-ws protocol
+  // (connection_init → connection_ack; subscribe/next/error/complete; ping/pong)
+  // ---------------------------------------------------------------------------------------
+  class LiveSocket {
+    constructor(url, token, { onStatus, onConnected, onAuthError }) {
+      Object.assign(this, { url, token, onStatus, onConnected, onAuthError });
+      this.subscriptions = new Map(); // id → { payload, sink }
+      this.nextId = 1;
+      this.ws = null;
+      this.acked = false;
+      this.attempt = 0;
+      this.closedByUs = false;
+      this.timers = {};
+    }
+
+    subscribe(query, variables, sink) {
+      const id = String(this.nextId++);
+      this.subscriptions.set(id, { payload: { query, variables }, sink });
+      if (this.acked) this.send({ id, type: 'subscribe', payload: { query, variables } });
+      return id;
+    }
+
+    send(message) {
+      if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+    }
+
+    connect() {
+      clearTimeout(this.timers.retry);
+      this.closedByUs = false;
+      this.acked = false;
+      this.onStatus(this.attempt ? 'reconnecting' : 'connecting');
+      let ws;
+      try {
+        ws = new WebSocket(this.url, 'graphql-transport-ws');
+      } catch (error) {
+        this.scheduleReconnect();
+        return;
+      }
+      this.ws = ws;
+      ws.onopen = () => {
+        ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${this.token}` } }));
+      };
+      ws.onmessage = (event) => this.receive(ws, event.data);
+      ws.onclose = (event) => this.closed(ws, event);
+      ws.onerror = () => {}; // onclose follows with the code
+    }
+
+    receive(ws, data) {
+      let message;
+      try {
+        message = JSON.parse(data);
+      } catch {
+        ws.close(4400, 'invalid message');
+        return;
+      }
+      const sub = message.id ? this.subscriptions.get(message.id) : null;
+      switch (message.type) {
+        case 'connection_ack':
+          this.acked = true;
+          this.attempt = 0;
+          this.onStatus('live');
+          for (const [id, { payload }] of this.subscriptions) this.send({ id, type: 'subscribe', payload });
+          this.keepAlive();
+          this.onConnected();
+          break;
+        case 'next':
+          if (sub) {
+            const { data, errors } = message.payload || {};
+            if (errors?.length) sub.sink.error?.(errors);
+            if (data) sub.sink.next(data);
+          }
+          break;
+        case 'error': // the operation failed; the socket stays
+          if (sub) sub.sink.error?.(message.payload);
+          this.subscriptions.delete(message.id);
+          break;
+        case 'complete':
+          if (sub) sub.sink.complete?.();
+          this.subscriptions.delete(message.id);
+          break;
+        case 'ping':
+          this.send({ type: 'pong' });
+          break;
+        case 'pong':
+          clearTimeout(this.timers.pongWait);
+          break;
+        default:
+          break;
+      }
+    }
+
+    keepAlive() {
+      clearInterval(this.timers.ping);
+      this.timers.ping = setInterval(() => {
+        this.send({ type: 'ping' });
+        clearTimeout(this.timers.pongWait);
+        this.timers.pongWait = setTimeout(() => this.ws?.close(4499, 'no pong'), PONG_WAIT_MS);
+      }, PING_MS);
+    }
+
+    closed(ws, event) {
+      if (ws !== this.ws) return;
+      clearInterval(this.timers.ping);
+      clearTimeout(this.timers.pongWait);
+      this.acked = false;
+      if (this.closedByUs) return;
+      // 4401/4403: the token was refused; asking again beats retrying for ever.
+      if (event.code === 4401 || event.code === 4403) {
+        this.onStatus('offline');
+        this.onAuthError(event.reason || 'the token was refused');
+        return;
+      }
+      this.scheduleReconnect();
+    }
+
+    scheduleReconnect() {
+      this.attempt += 1;
+      const delay = Math.min(15_000, 500 * 2 ** Math.min(this.attempt, 5)) * (0.75 + Math.random() * 0.5);
+      this.onStatus('reconnecting');
+      this.timers.retry = setTimeout(() => this.connect(), delay);
+    }
+
+    close() {
+      this.closedByUs = true;
+      for (const t of Object.values(this.timers)) {
+        clearTimeout(t);
+        clearInterval(t);
+      }
+      this.ws?.close(1000, 'bye');
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Selections
+  // ---------------------------------------------------------------------------------------
+  const cameraFields = () =>
+    `cameraId name status isActive enabled lastFrameAt statusMessage statusChangedAt${state.hasLiveUrl ? ' liveUrl' : ''}`;
+  const EMPLOYEE_FIELDS = `employeeId name department role
+    presence { status lastSeen lastSeenAgo since score camera { cameraId name } }`;
+  const SUMMARY_FIELDS = 'present alert unavailable total';
+  const AI_FIELDS = 'running state message changedAt';
+  const NOTIFICATION_FIELDS = `id type message createdAt isRead
+    employee { employeeId name } camera { cameraId name }`;
+
+  // ---------------------------------------------------------------------------------------
+  // Time
+  // ---------------------------------------------------------------------------------------
+  const serverNow = () => Date.now() + state.clockOffsetMs;
+  const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  const shortTimeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
+  const dateFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+  const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
+    day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
+  });
+
+  // The server's words for a past time (presence.lastSeenAgo: "just now", "5 seconds ago",
+  // "1 minute ago", "11 hours ago"…), recomputed here every second between updates with the
+  // same rules so the list stays current without asking the server.
+  function humanizeAgo(then, now = serverNow()) {
+    const seconds = Math.floor((now - then) / 1000);
+    if (seconds < 5) return 'just now';
+    const [amount, unit] =
+      seconds < 60 ? [seconds, 'second']
+      : seconds < 3600 ? [Math.floor(seconds / 60), 'minute']
+      : seconds < 86_400 ? [Math.floor(seconds / 3600), 'hour']
+      : seconds < 30 * 86_400 ? [Math.floor(seconds / 86_400), 'day']
+      : seconds < 365 * 86_400 ? [Math.floor(seconds / (30 * 86_400)), 'month']
+      : [Math.floor(seconds / (365 * 86_400)), 'year'];
+    return `${amount} ${unit}${amount === 1 ? '' : 's'} ago`;
+  }
+
+  function localDate(ms) {
+    const d = new Date(ms);
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  }
+
+  function onServerTime(iso) {
+    const ms = Date.parse(iso);
+    if (Number.isNaN(ms)) return;
+    state.clockOffsetMs = ms - Date.now();
+    state.lastServerTick = Date.now();
+    renderClock(ms);
+  }
+
+  function renderClock(ms = serverNow()) {
+    $('#current-time').textContent = timeFormat.format(ms);
+    $('#current-date').textContent = dateFormat.format(ms);
+  }
+
+  // Every second: the clock when the subscription is quiet, and the "ago" texts.
+  setInterval(() => {
+    if (Date.now() - state.lastServerTick > 1500) renderClock();
+    refreshAgoTexts();
+  }, 1000);
+
+  // ---------------------------------------------------------------------------------------
+  // Rendering: header
+  // ---------------------------------------------------------------------------------------
+  const STATUS_LABEL = { AVAILABLE: 'Available', OFFLINE: 'Offline', UNAVAILABLE: 'Not seen' };
+  const AI_LABEL = { RUNNING: 'AI running', DEGRADED: 'AI degraded', STARTING: 'AI starting', STOPPED: 'AI stopped' };
+
+  function setConnection(status) {
+    const el = $('#connection-status');
+    el.dataset.state = status;
+    $('.conn-label', el).textContent =
+      { live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…', offline: 'Offline' }[status] || status;
+  }
+
+  function renderAiStatus() {
+    const ai = state.aiStatus;
+    const el = $('#ai-status-indicator');
+    if (!ai) return;
+    el.dataset.state = ai.state;
+    el.dataset.running = String(ai.running);
+    $('.ai-label', el).textContent = AI_LABEL[ai.state] || `AI ${ai.state.toLowerCase()}`;
+    el.title = ai.message;
+  }
+
+  function renderSummary() {
+    const s = state.summary;
+    if (!s) return;
+    $('#present-count').textContent = s.present;
+    $('#alert-count').textContent = s.alert;
+    $('#total-count').textContent = s.total;
+    $('#active-count').textContent = s.present;
+  }
+
+  function notificationIcon(type) {
+    return { EMPLOYEE_LOST: '!', CAMERA_DOWN: '×', CAMERA_UP: '✓' }[type] || '•';
+  }
+
+  function renderNotifications() {
+    const list = $('#notification-list');
+    const count = state.unreadCount;
+    const badge = $('#notification-badge');
+    badge.textContent = count > 99 ? '99+' : String(count);
+    badge.hidden = count === 0;
+    $('#notification-btn').dataset.count = String(count);
+    $('#notification-btn').title = count ? `${count} unread notification${count === 1 ? '' : 's'}` : 'No unread notifications';
+    document.title = `${count ? `(${count}) ` : ''}hadir — presence dashboard`;
+    const canMark = state.role === 'ADMIN';
+    list.replaceChildren(
+      ...state.notifications.map((n) =>
+        h('li', { class: 'notification-item', dataset: { notificationId: n.id, type: n.type } },
+          h('span', { class: `n-icon n-${n.type.toLowerCase()}`, 'aria-hidden': 'true' }, notificationIcon(n.type)),
+          h('div', { class: 'n-body' },
+            h('div', { class: 'n-message' }, n.message),
+            h('div', { class: 'n-time', dataset: { at: n.createdAt } },
+              `${humanizeAgo(Date.parse(n.createdAt))} · ${dateTimeFormat.format(Date.parse(n.createdAt))}`),
+          ),
+          h('button', {
+            type: 'button', class: 'mark-read-btn', title: canMark ? 'Mark as read' : 'Marking read needs an admin token',
+            disabled: !canMark, 'aria-label': 'Mark as read', onclick: () => markRead(n.id),
+          }, '✓'),
+        ),
+      ),
+    );
+    $('#notification-empty').hidden = state.notifications.length > 0;
+    $('#mark-all-read').hidden = count === 0 || !canMark;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Rendering: cameras
+  // ---------------------------------------------------------------------------------------
+  function sortedCameras() {
+    return [...state.cameras.values()].sort((a, b) => a.cameraId.localeCompare(b.cameraId, undefined, { numeric: true }));
+  }
+
+  function renderCameraButtons() {
+    const box = $('#camera-buttons');
+    const cameras = sortedCameras();
+    if (!state.selectedCamera || !state.cameras.has(state.selectedCamera)) {
+      state.selectedCamera = (cameras.find((c) => c.status === 'ONLINE') || cameras[0])?.cameraId || null;
+    }
+    box.replaceChildren(
+      ...cameras.map((c) =>
+        h('button', {
+          type: 'button',
+          class: `camera-btn${c.cameraId === state.selectedCamera ? ' active' : ''}`,
+          dataset: { cameraId: c.cameraId, status: c.status },
+          'aria-pressed': String(c.cameraId === state.selectedCamera),
+          title: `${c.name} (${c.cameraId}): ${c.status.toLowerCase()}`,
+          onclick: () => selectCamera(c.cameraId),
+        }, h('span', { class: 'cam-dot', 'aria-hidden': 'true' }), c.name),
+      ),
+    );
+    if (!cameras.length) box.append(h('p', { class: 'empty-note' }, 'No cameras yet.'));
+  }
+
+  // The live view: the camera's MJPEG stream where the API has Camera.liveUrl; otherwise the
+  // camera's name, status and last frame time.
+  let streamKey = null;
+  function renderCameraStream() {
+    const box = $('#camera-stream');
+    const camera = state.cameras.get(state.selectedCamera);
+    box.dataset.cameraId = camera?.cameraId || '';
+    box.dataset.status = camera?.status || '';
+    if (!camera) {
+      streamKey = null;
+      box.replaceChildren(h('div', { class: 'stream-placeholder' }, h('p', {}, 'No camera selected.')));
+      return;
+    }
+    const liveUrl = state.hasLiveUrl && camera.liveUrl ? withToken(camera.liveUrl) : null;
+    const key = `${camera.cameraId}|${liveUrl || ''}`;
+    if (liveUrl) {
+      // Keep the <img> (and its open stream) unless the camera or URL changed.
+      if (key !== streamKey) {
+        const img = h('img', { class: 'stream-video', alt: `Live view of ${camera.name}`, src: liveUrl });
+        img.addEventListener('error', () => {
+          img.replaceWith(h('div', { class: 'stream-fallback' }, 'The live stream is not available now.'));
+        });
+        box.replaceChildren(img, h('div', { class: 'stream-overlay' }));
+        streamKey = key;
+      }
+      const overlay = $('.stream-overlay', box);
+      overlay.replaceChildren(
+        h('span', { class: 'stream-name' }, camera.name),
+        h('span', { class: `pill status-${camera.status.toLowerCase()}` }, camera.status === 'ONLINE' ? 'Online' : 'Offline'),
+      );
+      return;
+    }
+    streamKey = key;
+    const here = [...state.employees.values()]
+      .filter((e) => e.presence.status === 'AVAILABLE' && e.presence.camera?.cameraId === camera.cameraId)
+      .map((e) => e.name)
+      .sort();
+    box.replaceChildren(
+      h('div', { class: 'stream-info' },
+        icon(CAMERA_ICON, { class: 'stream-glyph' }),
+        h('div', { class: 'stream-title' },
+          h('span', { class: 'stream-name' }, camera.name),
+          h('span', { class: 'stream-id' }, camera.cameraId),
+          h('span', { class: `pill status-${camera.status.toLowerCase()}` }, camera.status === 'ONLINE' ? 'Online' : 'Offline'),
+        ),
+        h('dl', { class: 'stream-facts' },
+          h('dt', {}, 'Last frame'),
+          h('dd', { class: 'stream-last-frame', dataset: { at: camera.lastFrameAt || '' } }, lastFrameText(camera)),
+          camera.statusMessage ? [h('dt', {}, 'Status'), h('dd', {}, camera.statusMessage)] : null,
+          h('dt', {}, 'Here now'),
+          h('dd', { class: 'stream-here' }, here.length ? here.join(', ') : 'nobody seen here now'),
+        ),
+        h('p', { class: 'stream-note' }, 'Live video is not offered by this server yet.'),
+      ),
+    );
+  }
+
+  function lastFrameText(camera) {
+    if (!camera.lastFrameAt) return 'no frame received yet';
+    const at = Date.parse(camera.lastFrameAt);
+    return `${humanizeAgo(at)} (${dateTimeFormat.format(at)})`;
+  }
+
+  // A live URL on the API's origin gets the token as a query parameter: an <img> cannot
+  // send an Authorization header.
+  function withToken(url) {
+    try {
+      const u = new URL(url, API);
+      if (u.origin === new URL(API).origin && !u.searchParams.has('token')) u.searchParams.set('token', state.token);
+      return u.toString();
+    } catch {
+      return url;
+    }
+  }
+
+  function selectCamera(cameraId, { scroll = false } = {}) {
+    if (!state.cameras.has(cameraId)) {
+      toast(`Camera ${cameraId} is not known.`, 'warn');
+      return;
+    }
+    state.selectedCamera = cameraId;
+    sessionStorage.setItem(CAMERA_KEY, cameraId);
+    renderCameraButtons();
+    renderCameraStream();
+    if (scroll) {
+      const section = $('.cctv-feed-section');
+      const rect = section.getBoundingClientRect();
+      if (rect.top < 0 || rect.bottom > innerHeight) section.scrollIntoView({ behavior: 'smooth', block: 'start' });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Rendering: employees
+  // ---------------------------------------------------------------------------------------
+  const items = new Map(); // employeeId → <li>
+
+  function initials(name) {
+    const parts = name.trim().split(/\s+/).filter(Boolean);
+    return ((parts[0]?.[0] || '?') + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase();
+  }
+
+  function cameraName(presence) {
+    const id = presence.camera?.cameraId;
+    if (!id) return null;
+    return state.cameras.get(id)?.name || presence.camera.name;
+  }
+
+  function statusTimeText(e) {
+    const p = e.presence;
+    if (!p.lastSeen) return 'never seen';
+    return `last seen ${humanizeAgo(Date.parse(p.lastSeen))}`;
+  }
+
+  function buildItem(e) {
+    const li = h('li', { class: 'employee-item' },
+      h('div', { class: 'employee-avatar', 'aria-hidden': 'true' }),
+      h('div', { class: 'employee-main' },
+        h('div', { class: 'employee-name' }),
+        h('div', { class: 'employee-meta' }),
+      ),
+      h('div', { class: 'employee-where' },
+        h('div', { class: 'status-indicator-wrapper' },
+          h('span', { class: 'status-dot', 'aria-hidden': 'true' }),
+          h('span', { class: 'status-label' }),
+        ),
+        h('div', { class: 'status-time' }),
+        h('div', { class: 'employee-camera' }),
+      ),
+      h('button', { type: 'button', class: 'track-btn', onclick: () => track(e.employeeId) },
+        icon(PIN_ICON, { width: '16', height: '16' }), h('span', {}, 'Track')),
+    );
+    return li;
+  }
+
+  function updateItem(li, e) {
+    const p = e.presence;
+    li.dataset.employeeId = e.employeeId;
+    li.dataset.status = p.status;
+    li.dataset.cameraId = p.camera?.cameraId || '';
+    $('.employee-avatar', li).textContent = initials(e.name);
+    $('.employee-name', li).textContent = e.name;
+    $('.employee-meta', li).textContent = [e.department, e.role].filter(Boolean).join(' · ') || e.employeeId;
+    $('.status-label', li).textContent = STATUS_LABEL[p.status] || p.status;
+    $('.status-dot', li).title = STATUS_LABEL[p.status] || p.status;
+    const time = $('.status-time', li);
+    time.dataset.lastSeen = p.lastSeen || '';
+    // The server's own words first; refreshAgoTexts() recomputes them every second.
+    time.textContent = p.lastSeen ? `last seen ${p.lastSeenAgo || humanizeAgo(Date.parse(p.lastSeen))}` : 'never seen';
+    const cam = cameraName(p);
+    const camEl = $('.employee-camera', li);
+    camEl.textContent = cam || '—';
+    camEl.title = cam ? `Last seen at ${cam}` : '';
+    const btn = $('.track-btn', li);
+    btn.disabled = !p.camera;
+    btn.title = p.camera ? `Show ${cam}, where ${e.name} was last seen` : `${e.name} has not been seen yet`;
+    applyFilter(li, e);
+  }
+
+  function applyFilter(li, e) {
+    const q = state.search;
+    const matches =
+      (state.filter === 'ALL' || e.presence.status === state.filter) &&
+      (!q || [e.name, e.employeeId, e.department, e.role].some((v) => v && v.toLowerCase().includes(q)));
+    li.hidden = !matches;
+  }
+
+  function sortedEmployees() {
+    return [...state.employees.values()].sort(
+      (a, b) => a.name.localeCompare(b.name) || a.employeeId.localeCompare(b.employeeId),
+    );
+  }
+
+  function renderEmployees() {
+    const list = $('#employee-list');
+    const sorted = sortedEmployees();
+    const ids = new Set(sorted.map((e) => e.employeeId));
+    for (const [id, li] of items) {
+      if (!ids.has(id)) {
+        li.remove();
+        items.delete(id);
+      }
+    }
+    let previous = null;
+    for (const e of sorted) {
+      let li = items.get(e.employeeId);
+      if (!li) {
+        li = buildItem(e);
+        items.set(e.employeeId, li);
+      }
+      updateItem(li, e);
+      const expected = previous ? previous.nextSibling : list.firstChild;
+      if (li !== expected) list.insertBefore(li, expected);
+      previous = li;
+    }
+    renderEmployeeEmpty();
+  }
+
+  function renderEmployeeEmpty() {
+    const empty = $('#employee-empty');
+    if (!state.employees.size) {
+      empty.textContent = 'No employees yet. Create them with the createEmployee mutation (see client-examples/curl).';
+      empty.hidden = false;
+    } else if (![...items.values()].some((li) => !li.hidden)) {
+      empty.textContent = 'No employee matches the filter.';
+      empty.hidden = false;
+    } else {
+      empty.hidden = true;
+    }
+  }
+
+  // One employee changed: update its item (and the camera view's "here now").
+  function upsertEmployee(e) {
+    const known = state.employees.get(e.employeeId);
+    const renamed = known && known.name !== e.name;
+    state.employees.set(e.employeeId, e);
+    if (!known || renamed) renderEmployees();
+    else updateItem(items.get(e.employeeId), e);
+    renderEmployeeEmpty();
+    renderCameraStream();
+    markReportStale();
+  }
+
+  function removeEmployee(id) {
+    state.employees.delete(id);
+    renderEmployees();
+    renderCameraStream();
+  }
+
+  function track(employeeId) {
+    const e = state.employees.get(employeeId);
+    const cameraId = e?.presence.camera?.cameraId;
+    if (!cameraId) return;
+    showView('live');
+    selectCamera(cameraId, { scroll: true });
+  }
+
+  function refreshAgoTexts() {
+    const now = serverNow();
+    for (const li of items.values()) {
+      const el = $('.status-time', li);
+      const at = el.dataset.lastSeen;
+      if (at) el.textContent = `last seen ${humanizeAgo(Date.parse(at), now)}`;
+    }
+    for (const el of $$('#notification-list .n-time')) {
+      const at = Date.parse(el.dataset.at);
+      el.textContent = `${humanizeAgo(at, now)} · ${dateTimeFormat.format(at)}`;
+    }
+    const frame = $('#camera-stream .stream-last-frame');
+    const camera = state.cameras.get(state.selectedCamera);
+    if (frame && camera) frame.textContent = lastFrameText(camera);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Notifications
+  // ---------------------------------------------------------------------------------------
+  function onNotification(n) {
+    if (!n.isRead && !state.notifications.some((x) => x.id === n.id)) {
+      state.notifications.unshift(n);
+      state.unreadCount += 1;
+      renderNotifications();
+      const btn = $('#notification-btn');
+      btn.classList.remove('ring');
+      void btn.offsetWidth; // restart the animation
+      btn.classList.add('ring');
+      toast(n.message, n.type === 'CAMERA_UP' ? 'info' : 'alert');
+    }
+    prependHistory(n);
+  }
+
+  async function markRead(id) {
+    try {
+      await gql('mutation($id: ID!) { markNotificationRead(id: $id) { id isRead } }', { id });
+      const before = state.notifications.length;
+      state.notifications = state.notifications.filter((n) => n.id !== id);
+      if (state.notifications.length < before) state.unreadCount = Math.max(0, state.unreadCount - 1);
+      renderNotifications();
+      markHistoryRead([id]);
+    } catch (error) {
+      handleError(error, 'Cannot mark the notification read');
+    }
+  }
+
+  async function markAllRead() {
+    try {
+      await gql('mutation { markAllNotificationsRead }');
+      markHistoryRead(state.notifications.map((n) => n.id), true);
+      state.notifications = [];
+      state.unreadCount = 0;
+      renderNotifications();
+    } catch (error) {
+      handleError(error, 'Cannot mark the notifications read');
+    }
+  }
+
+  function togglePanel(open) {
+    const panel = $('#notification-panel');
+    const show = open ?? panel.hidden;
+    panel.hidden = !show;
+    $('#notification-btn').setAttribute('aria-expanded', String(show));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Report: daily attendance, CSV, alert history
+  // ---------------------------------------------------------------------------------------
+  const ATTENDANCE_LABEL = { PRESENT: 'Present', LATE: 'Late', LEFT_EARLY: 'Left early', ABSENT: 'Absent' };
+
+  function markReportStale() {
+    const r = state.report;
+    if (r.date && r.date !== localDate(serverNow())) return; // a past day does not change live
+    r.stale = true;
+    if (state.view === 'report') scheduleReportLoad();
+  }
+
+  let reportTimer = null;
+  function scheduleReportLoad() {
+    clearTimeout(reportTimer);
+    reportTimer = setTimeout(loadAttendance, 800);
+  }
+
+  function minutesText(total) {
+    if (!total) return '0 min';
+    const hours = Math.floor(total / 60);
+    const minutes = total % 60;
+    return hours ? `${hours} h ${String(minutes).padStart(2, '0')} min` : `${minutes} min`;
+  }
+
+  async function loadAttendance() {
+    const r = state.report;
+    if (!r.date) return;
+    r.stale = false;
+    try {
+      const data = await gql(
+        `query($date: Date!, $department: String) { attendance(date: $date, department: $department) {
+           date firstSeen lastSeen totalMinutes status employee { employeeId name department } } }`,
+        { date: r.date, department: r.department || null },
+      );
+      renderAttendance(data.attendance);
+    } catch (error) {
+      handleError(error, 'Cannot load the attendance');
+    }
+  }
+
+  function renderAttendance(rows) {
+    const time = (iso) => (iso ? shortTimeFormat.format(Date.parse(iso)) : '—');
+    $('#attendance-body').replaceChildren(
+      ...rows.map((row) =>
+        h('tr', { dataset: { employeeId: row.employee.employeeId, status: row.status } },
+          h('td', {}, h('span', { class: 'cell-name' }, row.employee.name), h('span', { class: 'cell-id' }, row.employee.employeeId)),
+          h('td', {}, row.employee.department || '—'),
+          h('td', {}, time(row.firstSeen)),
+          h('td', {}, time(row.lastSeen)),
+          h('td', {}, minutesText(row.totalMinutes)),
+          h('td', {}, h('span', { class: `att-badge att-${row.status.toLowerCase()}` }, ATTENDANCE_LABEL[row.status] || row.status)),
+        ),
+      ),
+    );
+    $('#attendance-table').hidden = rows.length === 0;
+    $('#attendance-empty').hidden = rows.length > 0;
+    const counts = { PRESENT: 0, LATE: 0, LEFT_EARLY: 0, ABSENT: 0 };
+    for (const row of rows) counts[row.status] = (counts[row.status] || 0) + 1;
+    $('#attendance-summary').replaceChildren(
+      ...Object.entries(counts).map(([status, n]) =>
+        h('div', { class: `att-count att-${status.toLowerCase()}` },
+          h('span', { class: 'att-count-value' }, n), h('span', { class: 'att-count-label' }, ATTENDANCE_LABEL[status]))),
+    );
+  }
+
+  function updateCsvLink() {
+    const from = $('#csv-from').value;
+    const to = $('#csv-to').value;
+    const link = $('#csv-download');
+    const ok = from && to && from <= to;
+    const url = new URL(`${API}/reports/attendance.csv`);
+    url.searchParams.set('from', from);
+    url.searchParams.set('to', to);
+    const department = state.report.department;
+    if (department) url.searchParams.set('department', department);
+    url.searchParams.set('token', state.token);
+    link.href = ok ? url.toString() : '#';
+    link.classList.toggle('disabled', !ok);
+    link.setAttribute('aria-disabled', String(!ok));
+    link.setAttribute('download', `attendance_${from}_${to}.csv`);
+  }
+
+  function renderDepartments() {
+    const select = $('#report-department');
+    const departments = [...new Set([...state.employees.values()].map((e) => e.department).filter(Boolean))].sort();
+    const current = select.value;
+    select.replaceChildren(h('option', { value: '' }, 'All'), ...departments.map((d) => h('option', { value: d }, d)));
+    select.value = departments.includes(current) ? current : '';
+  }
+
+  function historyItem(n) {
+    return h('li', { class: `history-item${n.isRead ? '' : ' unread'}`, dataset: { notificationId: n.id, type: n.type } },
+      h('span', { class: `n-icon n-${n.type.toLowerCase()}`, 'aria-hidden': 'true' }, notificationIcon(n.type)),
+      h('div', { class: 'n-body' },
+        h('div', { class: 'n-message' }, n.message),
+        h('div', { class: 'n-time' }, `${dateTimeFormat.format(Date.parse(n.createdAt))} · ${n.type.replace('_', ' ').toLowerCase()}`),
+      ),
+      h('span', { class: 'history-state' }, n.isRead ? 'read' : 'unread'),
+    );
+  }
+
+  async function loadHistory(reset = false) {
+    const r = state.report;
+    if (reset) {
+      r.historyAfter = null;
+      $('#alert-history').replaceChildren();
+    }
+    try {
+      const data = await gql(
+        `query($after: String) { notifications(first: 20, after: $after) {
+           totalCount pageInfo { hasNextPage endCursor } nodes { ${NOTIFICATION_FIELDS} } } }`,
+        { after: r.historyAfter },
+      );
+      const c = data.notifications;
+      $('#alert-history').append(...c.nodes.map(historyItem));
+      r.historyAfter = c.pageInfo.endCursor;
+      r.historyLoaded = true;
+      $('#alert-history-more').hidden = !c.pageInfo.hasNextPage;
+      $('#alert-history-count').textContent = `${c.totalCount} in all`;
+      if (!c.totalCount) $('#alert-history').replaceChildren(h('li', { class: 'empty-note' }, 'No alerts yet.'));
+    } catch (error) {
+      handleError(error, 'Cannot load the alert history');
+    }
+  }
+
+  function prependHistory(n) {
+    if (!state.report.historyLoaded) return;
+    const list = $('#alert-history');
+    $('.empty-note', list)?.remove();
+    if ($(`[data-notification-id="${CSS.escape(n.id)}"]`, list)) return;
+    list.prepend(historyItem(n));
+    const count = $('#alert-history-count');
+    const total = parseInt(count.textContent, 10);
+    if (!Number.isNaN(total)) count.textContent = `${total + 1} in all`;
+  }
+
+  function markHistoryRead(ids, all = false) {
+    const list = $('#alert-history');
+    for (const li of $$('.history-item', list)) {
+      if (all || ids.includes(li.dataset.notificationId)) {
+        li.classList.remove('unread');
+        $('.history-state', li).textContent = 'read';
+      }
+    }
+  }
+
+  function showView(view) {
+    state.view = view;
+    for (const tab of $$('.tab')) {
+      const active = tab.dataset.view === view;
+      tab.classList.toggle('active', active);
+      if (active) tab.setAttribute('aria-current', 'page');
+      else tab.removeAttribute('aria-current');
+    }
+    $('#view-live').hidden = view !== 'live';
+    $('#view-report').hidden = view !== 'report';
+    if (view === 'report' && state.started) {
+      const r = state.report;
+      if (!r.date) {
+        r.date = localDate(serverNow());
+        $('#report-date').value = r.date;
+        $('#csv-from').value = r.date;
+        $('#csv-to').value = r.date;
+      }
+      renderDepartments();
+      updateCsvLink();
+      if (r.stale) loadAttendance();
+      if (!r.historyLoaded) loadHistory(true);
+    }
+    if (location.hash !== `#${view}`) history.replaceState(null, '', `${location.pathname}${location.search}#${view}`);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Loading and live updates
+  // ---------------------------------------------------------------------------------------
+  // Newer presence wins: a snapshot read just before an event must not undo it.
+  function presenceStamp(p) {
+    return Math.max(Date.parse(p.since || 0) || 0, Date.parse(p.lastSeen || 0) || 0);
+  }
+
+  async function loadAll() {
+    const data = await gql(`{
+      serverTime
+      aiStatus { ${AI_FIELDS} }
+      presenceSummary { ${SUMMARY_FIELDS} }
+      cameras { ${cameraFields()} }
+      employees { ${EMPLOYEE_FIELDS} }
+      unreadNotificationCount
+      notifications(unreadOnly: true, first: 50) { totalCount nodes { ${NOTIFICATION_FIELDS} } }
+    }`);
+    onServerTime(data.serverTime);
+    state.aiStatus = data.aiStatus;
+    state.summary = data.presenceSummary;
+    state.cameras = new Map(data.cameras.map((c) => [c.cameraId, c]));
+    const fresh = new Map();
+    for (const e of data.employees) {
+      const known = state.employees.get(e.employeeId);
+      fresh.set(e.employeeId, known && presenceStamp(known.presence) > presenceStamp(e.presence) ? { ...e, presence: known.presence } : e);
+    }
+    state.employees = fresh;
+    state.notifications = data.notifications.nodes;
+    state.unreadCount = data.notifications.totalCount;
+    renderAiStatus();
+    renderSummary();
+    renderCameraButtons();
+    renderCameraStream();
+    renderEmployees();
+    renderNotifications();
+    markReportStale();
+  }
+
+  async function refreshCameras() {
+    try {
+      const data = await gql(`{ cameras { ${cameraFields()} } }`);
+      state.cameras = new Map(data.cameras.map((c) => [c.cameraId, c]));
+      renderCameraButtons();
+      renderCameraStream();
+    } catch (error) {
+      if (error instanceof AuthError) handleError(error);
+    }
+  }
+
+  let socket = null;
+
+  function subscribeAll() {
+    const on = (query, next) =>
+      socket.subscribe(query, {}, {
+        next,
+        error: (errors) => console.warn('subscription error', query, errors),
+      });
+    on('subscription { serverTime }', (d) => onServerTime(d.serverTime));
+    on(`subscription { aiStatusChanged { ${AI_FIELDS} } }`, (d) => {
+      state.aiStatus = d.aiStatusChanged;
+      renderAiStatus();
+    });
+    on(`subscription { presenceSummaryChanged { ${SUMMARY_FIELDS} } }`, (d) => {
+      state.summary = d.presenceSummaryChanged;
+      renderSummary();
+    });
+    on(`subscription { employeeStatusChanged { ${EMPLOYEE_FIELDS} } }`, (d) => upsertEmployee(d.employeeStatusChanged));
+    on(`subscription { employeeDetected { seenAt employee { ${EMPLOYEE_FIELDS} } } }`, (d) =>
+      upsertEmployee(d.employeeDetected.employee));
+    on(`subscription { employeeChanged { kind employeeId employee { ${EMPLOYEE_FIELDS} } } }`, (d) => {
+      const c = d.employeeChanged;
+      if (c.kind === 'DELETED' || !c.employee) removeEmployee(c.employeeId);
+      else upsertEmployee(c.employee);
+    });
+    on(`subscription { notificationCreated { ${NOTIFICATION_FIELDS} } }`, (d) => onNotification(d.notificationCreated));
+    on(`subscription { cameraStatusChanged { ${cameraFields()} } }`, (d) => {
+      const c = d.cameraStatusChanged;
+      state.cameras.set(c.cameraId, c);
+      renderCameraButtons();
+      renderCameraStream();
+      renderEmployees();
+    });
+    on(`subscription { cameraChanged { kind cameraId camera { ${cameraFields()} } } }`, (d) => {
+      const c = d.cameraChanged;
+      if (c.kind === 'DELETED' || !c.camera) state.cameras.delete(c.cameraId);
+      else state.cameras.set(c.cameraId, c.camera);
+      renderCameraButtons();
+      renderCameraStream();
+      renderEmployees();
+    });
+  }
+
+  let timers = [];
+  async function start() {
+    showBanner(null);
+    // Who am I (checks the token), and does this server offer Camera.liveUrl?
+    const data = await gql('{ me { role } __type(name: "Camera") { fields { name } } }');
+    state.role = data.me.role;
+    state.hasLiveUrl = (data.__type?.fields || []).some((f) => f.name === 'liveUrl');
+    document.body.dataset.role = state.role;
+    document.body.dataset.liveUrl = String(state.hasLiveUrl);
+
+    socket = new LiveSocket(WS_URL, state.token, {
+      onStatus: setConnection,
+      // After every (re)connection: read everything again, since events sent while the socket
+      // was down are not replayed.
+      onConnected: () => loadAll().catch((error) => handleError(error, 'Cannot load the dashboard')),
+      onAuthError: (reason) => handleError(new AuthError(reason)),
+    });
+    subscribeAll();
+    socket.connect();
+    state.started = true;
+    showView(state.view);
+    timers.push(setInterval(() => loadAll().catch((error) => handleError(error)), RESYNC_MS));
+    timers.push(setInterval(refreshCameras, CAMERA_REFRESH_MS));
+  }
+
+  function stop() {
+    socket?.close();
+    socket = null;
+    timers.forEach(clearInterval);
+    timers = [];
+    state.started = false;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Sign-in, errors, toasts
+  // ---------------------------------------------------------------------------------------
+  function askForToken(message) {
+    const dialog = $('#token-dialog');
+    const error = $('#token-error');
+    error.textContent = message || '';
+    error.hidden = !message;
+    $('#token-input').value = '';
+    if (!dialog.open) dialog.showModal();
+    $('#token-input').focus();
+  }
+
+  async function signIn(token) {
+    state.token = token;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    try {
+      await start();
+      $('#token-dialog').close();
+    } catch (error) {
+      stop();
+      if (error instanceof AuthError) {
+        sessionStorage.removeItem(TOKEN_KEY);
+        askForToken(`The server refused this token: ${error.message}`);
+      } else {
+        $('#token-dialog').close();
+        showBanner(error.message, () => signIn(token));
+      }
+    }
+  }
+
+  function signOut() {
+    stop();
+    sessionStorage.removeItem(TOKEN_KEY);
+    state.token = '';
+    askForToken();
+  }
+
+  function handleError(error, what) {
+    if (error instanceof AuthError) {
+      stop();
+      sessionStorage.removeItem(TOKEN_KEY);
+      askForToken(`Please sign in again: ${error.message}`);
+      return;
+    }
+    const text = what ? `${what}: ${error.message}` : error.message;
+    if (error.code === 'FORBIDDEN') toast(`${text} (this needs an admin token)`, 'warn');
+    else toast(text, 'warn');
+    console.warn(text);
+  }
+
+  function showBanner(message, retry) {
+    const banner = $('#banner');
+    if (!message) {
+      banner.hidden = true;
+      return;
+    }
+    banner.replaceChildren(
+      h('span', {}, message),
+      retry ? h('button', { type: 'button', class: 'btn secondary', onclick: retry }, 'Retry') : null,
+    );
+    banner.hidden = false;
+  }
+
+  function toast(message, kind = 'info') {
+    const box = $('#toasts');
+    const el = h('div', { class: `toast toast-${kind}`, role: 'status' }, message);
+    box.append(el);
+    while (box.children.length > 3) box.firstChild.remove();
+    setTimeout(() => el.classList.add('leaving'), 5000);
+    setTimeout(() => el.remove(), 5400);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Wiring
+  // ---------------------------------------------------------------------------------------
+  $('#notification-btn').addEventListener('click', (event) => {
+    event.stopPropagation();
+    togglePanel();
+  });
+  $('#notification-panel').addEventListener('click', (event) => event.stopPropagation());
+  document.addEventListener('click', () => togglePanel(false));
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') togglePanel(false);
+  });
+  $('#mark-all-read').addEventListener('click', markAllRead);
+  $('#signout-btn').addEventListener('click', signOut);
+  for (const tab of $$('.tab')) tab.addEventListener('click', () => showView(tab.dataset.view));
+  for (const chip of $$('.chip')) {
+    chip.addEventListener('click', () => {
+      state.filter = chip.dataset.filter;
+      $$('.chip').forEach((c) => c.classList.toggle('active', c === chip));
+      for (const e of state.employees.values()) applyFilter(items.get(e.employeeId), e);
+      renderEmployeeEmpty();
+    });
+  }
+  $('#employee-search').addEventListener('input', (event) => {
+    state.search = event.target.value.trim().toLowerCase();
+    for (const e of state.employees.values()) applyFilter(items.get(e.employeeId), e);
+    renderEmployeeEmpty();
+  });
+  $('#report-date').addEventListener('change', (event) => {
+    state.report.date = event.target.value || localDate(serverNow());
+    $('#csv-from').value = state.report.date;
+    $('#csv-to').value = state.report.date;
+    updateCsvLink();
+    loadAttendance();
+  });
+  $('#report-department').addEventListener('change', (event) => {
+    state.report.department = event.target.value;
+    updateCsvLink();
+    loadAttendance();
+  });
+  $('#csv-from').addEventListener('change', updateCsvLink);
+  $('#csv-to').addEventListener('change', updateCsvLink);
+  $('#csv-download').addEventListener('click', (event) => {
+    if (event.currentTarget.classList.contains('disabled')) event.preventDefault();
+  });
+  $('#alert-history-more').addEventListener('click', () => loadHistory(false));
+  $('#token-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const token = $('#token-input').value.trim();
+    if (token) signIn(token);
+  });
+  $('#token-dialog').addEventListener('cancel', (event) => event.preventDefault()); // no token, no page
+
+  renderClock(Date.now());
+  if (location.hash === '#report') showView('report');
+  if (state.token) signIn(state.token);
+  else askForToken();
+
+  // For scripts and tests: the state, read-only in spirit.
+  window.hadirDashboard = { state, reload: () => loadAll() };
+})();
