@@ -3,12 +3,15 @@
 //! - [`http`]: HTTP cameras: MJPEG streams (`multipart/x-mixed-replace`) and JPEG snapshot
 //!   URLs (polled).
 //! - [`mjpeg`]: the multipart parser the MJPEG source reads with.
+//! - [`rtsp`]: RTSP cameras: `retina` for the stream, `openh264` for H.264, key frames only
+//!   where that is enough.
 //!
 //! A source delivers decoded RGB frames; sampling, reconnection and health are the caller's
 //! (hadir's camera tasks). Tests and replays feed files through the same trait.
 
 pub mod http;
 pub mod mjpeg;
+pub mod rtsp;
 
 use std::time::{Duration, SystemTime};
 
@@ -66,9 +69,8 @@ pub async fn open(
         ));
     }
     if lower.starts_with("rtsp://") || lower.starts_with("rtsps://") {
-        return Err(SourceError::Unsupported(
-            "RTSP cameras are not read by this build yet (HTTP MJPEG and JPEG snapshot cameras are)"
-                .to_owned(),
+        return Ok(Box::new(
+            rtsp::RtspSource::connect(url.trim(), sample_interval, DEFAULT_FRAME_TIMEOUT).await?,
         ));
     }
     if lower.chars().all(|c| c.is_ascii_digit()) || lower.starts_with("/dev/video") {
