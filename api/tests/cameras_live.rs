@@ -295,4 +295,172 @@ async fn an_mjpeg_camera_end_to_end(backend: Backend) {
     while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(10), unknown.next()).await {}
 }
 
-on_both_backends!(an_mjpeg_camera_end_to_end);
+/// The RTSP test server (GStreamer, tests/camera_fixtures/rtsp_server.py) streaming the
+/// test video in a loop: 8 s of an enrolled person, 8 s of an empty scene, 8 s of a stranger.
+struct RtspCamera {
+    child: std::process::Child,
+    url: String,
+}
+
+impl RtspCamera {
+    fn start(port: u16) -> Self {
+        let video = vision::models::runtime::cache_dir()
+            .join("videos")
+            .join("enrolled_then_empty_then_stranger.mp4");
+        assert!(
+            video.exists(),
+            "{} is missing: scripts/test builds it (tests/camera_fixtures/make_videos.sh)",
+            video.display()
+        );
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/camera_fixtures/rtsp_server.py"
+        );
+        let mut child = std::process::Command::new("/usr/bin/python3")
+            .arg(script)
+            .args(["--port", &port.to_string(), "--loop", "--mount"])
+            .arg(format!("/door={}", video.display()))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the RTSP test server (scripts/install-test-deps installs GStreamer)");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("the RTSP server did not start: {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            url: format!("{base}/door"),
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RtspCamera {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn an_rtsp_camera_end_to_end(backend: Backend) {
+    let Some(db) = TestDb::create(backend, "an_rtsp_camera_end_to_end") else {
+        return;
+    };
+    let mut camera = RtspCamera::start(0);
+    let server = TestServer::start(
+        &db,
+        &ServerOptions {
+            lost_after_secs: 3,
+            camera_timeout_secs: 3,
+            ..Default::default()
+        },
+    );
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Barack Obama\"}) { employeeId } }",
+            json!({}),
+        )
+        .await;
+    enrol(&server, "E1", "obama.jpg").await;
+    let client = server.ws(ADMIN_TOKEN).await;
+    let subscribe = |query: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .subscribe(Operation::new(query, json!({})))
+                .await
+                .unwrap()
+        }
+    };
+    let mut statuses = subscribe("subscription { employeeStatusChanged { employeeId presence { status camera { cameraId } } } }").await;
+    let mut notifications =
+        subscribe("subscription { notificationCreated { type camera { cameraId } } }").await;
+    let mut unknown =
+        subscribe("subscription { unknownFaceDetected(cameraId: \"DOOR\") { bestScore } }").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
+            json!({ "i": { "cameraId": "DOOR", "name": "Front door", "streamUrl": camera.url, "sampleFps": 2 } }),
+        )
+        .await;
+
+    // 0–8 s: the enrolled person.
+    let event = next_event(&mut statuses, Duration::from_secs(30)).await;
+    assert_eq!(
+        event["employeeStatusChanged"],
+        json!({ "employeeId": "E1", "presence": { "status": "AVAILABLE", "camera": { "cameraId": "DOOR" } } })
+    );
+    // 8–16 s: nobody; lost after lost_after.
+    let event = next_event(&mut statuses, Duration::from_secs(20)).await;
+    assert_eq!(
+        event["employeeStatusChanged"]["presence"]["status"],
+        "OFFLINE"
+    );
+    // 16–24 s: a stranger, never taken for E1.
+    let event = next_event(&mut unknown, Duration::from_secs(20)).await;
+    assert!(
+        event["unknownFaceDetected"]["bestScore"].as_f64().unwrap() < 0.45,
+        "{event}"
+    );
+    let still = server
+        .gql(
+            ADMIN_TOKEN,
+            "{ employee(employeeId: \"E1\") { presence { status } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(still["employee"]["presence"]["status"], "OFFLINE");
+
+    // The RTSP server dies: CAMERA_DOWN. It comes back: CAMERA_UP, recognition resumes.
+    let port = camera.port();
+    camera.kill();
+    let mut down = false;
+    for _ in 0..6 {
+        let n = next_event(&mut notifications, Duration::from_secs(20)).await;
+        if n["notificationCreated"]["type"] == "CAMERA_DOWN" {
+            down = true;
+            break;
+        }
+    }
+    assert!(down, "CAMERA_DOWN expected");
+    let _camera = RtspCamera::start(port);
+    let mut up = false;
+    for _ in 0..6 {
+        let n = next_event(&mut notifications, Duration::from_secs(60)).await;
+        if n["notificationCreated"]["type"] == "CAMERA_UP" {
+            up = true;
+            break;
+        }
+    }
+    assert!(up, "CAMERA_UP expected");
+    let event = next_event(&mut statuses, Duration::from_secs(30)).await;
+    assert_eq!(
+        event["employeeStatusChanged"]["presence"]["status"],
+        "AVAILABLE"
+    );
+}
+
+on_both_backends!(an_mjpeg_camera_end_to_end, an_rtsp_camera_end_to_end);
