@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::{
     attendance::Attendance,
     auth::TokenStore,
-    cameras::CameraRegistry,
+    cameras::{CameraRegistry, supervisor::CameraSupervisor},
     clock::Clock,
     config::Config,
     employees::EmployeeDirectory,
@@ -56,6 +56,8 @@ pub struct AppState {
     pub ai_status: AiStatusHandle,
     pub faces: Arc<FaceService>,
     pub attendance: Attendance,
+    /// The camera tasks and their latest frames.
+    pub live_cameras: Arc<CameraSupervisor>,
 }
 
 impl AppState {
@@ -92,6 +94,12 @@ impl AppState {
             notifications: Notifications::new(db.clone()),
             tokens: TokenStore::new(db.clone(), config.admin_token.as_deref()),
             ai_status: AiStatusHandle::new(ai_status_of(&faces)),
+            live_cameras: CameraSupervisor::new(
+                db.clone(),
+                engine.clone(),
+                faces.clone(),
+                events.clone(),
+            ),
             faces,
             attendance,
             config: Arc::new(config),

@@ -15,7 +15,7 @@ Serves on 127.0.0.1 only:
                           (SPS/PPS before every key frame). The media is shared: the first
                           client's PLAY starts the file at its first frame; clients that join
                           later get the same stream from the next key frame on (nobody rewinds
-                          it). At the file's end the stream ends (end of stream, RTCP BYE).
+                          it). At the file's end the stream ends (end of stream).
   --loop                  ... and instead of ending, starts the file again after its last frame,
                           forever; RTP timestamps keep increasing by one frame across the loop
                           (no seek, no discontinuity).

@@ -5,8 +5,10 @@
 //! - [`sync`]: loading the whole folder into the table at start.
 //! - [`registry`]: the camera service behind the GraphQL mutations and queries.
 //! - [`supervisor`]: one task per enabled camera: capture, health, recognition.
+//! - [`live`]: a camera's latest frame as JPEG for clients, annotated on request.
 
 pub mod config_file;
+pub mod live;
 pub mod registry;
 pub mod supervisor;
 pub mod sync;

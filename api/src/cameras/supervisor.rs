@@ -34,6 +34,14 @@ pub const RECONNECT_MAX: Duration = Duration::from_secs(30);
 /// Wait before asking again for a kind of camera this build cannot read.
 pub const UNSUPPORTED_RETRY: Duration = Duration::from_secs(300);
 
+/// A camera's latest sampled frame, with the faces recognition found on it.
+#[derive(Clone, Debug)]
+pub struct LiveFrame {
+    pub frame: Arc<Frame>,
+    /// Each face's box (x1, y1, x2, y2) and, where recognised, the employee's id.
+    pub faces: Vec<([f32; 4], Option<String>)>,
+}
+
 /// Frames counted per camera.
 #[derive(Debug, Default)]
 pub struct CameraCounters {
@@ -67,6 +75,7 @@ pub struct CameraSupervisor {
     min_consecutive: u32,
     running: Mutex<HashMap<String, Running>>,
     counters: Mutex<HashMap<String, Arc<CameraCounters>>>,
+    live: Mutex<HashMap<String, watch::Sender<Option<Arc<LiveFrame>>>>>,
 }
 
 impl CameraSupervisor {
@@ -84,7 +93,27 @@ impl CameraSupervisor {
             min_consecutive: DEFAULT_MIN_CONSECUTIVE,
             running: Mutex::new(HashMap::new()),
             counters: Mutex::new(HashMap::new()),
+            live: Mutex::new(HashMap::new()),
         })
+    }
+
+    fn live_sender(&self, camera_id: &str) -> watch::Sender<Option<Arc<LiveFrame>>> {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(camera_id.to_owned())
+            .or_insert_with(|| watch::Sender::new(None))
+            .clone()
+    }
+
+    /// The latest frames of a camera as they come (the current one first, if any).
+    pub fn watch_live(&self, camera_id: &str) -> watch::Receiver<Option<Arc<LiveFrame>>> {
+        self.live_sender(camera_id).subscribe()
+    }
+
+    /// The camera's latest frame, if it has delivered one.
+    pub fn latest(&self, camera_id: &str) -> Option<Arc<LiveFrame>> {
+        self.live_sender(camera_id).borrow().clone()
     }
 
     /// The counters of one camera.
@@ -255,6 +284,23 @@ async fn recognise(
         };
         counters.processed.fetch_add(1, Ordering::Relaxed);
         let seen_at = chrono::DateTime::<chrono::Utc>::from(frame.captured_at);
+        let threshold = supervisor.faces.threshold();
+        let live = LiveFrame {
+            frame: frame.clone(),
+            faces: matches
+                .iter()
+                .map(|m| {
+                    let who = m
+                        .closest
+                        .clone()
+                        .filter(|_| m.score.is_some_and(|s| s >= threshold));
+                    ([m.face.x1, m.face.y1, m.face.x2, m.face.y2], who)
+                })
+                .collect(),
+        };
+        supervisor
+            .live_sender(&camera_id)
+            .send_replace(Some(Arc::new(live)));
         for verdict in decision.decide(&matches) {
             let result = match verdict {
                 Verdict::Recognised {

@@ -4,7 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use async_graphql::{Context, ID, SimpleObject, Subscription};
+use async_graphql::{Context, ErrorExtensions, ID, ResultExt as _, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use tokio_stream::{
@@ -32,6 +32,27 @@ pub struct UnknownFaceSighting {
     pub seen_at: DateTime<Utc>,
     /// The best similarity to anyone enrolled, where anyone is.
     pub best_score: Option<f64>,
+}
+
+/// A face on a live frame.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct FrameFace {
+    /// `[x1, y1, x2, y2]` in the frame's pixels (as sent, after scaling).
+    pub bounds: Vec<f64>,
+    /// The employee recognised, if any.
+    pub employee_id: Option<ID>,
+}
+
+/// One live frame of a camera.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct VideoFrame {
+    pub camera_id: ID,
+    pub captured_at: DateTime<Utc>,
+    pub width: i32,
+    pub height: i32,
+    /// The frame as JPEG, base64-encoded (`data:image/jpeg;base64,` + this, for an `<img>`).
+    pub jpeg_base64: String,
+    pub faces: Vec<FrameFace>,
 }
 
 /// A camera created, updated or deleted.
@@ -184,6 +205,71 @@ impl SubscriptionRoot {
             }),
             _ => None,
         })
+    }
+
+    /// A camera's sampled frames as JPEG, at most `maxFps` per second, `width` pixels wide,
+    /// with face boxes drawn when `annotate`. Switching cameras is a new subscription.
+    #[graphql(guard = "RoleGuard::read()")]
+    async fn video_frames(
+        &self,
+        ctx: &Context<'_>,
+        camera_id: ID,
+        #[graphql(default = 5.0)] max_fps: f64,
+        width: Option<i32>,
+        #[graphql(default = false)] annotate: bool,
+    ) -> async_graphql::Result<impl Stream<Item = VideoFrame>> {
+        let state = ctx.data_unchecked::<AppState>();
+        if state.cameras.get(&camera_id).await.extend()?.is_none() {
+            return Err(crate::error::AppError::not_found("camera", camera_id.as_str()).extend());
+        }
+        if !(max_fps > 0.0 && max_fps <= 30.0) {
+            return Err(crate::graphql::error::bad_input(
+                "maxFps",
+                "must be more than 0 and at most 30",
+            ));
+        }
+        let width = match width {
+            None => None,
+            Some(w) if (16..=3_840).contains(&w) => Some(w as u32),
+            Some(_) => {
+                return Err(crate::graphql::error::bad_input(
+                    "width",
+                    "must be between 16 and 3840",
+                ));
+            }
+        };
+        let gap = Duration::from_secs_f64(1.0 / max_fps);
+        let receiver = state.live_cameras.watch_live(&camera_id);
+        let id = camera_id.clone();
+        Ok(WatchStream::new(receiver)
+            .filter_map(|frame| frame)
+            .throttle(gap)
+            .filter_map(move |live| {
+                let jpeg = crate::cameras::live::encode(&live, width, annotate).ok()?;
+                let source = &live.frame.image;
+                let scale = width.map_or(1.0, |w| w as f64 / source.width().max(1) as f64);
+                Some(VideoFrame {
+                    camera_id: id.clone(),
+                    captured_at: live.frame.captured_at.into(),
+                    width: (source.width() as f64 * scale).round() as i32,
+                    height: (source.height() as f64 * scale).round() as i32,
+                    jpeg_base64: base64::Engine::encode(
+                        &base64::engine::general_purpose::STANDARD,
+                        jpeg,
+                    ),
+                    faces: live
+                        .faces
+                        .iter()
+                        .map(|(b, who)| FrameFace {
+                            bounds: b
+                                .iter()
+                                .map(|v| (f64::from(*v) * scale * 10.0).round() / 10.0)
+                                .collect(),
+                            employee_id: who.clone().map(ID),
+                        })
+                        .collect(),
+                })
+            }))
     }
 
     /// The summary counts, whenever they change.

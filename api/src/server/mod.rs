@@ -21,7 +21,7 @@ use tower_http::{cors::CorsLayer, limit::RequestBodyLimitLayer};
 use crate::{
     attendance::{report, retention},
     auth::{Principal, Role, token_from_authorization},
-    cameras::{self, supervisor::CameraSupervisor},
+    cameras::{self, live},
     clock::SystemClock,
     config::Config,
     db,
@@ -56,7 +56,9 @@ pub fn router(app: AppState) -> Router {
         .route("/graphql", get(graphql_ws).post(graphql_http))
         .route("/healthz", get(healthz))
         .route("/schema.graphql", get(schema_sdl))
-        .route("/reports/attendance.csv", get(attendance_csv));
+        .route("/reports/attendance.csv", get(attendance_csv))
+        .route("/cameras/{id}/snapshot.jpg", get(camera_snapshot))
+        .route("/cameras/{id}/live.mjpeg", get(camera_live));
     if graphiql {
         router = router.route("/", get(graphiql_page));
     }
@@ -184,6 +186,171 @@ async fn graphql_ws(
         header_principal,
     };
     upgrade.on_upgrade(move |socket| connection.serve(socket))
+}
+
+/// The query of the camera image routes.
+#[derive(serde::Deserialize)]
+struct ImageQuery {
+    /// For `<img src>`, where no header can be set.
+    token: Option<String>,
+    width: Option<u32>,
+    #[serde(default)]
+    annotate: bool,
+    /// Frames per second at most (live stream).
+    fps: Option<f64>,
+}
+
+/// The caller of an image route: header or `?token=`; viewers and admins only.
+async fn image_viewer(
+    app: &AppState,
+    headers: &HeaderMap,
+    token: Option<&str>,
+) -> Result<(), Response> {
+    let principal = match principal_from_headers(app, headers).await? {
+        Some(p) => Some(p),
+        None => match token {
+            Some(token) => app.tokens.authenticate(token).await.ok().flatten(),
+            None => None,
+        },
+    };
+    match principal.map(|p| p.role) {
+        None => Err((
+            StatusCode::UNAUTHORIZED,
+            "a viewer or admin token is needed (Authorization: Bearer …, or ?token=…)\n",
+        )
+            .into_response()),
+        Some(Role::Ingest) => Err((
+            StatusCode::FORBIDDEN,
+            "an ingest token may not watch cameras\n",
+        )
+            .into_response()),
+        Some(_) => Ok(()),
+    }
+}
+
+async fn known_camera(app: &AppState, id: &str) -> Result<(), Response> {
+    match app.cameras.get(id).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err((
+            StatusCode::NOT_FOUND,
+            format!("camera {id:?} does not exist\n"),
+        )
+            .into_response()),
+        Err(_) => Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database is unavailable\n",
+        )
+            .into_response()),
+    }
+}
+
+/// `GET /cameras/{id}/snapshot.jpg`: the camera's latest sampled frame.
+async fn camera_snapshot(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    axum::extract::Query(query): axum::extract::Query<ImageQuery>,
+) -> Response {
+    if let Err(response) = image_viewer(&state.app, &headers, query.token.as_deref()).await {
+        return response;
+    }
+    if let Err(response) = known_camera(&state.app, &id).await {
+        return response;
+    }
+    let Some(frame) = state.app.live_cameras.latest(&id) else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("camera {id:?} has delivered no frame yet\n"),
+        )
+            .into_response();
+    };
+    match live::encode(&frame, query.width, query.annotate) {
+        Ok(jpeg) => (
+            [
+                (header::CONTENT_TYPE, "image/jpeg"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            jpeg,
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot encode the frame: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
+/// The multipart boundary of `live.mjpeg`.
+const MJPEG_BOUNDARY: &str = "hadirframe";
+
+/// `GET /cameras/{id}/live.mjpeg`: the camera's sampled frames as an MJPEG stream that an
+/// `<img>` shows.
+async fn camera_live(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    axum::extract::Query(query): axum::extract::Query<ImageQuery>,
+) -> Response {
+    if let Err(response) = image_viewer(&state.app, &headers, query.token.as_deref()).await {
+        return response;
+    }
+    if let Err(response) = known_camera(&state.app, &id).await {
+        return response;
+    }
+    let min_gap = Duration::from_secs_f64(1.0 / query.fps.unwrap_or(30.0).clamp(0.1, 30.0));
+    let receiver = state.app.live_cameras.watch_live(&id);
+    let (width, annotate) = (query.width, query.annotate);
+    let parts = futures_util::stream::unfold(
+        (receiver, None::<tokio::time::Instant>, true),
+        move |(mut receiver, mut last, first)| async move {
+            loop {
+                if !first && receiver.changed().await.is_err() {
+                    return None;
+                }
+                if let Some(at) = last {
+                    tokio::time::sleep_until(at + min_gap).await;
+                }
+                let Some(frame) = receiver.borrow_and_update().clone() else {
+                    if first {
+                        // Nothing yet: wait for the first frame.
+                        if receiver.changed().await.is_err() {
+                            return None;
+                        }
+                        continue;
+                    }
+                    continue;
+                };
+                let jpeg = match live::encode(&frame, width, annotate) {
+                    Ok(jpeg) => jpeg,
+                    Err(_) => continue,
+                };
+                last = Some(tokio::time::Instant::now());
+                let mut part = format!(
+                    "--{MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+                    jpeg.len()
+                )
+                .into_bytes();
+                part.extend_from_slice(&jpeg);
+                part.extend_from_slice(b"\r\n");
+                return Some((
+                    Ok::<_, std::convert::Infallible>(part),
+                    (receiver, last, false),
+                ));
+            }
+        },
+    );
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                format!("multipart/x-mixed-replace; boundary={MJPEG_BOUNDARY}"),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        axum::body::Body::from_stream(parts),
+    )
+        .into_response()
 }
 
 /// The query of `GET /reports/attendance.csv`.
@@ -326,13 +493,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let monitor = monitor::spawn(app.engine.clone(), monitor_interval);
     let gallery_refresh = app.faces.spawn_refresh();
-    let cameras = CameraSupervisor::new(
-        app.db.clone(),
-        app.engine.clone(),
-        app.faces.clone(),
-        app.events.clone(),
-    )
-    .spawn();
+    let cameras = app.live_cameras.clone().spawn();
     let attendance_closer = app.attendance.clone().spawn_closer(Duration::from_secs(
         app.config.attendance_close_interval_secs,
     ));

@@ -50,6 +50,17 @@ pub struct Camera {
 
 #[ComplexObject]
 impl Camera {
+    /// The camera's live view for an `<img>`: an MJPEG stream of its sampled frames (add
+    /// `?token=…`, and optionally `&width=…&annotate=true&fps=…`).
+    async fn live_url(&self) -> String {
+        format!("/cameras/{}/live.mjpeg", self.camera_id.as_str())
+    }
+
+    /// The camera's latest sampled frame as JPEG (same parameters as `liveUrl`).
+    async fn snapshot_url(&self) -> String {
+        format!("/cameras/{}/snapshot.jpg", self.camera_id.as_str())
+    }
+
     /// The stream URL; user and password appear for admins only (others see `***`).
     async fn stream_url(&self, ctx: &Context<'_>) -> String {
         let is_admin = ctx.data_opt::<Principal>().is_some_and(Principal::is_admin);
