@@ -61,6 +61,8 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// Serve the GraphiQL explorer at `/`.
     pub graphiql: bool,
+    /// Serve the dashboard at `/dashboard/`.
+    pub dashboard: bool,
     /// The face models: `default` (MTCNN + fr_feature, MIT) or `insightface` (SCRFD +
     /// ArcFace MBF; InsightFace's weights are for non-commercial research only).
     pub face_models: String,
@@ -113,6 +115,7 @@ impl Default for Config {
             query_complexity_limit: DEFAULT_QUERY_COMPLEXITY_LIMIT,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             graphiql: true,
+            dashboard: true,
             face_models: "default".to_owned(),
             model_manifest: None,
             match_threshold: None,
@@ -236,6 +239,9 @@ impl Config {
         }
         if let Some(v) = env("HADIR_GRAPHIQL") {
             self.graphiql = parse("HADIR_GRAPHIQL", v)?;
+        }
+        if let Some(v) = env("HADIR_DASHBOARD") {
+            self.dashboard = parse("HADIR_DASHBOARD", v)?;
         }
         if let Some(v) = env("HADIR_MATCH_THRESHOLD") {
             self.match_threshold = Some(parse("HADIR_MATCH_THRESHOLD", v)?);

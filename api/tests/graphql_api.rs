@@ -884,6 +884,34 @@ async fn explorer_health_and_schema_are_served(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(sdl, api::graphql::sdl());
+    let dashboard = server
+        .http
+        .get(server.url("/dashboard/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dashboard.status(), 200);
+    let html = dashboard.text().await.unwrap();
+    for id in [
+        "employee-list",
+        "camera-buttons",
+        "notification-btn",
+        "present-count",
+    ] {
+        assert!(html.contains(id), "the dashboard has #{id}");
+    }
+    let script = server
+        .http
+        .get(server.url("/dashboard/app.js"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
     let data = server
         .gql(
             ADMIN_TOKEN,

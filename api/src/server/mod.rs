@@ -62,6 +62,20 @@ pub fn router(app: AppState) -> Router {
     if graphiql {
         router = router.route("/", get(graphiql_page));
     }
+    if app.config.dashboard {
+        router = router
+            .route(
+                "/dashboard",
+                get(|| async { axum::response::Redirect::permanent("/dashboard/") }),
+            )
+            .route("/dashboard/", get(|| dashboard_file("index.html")))
+            .route(
+                "/dashboard/{file}",
+                get(|axum::extract::Path(file): axum::extract::Path<String>| {
+                    dashboard_file_owned(file)
+                }),
+            );
+    }
     router
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(axum::middleware::map_response(
@@ -428,6 +442,44 @@ async fn attendance_csv(
             )
         }
     }
+}
+
+/// The dashboard (client-examples/dashboard/), built into the binary: it runs on the public
+/// API alone, like any third-party client.
+const DASHBOARD_FILES: [(&str, &str, &str); 3] = [
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_str!("../../../client-examples/dashboard/index.html"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../client-examples/dashboard/app.js"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../client-examples/dashboard/style.css"),
+    ),
+];
+
+async fn dashboard_file(name: &str) -> Response {
+    match DASHBOARD_FILES.iter().find(|(file, _, _)| *file == name) {
+        Some((_, content_type, body)) => (
+            [
+                (header::CONTENT_TYPE, *content_type),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no such dashboard file\n").into_response(),
+    }
+}
+
+async fn dashboard_file_owned(name: String) -> Response {
+    dashboard_file(&name).await
 }
 
 async fn graphiql_page() -> Html<String> {
