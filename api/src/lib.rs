@@ -14,6 +14,7 @@
 //! - [`faces`]: enrolment and recognition of photos against the in-memory gallery.
 //! - [`validate`]: checks on identifiers, names and URLs, naming the field at fault.
 //! - [`graphql`]: the schema: query, mutation and subscription roots by domain.
+//! - [`metrics`]: `GET /metrics` in the Prometheus text format.
 //! - [`server`]: the axum router and `serve`.
 //! - [`state`]: what handlers and resolvers share.
 //! - [`error`]: the services' error type.
@@ -29,6 +30,7 @@ pub mod error;
 pub mod events;
 pub mod faces;
 pub mod graphql;
+pub mod metrics;
 pub mod notifications;
 pub mod presence;
 pub mod server;

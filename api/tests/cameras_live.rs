@@ -319,6 +319,36 @@ async fn an_mjpeg_camera_end_to_end(backend: Backend) {
         assert_eq!(image::load_from_memory(&bytes).unwrap().width(), 320);
         assert_eq!(frame["faces"][0]["employeeId"], "E1", "{}", frame["faces"]);
     }
+    // The camera's counters in the Prometheus text format.
+    let metrics_url = server.url("/metrics");
+    assert_eq!(
+        server.http.get(&metrics_url).send().await.unwrap().status(),
+        401
+    );
+    let metrics = server
+        .http
+        .get(&metrics_url)
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+    };
+    assert!(value("hadir_camera_frames_total{camera=\"DOOR\"}") >= 2.0);
+    assert!(value("hadir_camera_frames_processed_total{camera=\"DOOR\"}") >= 1.0);
+    assert!(value("hadir_recognitions_total{camera=\"DOOR\"}") >= 1.0);
+    assert!(value("hadir_recognition_seconds_count{camera=\"DOOR\"}") >= 1.0);
+    assert_eq!(value("hadir_camera_online{camera=\"DOOR\"}"), 1.0);
+    assert_eq!(value("hadir_enrolled_embeddings"), 1.0);
     // Three frames at most 2 per second take at least one second.
     assert!(
         started.elapsed() >= Duration::from_millis(900),

@@ -3,7 +3,8 @@
 // Plain JavaScript, no build step and no dependency: queries and mutations go over HTTP
 // (POST /graphql), live updates over one WebSocket speaking `graphql-transport-ws`
 // (implemented below in a few lines). The page is usable from any origin:
-//   ?api=http://host:port   the hadir server (default: the page's own origin)
+//   ?api=http://host:port   the hadir server (default: the folder above the page's, i.e.
+//                           the page's origin when hadir serves it at /dashboard/)
 //   ?token=…                a token (else asked for); kept in sessionStorage for this tab
 // Element ids and classes follow the seed's dashboard so the page stays scriptable.
 'use strict';
@@ -13,8 +14,9 @@
   // Settings
   // ---------------------------------------------------------------------------------------
   const params = new URLSearchParams(location.search);
-  const API = (params.get('api') || (location.origin !== 'null' ? location.origin : 'http://127.0.0.1:8080'))
-    .replace(/\/+$/, '');
+  // Served by hadir at /dashboard/, the API is one level up (also behind a proxy's prefix).
+  const pageApi = location.protocol.startsWith('http') ? new URL('..', location.href).href : 'http://127.0.0.1:8080';
+  const API = (params.get('api') || pageApi).replace(/\/+$/, '');
   const GRAPHQL_URL = `${API}/graphql`;
   const WS_URL = GRAPHQL_URL.replace(/^http/, 'ws');
   const TOKEN_KEY = 'hadir.token';
@@ -113,7 +115,7 @@
     try {
       body = await response.json();
     } catch {
-      throw new Error(`${GRAPHQL_URL} answered HTTP ${response.status}, not GraphQL; is ?api= right?`);
+      throw new Error(`${GRAPHQL_URL} answered HTTP ${response.status}, not GraphQL: point the page at hadir with ?api=http://host:port`);
     }
     const errors = body.errors || [];
     if (errors.some((e) => e.extensions?.code === 'UNAUTHENTICATED') || response.status === 401) {
@@ -206,8 +208,9 @@
           this.subscriptions.delete(message.id);
           break;
         case 'complete':
+          // The server ended it (e.g. while shutting down): the dashboard's subscriptions are
+          // for good, so it is sent again after the next connection.
           if (sub) sub.sink.complete?.();
-          this.subscriptions.delete(message.id);
           break;
         case 'ping':
           this.send({ type: 'pong' });
@@ -225,7 +228,15 @@
       this.timers.ping = setInterval(() => {
         this.send({ type: 'ping' });
         clearTimeout(this.timers.pongWait);
-        this.timers.pongWait = setTimeout(() => this.ws?.close(4499, 'no pong'), PONG_WAIT_MS);
+        this.timers.pongWait = setTimeout(() => {
+          // A dead connection may take minutes to report its close: drop it and start anew.
+          const dead = this.ws;
+          this.ws = null;
+          this.acked = false;
+          clearInterval(this.timers.ping);
+          dead?.close(4499, 'no pong');
+          this.scheduleReconnect();
+        }, PONG_WAIT_MS);
       }, PING_MS);
     }
 
@@ -280,6 +291,8 @@
   const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
   const shortTimeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
   const dateFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+  const shortDateFormat = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' });
+  const narrowScreen = matchMedia('(max-width: 600px)');
   const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
     day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
   });
@@ -316,7 +329,7 @@
 
   function renderClock(ms = serverNow()) {
     $('#current-time').textContent = timeFormat.format(ms);
-    $('#current-date').textContent = dateFormat.format(ms);
+    $('#current-date').textContent = (narrowScreen.matches ? shortDateFormat : dateFormat).format(ms);
   }
 
   // Every second: the clock when the subscription is quiet, and the "ago" texts.
@@ -419,8 +432,9 @@
     if (!cameras.length) box.append(h('p', { class: 'empty-note' }, 'No cameras yet.'));
   }
 
-  // The live view: the camera's MJPEG stream where the API has Camera.liveUrl; otherwise the
-  // camera's name, status and last frame time.
+  // The live view. Where the API has Camera.liveUrl, an <img> shows the camera's MJPEG stream
+  // once its first frame has come and while the camera is online; otherwise, and until then,
+  // the camera's name, status, last frame time and who is there now.
   let streamKey = null;
   function renderCameraStream() {
     const box = $('#camera-stream');
@@ -429,50 +443,80 @@
     box.dataset.status = camera?.status || '';
     if (!camera) {
       streamKey = null;
+      box.dataset.live = 'none';
+      box.classList.remove('playing');
+      box.classList.add('info');
       box.replaceChildren(h('div', { class: 'stream-placeholder' }, h('p', {}, 'No camera selected.')));
       return;
     }
-    const liveUrl = state.hasLiveUrl && camera.liveUrl ? withToken(camera.liveUrl) : null;
+    const liveUrl = state.hasLiveUrl && camera.liveUrl ? liveSource(camera.liveUrl) : null;
     const key = `${camera.cameraId}|${liveUrl || ''}`;
-    if (liveUrl) {
-      // Keep the <img> (and its open stream) unless the camera or URL changed.
-      if (key !== streamKey) {
+    if (key !== streamKey) {
+      // A new camera or URL: a new <img>; otherwise the open stream is kept.
+      streamKey = key;
+      const parts = [h('div', { class: 'stream-info' })];
+      box.dataset.live = liveUrl ? 'waiting' : 'none';
+      if (liveUrl) {
         const img = h('img', { class: 'stream-video', alt: `Live view of ${camera.name}`, src: liveUrl });
+        const started = () => {
+          if (img.isConnected && box.dataset.live === 'waiting') {
+            box.dataset.live = 'playing';
+            renderCameraStream();
+          }
+        };
+        img.addEventListener('load', started);
+        // Not every browser says `load` for the first part of an MJPEG stream.
+        const poll = setInterval(() => {
+          if (!img.isConnected || box.dataset.live !== 'waiting') clearInterval(poll);
+          else if (img.naturalWidth > 0) started();
+        }, 500);
         img.addEventListener('error', () => {
-          img.replaceWith(h('div', { class: 'stream-fallback' }, 'The live stream is not available now.'));
+          if (!img.isConnected) return;
+          img.remove();
+          box.dataset.live = 'failed';
+          renderCameraStream();
         });
-        box.replaceChildren(img, h('div', { class: 'stream-overlay' }));
-        streamKey = key;
+        parts.push(img, h('div', { class: 'stream-overlay' }));
       }
-      const overlay = $('.stream-overlay', box);
-      overlay.replaceChildren(
-        h('span', { class: 'stream-name' }, camera.name),
-        h('span', { class: `pill status-${camera.status.toLowerCase()}` }, camera.status === 'ONLINE' ? 'Online' : 'Offline'),
-      );
-      return;
+      box.replaceChildren(...parts);
     }
-    streamKey = key;
+    const playing = box.dataset.live === 'playing' && camera.status === 'ONLINE';
+    box.classList.toggle('playing', playing);
+    box.classList.toggle('info', !playing);
+
     const here = [...state.employees.values()]
       .filter((e) => e.presence.status === 'AVAILABLE' && e.presence.camera?.cameraId === camera.cameraId)
       .map((e) => e.name)
       .sort();
-    box.replaceChildren(
-      h('div', { class: 'stream-info' },
-        icon(CAMERA_ICON, { class: 'stream-glyph' }),
-        h('div', { class: 'stream-title' },
-          h('span', { class: 'stream-name' }, camera.name),
-          h('span', { class: 'stream-id' }, camera.cameraId),
-          h('span', { class: `pill status-${camera.status.toLowerCase()}` }, camera.status === 'ONLINE' ? 'Online' : 'Offline'),
-        ),
-        h('dl', { class: 'stream-facts' },
-          h('dt', {}, 'Last frame'),
-          h('dd', { class: 'stream-last-frame', dataset: { at: camera.lastFrameAt || '' } }, lastFrameText(camera)),
-          camera.statusMessage ? [h('dt', {}, 'Status'), h('dd', {}, camera.statusMessage)] : null,
-          h('dt', {}, 'Here now'),
-          h('dd', { class: 'stream-here' }, here.length ? here.join(', ') : 'nobody seen here now'),
-        ),
-        h('p', { class: 'stream-note' }, 'Live video is not offered by this server yet.'),
+    const hereText = here.length ? here.join(', ') : 'nobody seen here now';
+    const pill = () =>
+      h('span', { class: `pill status-${camera.status.toLowerCase()}` }, camera.status === 'ONLINE' ? 'Online' : 'Offline');
+    $('.stream-overlay', box)?.replaceChildren(
+      h('span', { class: 'stream-name' }, camera.name),
+      pill(),
+      h('span', { class: 'stream-here' }, hereText),
+    );
+    const note = {
+      none: 'Live video is not offered by this server yet.',
+      waiting: camera.status === 'ONLINE' ? 'Waiting for the first frame…' : 'The live view starts when the camera delivers frames.',
+      failed: 'The live view is not available now.',
+      playing: 'The camera is offline; the live view resumes when it delivers frames again.',
+    }[box.dataset.live];
+    $('.stream-info', box).replaceChildren(
+      icon(CAMERA_ICON, { class: 'stream-glyph' }),
+      h('div', { class: 'stream-title' },
+        h('span', { class: 'stream-name' }, camera.name),
+        h('span', { class: 'stream-id' }, camera.cameraId),
+        pill(),
       ),
+      h('dl', { class: 'stream-facts' },
+        h('dt', {}, 'Last frame'),
+        h('dd', { class: 'stream-last-frame', dataset: { at: camera.lastFrameAt || '' } }, lastFrameText(camera)),
+        camera.statusMessage ? [h('dt', {}, 'Status'), h('dd', {}, camera.statusMessage)] : null,
+        h('dt', {}, 'Here now'),
+        h('dd', { class: 'stream-here' }, hereText),
+      ),
+      h('p', { class: 'stream-note' }, note),
     );
   }
 
@@ -482,12 +526,20 @@
     return `${humanizeAgo(at)} (${dateTimeFormat.format(at)})`;
   }
 
-  // A live URL on the API's origin gets the token as a query parameter: an <img> cannot
-  // send an Authorization header.
-  function withToken(url) {
+  // A URL from the API: a path is under the API's base (which may carry a proxy's prefix).
+  function apiUrl(url) {
+    return url.startsWith('/') && !url.startsWith('//') ? new URL(API + url) : new URL(url, `${API}/`);
+  }
+
+  // The live view's <img> source: on the API's origin it gets the token as a query parameter
+  // (an <img> cannot send an Authorization header) and asks for the faces to be boxed.
+  function liveSource(url) {
     try {
-      const u = new URL(url, API);
-      if (u.origin === new URL(API).origin && !u.searchParams.has('token')) u.searchParams.set('token', state.token);
+      const u = apiUrl(url);
+      if (u.origin === new URL(API).origin) {
+        if (!u.searchParams.has('token')) u.searchParams.set('token', state.token);
+        if (!u.searchParams.has('annotate')) u.searchParams.set('annotate', 'true');
+      }
       return u.toString();
     } catch {
       return url;
@@ -569,7 +621,7 @@
     time.textContent = p.lastSeen ? `last seen ${p.lastSeenAgo || humanizeAgo(Date.parse(p.lastSeen))}` : 'never seen';
     const cam = cameraName(p);
     const camEl = $('.employee-camera', li);
-    camEl.textContent = cam || '—';
+    camEl.textContent = cam || '';
     camEl.title = cam ? `Last seen at ${cam}` : '';
     const btn = $('.track-btn', li);
     btn.disabled = !p.camera;
@@ -669,6 +721,57 @@
     const frame = $('#camera-stream .stream-last-frame');
     const camera = state.cameras.get(state.selectedCamera);
     if (frame && camera) frame.textContent = lastFrameText(camera);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Recent activity (live events since the page opened)
+  // ---------------------------------------------------------------------------------------
+  const ACTIVITY_MAX = 10;
+  const activity = []; // { key, kind, text, at, count }
+
+  // Repeated sightings of one person at one camera (recognition runs every second) update
+  // one line instead of flooding the feed.
+  function addActivity(kind, text, at, key = null) {
+    const existing = key ? activity.find((a) => a.key === key) : null;
+    if (existing && at - existing.last < 120_000) {
+      existing.last = Math.max(existing.last, at);
+      existing.count += 1;
+      activity.splice(activity.indexOf(existing), 1);
+      activity.unshift(existing);
+    } else {
+      if (existing) activity.splice(activity.indexOf(existing), 1);
+      activity.unshift({ key, kind, text, last: at, count: 1 });
+    }
+    activity.length = Math.min(activity.length, ACTIVITY_MAX);
+    renderActivity();
+  }
+
+  function renderActivity() {
+    const list = $('#activity-feed');
+    list.replaceChildren(
+      ...activity.map((a, i) =>
+        h('li', { class: `activity-item${i === 0 ? ' fresh' : ''}`, dataset: { kind: a.kind } },
+          h('span', { class: 'activity-dot', 'aria-hidden': 'true' }),
+          h('span', { class: 'activity-text' }, a.text, a.count > 1 ? h('span', { class: 'activity-count' }, `×${a.count}`) : null),
+          h('time', { class: 'activity-time', datetime: new Date(a.last).toISOString() }, timeFormat.format(a.last)),
+        ),
+      ),
+    );
+    $('#activity-empty').hidden = activity.length > 0;
+  }
+
+  function onDetection(d) {
+    const e = d.employee;
+    const camera = state.cameras.get(d.camera.cameraId)?.name || d.camera.name;
+    addActivity('detected', `${e.name} seen at ${camera}`, Date.parse(d.seenAt) || serverNow(), `seen:${e.employeeId}:${camera}`);
+    upsertEmployee(e);
+  }
+
+  function onStatusChange(e) {
+    if (e.presence.status === 'OFFLINE') {
+      addActivity('offline', `${e.name} went offline`, Date.parse(e.presence.since) || serverNow());
+    }
+    upsertEmployee(e);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -960,9 +1063,8 @@
       state.summary = d.presenceSummaryChanged;
       renderSummary();
     });
-    on(`subscription { employeeStatusChanged { ${EMPLOYEE_FIELDS} } }`, (d) => upsertEmployee(d.employeeStatusChanged));
-    on(`subscription { employeeDetected { seenAt employee { ${EMPLOYEE_FIELDS} } } }`, (d) =>
-      upsertEmployee(d.employeeDetected.employee));
+    on(`subscription { employeeStatusChanged { ${EMPLOYEE_FIELDS} } }`, (d) => onStatusChange(d.employeeStatusChanged));
+    on(`subscription { employeeDetected { seenAt camera { cameraId name } employee { ${EMPLOYEE_FIELDS} } } }`, (d) => onDetection(d.employeeDetected));
     on(`subscription { employeeChanged { kind employeeId employee { ${EMPLOYEE_FIELDS} } } }`, (d) => {
       const c = d.employeeChanged;
       if (c.kind === 'DELETED' || !c.employee) removeEmployee(c.employeeId);
@@ -971,6 +1073,9 @@
     on(`subscription { notificationCreated { ${NOTIFICATION_FIELDS} } }`, (d) => onNotification(d.notificationCreated));
     on(`subscription { cameraStatusChanged { ${cameraFields()} } }`, (d) => {
       const c = d.cameraStatusChanged;
+      if (state.cameras.get(c.cameraId)?.status !== c.status) {
+        addActivity('camera', `${c.name} is ${c.status === 'ONLINE' ? 'online' : 'offline'}`, Date.parse(c.statusChangedAt) || serverNow());
+      }
       state.cameras.set(c.cameraId, c);
       renderCameraButtons();
       renderCameraStream();
@@ -995,11 +1100,12 @@
     state.hasLiveUrl = (data.__type?.fields || []).some((f) => f.name === 'liveUrl');
     document.body.dataset.role = state.role;
     document.body.dataset.liveUrl = String(state.hasLiveUrl);
+    await loadAll(); // over HTTP at once, so the page shows even where WebSockets are blocked
 
     socket = new LiveSocket(WS_URL, state.token, {
       onStatus: setConnection,
-      // After every (re)connection: read everything again, since events sent while the socket
-      // was down are not replayed.
+      // After every (re)connection: read everything again, since events sent before the
+      // subscriptions were in place, or while the socket was down, are not replayed.
       onConnected: () => loadAll().catch((error) => handleError(error, 'Cannot load the dashboard')),
       onAuthError: (reason) => handleError(new AuthError(reason)),
     });
@@ -1045,6 +1151,7 @@
         askForToken(`The server refused this token: ${error.message}`);
       } else {
         $('#token-dialog').close();
+        setConnection('offline');
         showBanner(error.message, () => signIn(token));
       }
     }
@@ -1085,7 +1192,7 @@
 
   function toast(message, kind = 'info') {
     const box = $('#toasts');
-    const el = h('div', { class: `toast toast-${kind}`, role: 'status' }, message);
+    const el = h('div', { class: `toast toast-${kind}`, role: 'status', title: 'Click to dismiss', onclick: () => el.remove() }, message);
     box.append(el);
     while (box.children.length > 3) box.firstChild.remove();
     setTimeout(() => el.classList.add('leaving'), 5000);

@@ -45,11 +45,36 @@ pub struct LiveFrame {
 /// Frames counted per camera.
 #[derive(Debug, Default)]
 pub struct CameraCounters {
+    /// Frames the source delivered (decoded, sampled).
     pub frames: AtomicU64,
+    /// Frames recognition ran on.
     pub processed: AtomicU64,
+    /// Frames replaced by a newer one before recognition got to them.
     pub dropped: AtomicU64,
     pub reconnects: AtomicU64,
+    pub faces: AtomicU64,
+    pub recognitions: AtomicU64,
     pub unknown_faces: AtomicU64,
+    /// Recognition time per frame: counts per bucket of [`INFERENCE_BUCKETS`], and the sum.
+    pub inference_buckets: [AtomicU64; INFERENCE_BUCKETS.len()],
+    pub inference_count: AtomicU64,
+    pub inference_micros: AtomicU64,
+}
+
+/// Upper bounds (seconds) of the recognition-time histogram's buckets.
+pub const INFERENCE_BUCKETS: [f64; 10] = [0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4];
+
+impl CameraCounters {
+    fn observe_inference(&self, seconds: f64) {
+        for (bucket, bound) in self.inference_buckets.iter().zip(INFERENCE_BUCKETS) {
+            if seconds <= bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.inference_count.fetch_add(1, Ordering::Relaxed);
+        self.inference_micros
+            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+    }
 }
 
 struct Running {
@@ -114,6 +139,19 @@ impl CameraSupervisor {
     /// The camera's latest frame, if it has delivered one.
     pub fn latest(&self, camera_id: &str) -> Option<Arc<LiveFrame>> {
         self.live_sender(camera_id).borrow().clone()
+    }
+
+    /// Every camera's counters, by id.
+    pub fn all_counters(&self) -> Vec<(String, Arc<CameraCounters>)> {
+        let mut all: Vec<_> = self
+            .counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(id, c)| (id.clone(), c.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
     }
 
     /// The counters of one camera.
@@ -275,6 +313,7 @@ async fn recognise(
         let Some((_, frame)) = inbox.borrow_and_update().clone() else {
             continue;
         };
+        let started = std::time::Instant::now();
         let matches = match supervisor.faces.match_frame(frame.clone()).await {
             Ok(matches) => matches,
             Err(error) => {
@@ -283,6 +322,10 @@ async fn recognise(
             }
         };
         counters.processed.fetch_add(1, Ordering::Relaxed);
+        counters.observe_inference(started.elapsed().as_secs_f64());
+        counters
+            .faces
+            .fetch_add(matches.len() as u64, Ordering::Relaxed);
         let seen_at = chrono::DateTime::<chrono::Utc>::from(frame.captured_at);
         let threshold = supervisor.faces.threshold();
         let live = LiveFrame {
@@ -305,16 +348,19 @@ async fn recognise(
             let result = match verdict {
                 Verdict::Recognised {
                     employee_id, score, ..
-                } => supervisor
-                    .engine
-                    .record_sighting(Sighting {
-                        employee_id,
-                        camera_id: camera_id.clone(),
-                        seen_at: Some(seen_at),
-                        score: Some(f64::from(score)),
-                    })
-                    .await
-                    .map(|_| ()),
+                } => {
+                    counters.recognitions.fetch_add(1, Ordering::Relaxed);
+                    supervisor
+                        .engine
+                        .record_sighting(Sighting {
+                            employee_id,
+                            camera_id: camera_id.clone(),
+                            seen_at: Some(seen_at),
+                            score: Some(f64::from(score)),
+                        })
+                        .await
+                        .map(|_| ())
+                }
                 Verdict::Unknown { best_score, .. } => {
                     counters.unknown_faces.fetch_add(1, Ordering::Relaxed);
                     supervisor

@@ -58,7 +58,8 @@ pub fn router(app: AppState) -> Router {
         .route("/schema.graphql", get(schema_sdl))
         .route("/reports/attendance.csv", get(attendance_csv))
         .route("/cameras/{id}/snapshot.jpg", get(camera_snapshot))
-        .route("/cameras/{id}/live.mjpeg", get(camera_live));
+        .route("/cameras/{id}/live.mjpeg", get(camera_live))
+        .route("/metrics", get(metrics_text));
     if graphiql {
         router = router.route("/", get(graphiql_page));
     }
@@ -200,6 +201,25 @@ async fn graphql_ws(
         header_principal,
     };
     upgrade.on_upgrade(move |socket| connection.serve(socket))
+}
+
+/// `GET /metrics` (Prometheus); a viewer or admin token in the header or `?token=`.
+async fn metrics_text(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<ImageQuery>,
+) -> Response {
+    if let Err(response) = image_viewer(&state.app, &headers, query.token.as_deref()).await {
+        return response;
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(&state.app).await,
+    )
+        .into_response()
 }
 
 /// The query of the camera image routes.

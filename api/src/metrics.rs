@@ -1,0 +1,131 @@
+//! `GET /metrics`: the Prometheus text format. Per camera: frames received, processed and
+//! dropped, reconnects, status; recognition time per frame (histogram); faces, recognitions
+//! and unknown faces. Plus WebSocket event subscribers and enrolled embeddings.
+
+use std::{fmt::Write as _, sync::atomic::Ordering};
+
+use entity::camera;
+use sea_orm::EntityTrait;
+
+use crate::{cameras::supervisor::INFERENCE_BUCKETS, state::AppState};
+
+/// Renders every metric.
+pub async fn render(app: &AppState) -> String {
+    let mut out = String::new();
+    let counters = app.live_cameras.all_counters();
+    let counter =
+        |out: &mut String,
+         name: &str,
+         help: &str,
+         pick: &dyn Fn(&crate::cameras::supervisor::CameraCounters) -> u64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for (id, c) in &counters {
+                let _ = writeln!(out, "{name}{{camera=\"{}\"}} {}", escape(id), pick(c));
+            }
+        };
+    counter(
+        &mut out,
+        "hadir_camera_frames_total",
+        "Frames delivered by the camera's source.",
+        &|c| c.frames.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "hadir_camera_frames_processed_total",
+        "Frames recognition ran on.",
+        &|c| c.processed.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "hadir_camera_frames_dropped_total",
+        "Frames replaced by a newer one before recognition (latest wins).",
+        &|c| c.dropped.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "hadir_camera_reconnects_total",
+        "Times the camera's stream failed and was reopened.",
+        &|c| c.reconnects.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "hadir_faces_total",
+        "Faces found on processed frames.",
+        &|c| c.faces.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "hadir_recognitions_total",
+        "Faces taken for an enrolled employee.",
+        &|c| c.recognitions.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "hadir_unknown_faces_total",
+        "Faces nobody enrolled matched.",
+        &|c| c.unknown_faces.load(Ordering::Relaxed),
+    );
+
+    let _ = writeln!(
+        out,
+        "# HELP hadir_recognition_seconds Time to detect, align, embed and match one frame.\n# TYPE hadir_recognition_seconds histogram"
+    );
+    for (id, c) in &counters {
+        let id = escape(id);
+        for (bucket, bound) in c.inference_buckets.iter().zip(INFERENCE_BUCKETS) {
+            let _ = writeln!(
+                out,
+                "hadir_recognition_seconds_bucket{{camera=\"{id}\",le=\"{bound}\"}} {}",
+                bucket.load(Ordering::Relaxed)
+            );
+        }
+        let count = c.inference_count.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "hadir_recognition_seconds_bucket{{camera=\"{id}\",le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "hadir_recognition_seconds_sum{{camera=\"{id}\"}} {}",
+            c.inference_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(
+            out,
+            "hadir_recognition_seconds_count{{camera=\"{id}\"}} {count}"
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "# HELP hadir_camera_online Whether the camera delivers frames (1) or not (0).\n# TYPE hadir_camera_online gauge"
+    );
+    if let Ok(cameras) = camera::Entity::find().all(&app.db).await {
+        for c in cameras {
+            let online = u8::from(c.status == camera::STATUS_ONLINE);
+            let _ = writeln!(
+                out,
+                "hadir_camera_online{{camera=\"{}\"}} {online}",
+                escape(&c.camera_id)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP hadir_enrolled_embeddings Face embeddings in the gallery.\n# TYPE hadir_enrolled_embeddings gauge\nhadir_enrolled_embeddings {}",
+        app.faces.gallery_size()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP hadir_event_subscribers Receivers of the event bus (shared subscriptions and tasks).\n# TYPE hadir_event_subscribers gauge\nhadir_event_subscribers {}",
+        app.events.subscriber_count()
+    );
+    out
+}
+
+/// A label value as the text format wants it.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
