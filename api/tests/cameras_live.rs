@@ -120,6 +120,41 @@ impl Camera {
     }
 }
 
+/// A server with E1 (Barack Obama) enrolled from `obama.jpg`.
+async fn server_with_obama(
+    db: &TestDb,
+    lost_after_secs: u64,
+    camera_timeout_secs: u64,
+) -> TestServer {
+    let server = TestServer::start(
+        db,
+        &ServerOptions {
+            lost_after_secs,
+            camera_timeout_secs,
+            ..Default::default()
+        },
+    );
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Barack Obama\"}) { employeeId } }",
+            json!({}),
+        )
+        .await;
+    enrol(&server, "E1", "obama.jpg").await;
+    server
+}
+
+async fn subscribe_to(
+    client: &graphql_ws_client::Client,
+    query: &'static str,
+) -> graphql_ws_client::Subscription<Operation> {
+    client
+        .subscribe(Operation::new(query, json!({})))
+        .await
+        .unwrap()
+}
+
 async fn enrol(server: &TestServer, employee_id: &str, photo_name: &str) {
     let path = vision::models::runtime::cache_dir()
         .join("photos")
@@ -163,33 +198,10 @@ async fn an_mjpeg_camera_end_to_end(backend: Backend) {
     let mut camera = Camera::start(0, showing.clone()).await;
     let port = camera.port;
 
-    let server = TestServer::start(
-        &db,
-        &ServerOptions {
-            lost_after_secs: 4,
-            camera_timeout_secs: 3,
-            ..Default::default()
-        },
-    );
-    server
-        .gql(
-            ADMIN_TOKEN,
-            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Barack Obama\"}) { employeeId } }",
-            json!({}),
-        )
-        .await;
-    enrol(&server, "E1", "obama.jpg").await;
+    let server = server_with_obama(&db, 4, 3).await;
 
     let client = server.ws(ADMIN_TOKEN).await;
-    let subscribe = |query: &'static str| {
-        let client = &client;
-        async move {
-            client
-                .subscribe(Operation::new(query, json!({})))
-                .await
-                .unwrap()
-        }
-    };
+    let subscribe = |query: &'static str| subscribe_to(&client, query);
     let mut statuses = subscribe("subscription { employeeStatusChanged { employeeId presence { status camera { cameraId } } } }").await;
     let mut notifications = subscribe(
         "subscription { notificationCreated { type employee { employeeId } camera { cameraId } } }",
@@ -492,32 +504,9 @@ async fn an_rtsp_camera_end_to_end(backend: Backend) {
         return;
     };
     let mut camera = RtspCamera::start(0);
-    let server = TestServer::start(
-        &db,
-        &ServerOptions {
-            lost_after_secs: 3,
-            camera_timeout_secs: 3,
-            ..Default::default()
-        },
-    );
-    server
-        .gql(
-            ADMIN_TOKEN,
-            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Barack Obama\"}) { employeeId } }",
-            json!({}),
-        )
-        .await;
-    enrol(&server, "E1", "obama.jpg").await;
+    let server = server_with_obama(&db, 3, 3).await;
     let client = server.ws(ADMIN_TOKEN).await;
-    let subscribe = |query: &'static str| {
-        let client = &client;
-        async move {
-            client
-                .subscribe(Operation::new(query, json!({})))
-                .await
-                .unwrap()
-        }
-    };
+    let subscribe = |query: &'static str| subscribe_to(&client, query);
     let mut statuses = subscribe("subscription { employeeStatusChanged { employeeId presence { status camera { cameraId } } } }").await;
     let mut notifications =
         subscribe("subscription { notificationCreated { type camera { cameraId } } }").await;

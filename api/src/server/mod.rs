@@ -278,6 +278,17 @@ async fn known_camera(app: &AppState, id: &str) -> Result<(), Response> {
     }
 }
 
+/// A camera that exists, for a caller who may watch it.
+async fn viewable_camera(
+    app: &AppState,
+    headers: &HeaderMap,
+    query: &ImageQuery,
+    id: &str,
+) -> Result<(), Response> {
+    image_viewer(app, headers, query.token.as_deref()).await?;
+    known_camera(app, id).await
+}
+
 /// `GET /cameras/{id}/snapshot.jpg`: the camera's latest sampled frame.
 async fn camera_snapshot(
     State(state): State<HttpState>,
@@ -285,10 +296,7 @@ async fn camera_snapshot(
     axum::extract::Path(id): axum::extract::Path<String>,
     axum::extract::Query(query): axum::extract::Query<ImageQuery>,
 ) -> Response {
-    if let Err(response) = image_viewer(&state.app, &headers, query.token.as_deref()).await {
-        return response;
-    }
-    if let Err(response) = known_camera(&state.app, &id).await {
+    if let Err(response) = viewable_camera(&state.app, &headers, &query, &id).await {
         return response;
     }
     let Some(frame) = state.app.live_cameras.latest(&id) else {
@@ -326,10 +334,7 @@ async fn camera_live(
     axum::extract::Path(id): axum::extract::Path<String>,
     axum::extract::Query(query): axum::extract::Query<ImageQuery>,
 ) -> Response {
-    if let Err(response) = image_viewer(&state.app, &headers, query.token.as_deref()).await {
-        return response;
-    }
-    if let Err(response) = known_camera(&state.app, &id).await {
+    if let Err(response) = viewable_camera(&state.app, &headers, &query, &id).await {
         return response;
     }
     let min_gap = Duration::from_secs_f64(1.0 / query.fps.unwrap_or(30.0).clamp(0.1, 30.0));
