@@ -77,6 +77,12 @@ pub struct Config {
     pub execution_provider: String,
     /// The largest photo accepted for enrolment or recognition.
     pub max_photo_bytes: usize,
+    /// Consecutive sampled frames that must agree before a face is taken for an employee.
+    pub min_consecutive: u32,
+    /// Run detection only where frames changed (plus full-frame passes).
+    pub motion_gating: bool,
+    /// Seconds between full-frame passes when motion gating.
+    pub full_frame_interval_secs: u64,
     /// The site's IANA time zone (attendance days are local days).
     pub timezone: String,
     /// Start of the working day, `HH:MM`.
@@ -122,6 +128,9 @@ impl Default for Config {
             inference_threads: DEFAULT_INFERENCE_THREADS,
             execution_provider: "cpu".to_owned(),
             max_photo_bytes: crate::faces::DEFAULT_MAX_PHOTO_BYTES,
+            min_consecutive: vision::recognizer::DEFAULT_MIN_CONSECUTIVE,
+            motion_gating: true,
+            full_frame_interval_secs: vision::motion::DEFAULT_FULL_FRAME_INTERVAL.as_secs(),
             timezone: schedule::DEFAULT_TIMEZONE.to_owned(),
             work_start: schedule::DEFAULT_WORK_START.to_owned(),
             work_end: schedule::DEFAULT_WORK_END.to_owned(),
@@ -258,6 +267,15 @@ impl Config {
         if let Some(v) = env("HADIR_INFERENCE_THREADS") {
             self.inference_threads = parse("HADIR_INFERENCE_THREADS", v)?;
         }
+        if let Some(v) = env("HADIR_MIN_CONSECUTIVE") {
+            self.min_consecutive = parse("HADIR_MIN_CONSECUTIVE", v)?;
+        }
+        if let Some(v) = env("HADIR_MOTION_GATING") {
+            self.motion_gating = parse("HADIR_MOTION_GATING", v)?;
+        }
+        if let Some(v) = env("HADIR_FULL_FRAME_INTERVAL_SECS") {
+            self.full_frame_interval_secs = parse("HADIR_FULL_FRAME_INTERVAL_SECS", v)?;
+        }
         if let Some(v) = env("HADIR_MAX_PHOTO_BYTES") {
             self.max_photo_bytes = parse("HADIR_MAX_PHOTO_BYTES", v)?;
         }
@@ -309,6 +327,8 @@ impl Config {
             ("max_request_bytes", self.max_request_bytes as u64),
             ("inference_threads", self.inference_threads as u64),
             ("max_photo_bytes", self.max_photo_bytes as u64),
+            ("min_consecutive", u64::from(self.min_consecutive)),
+            ("full_frame_interval_secs", self.full_frame_interval_secs),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -350,6 +370,16 @@ impl Config {
             key: "listen",
             reason: format!("{:?} is not host:port ({e})", self.listen),
         })
+    }
+
+    /// How camera frames are recognised.
+    pub fn recognition_settings(&self) -> crate::cameras::supervisor::RecognitionSettings {
+        crate::cameras::supervisor::RecognitionSettings {
+            min_consecutive: self.min_consecutive,
+            motion_gating: self
+                .motion_gating
+                .then(|| Duration::from_secs(self.full_frame_interval_secs)),
+        }
     }
 
     /// The work schedule: time zone, hours, days, department overrides.

@@ -43,6 +43,12 @@ pub async fn render(app: &AppState) -> String {
     );
     counter(
         &mut out,
+        "hadir_camera_frames_unchanged_total",
+        "Frames not looked at: nothing changed since the last (motion gating).",
+        &|c| c.unchanged.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
         "hadir_camera_reconnects_total",
         "Times the camera's stream failed and was reopened.",
         &|c| c.reconnects.load(Ordering::Relaxed),

@@ -99,6 +99,7 @@ impl AppState {
                 engine.clone(),
                 faces.clone(),
                 events.clone(),
+                config.recognition_settings(),
             ),
             faces,
             attendance,

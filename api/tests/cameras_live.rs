@@ -358,6 +358,11 @@ async fn an_mjpeg_camera_end_to_end(backend: Backend) {
     assert!(value("hadir_camera_frames_total{camera=\"DOOR\"}") >= 2.0);
     assert!(value("hadir_camera_frames_processed_total{camera=\"DOOR\"}") >= 1.0);
     assert!(value("hadir_recognitions_total{camera=\"DOOR\"}") >= 1.0);
+    // A still scene is not looked at again until the next full-frame pass (motion gating).
+    assert!(
+        value("hadir_camera_frames_unchanged_total{camera=\"DOOR\"}") >= 1.0,
+        "{metrics}"
+    );
     assert!(value("hadir_recognition_seconds_count{camera=\"DOOR\"}") >= 1.0);
     assert_eq!(value("hadir_camera_online{camera=\"DOOR\"}"), 1.0);
     assert_eq!(value("hadir_enrolled_embeddings"), 1.0);

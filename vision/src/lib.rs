@@ -4,6 +4,7 @@
 //! - [`frame`]: images as the pipeline holds them (RGB `f32`), cropping and resampling.
 //! - [`models`]: ONNX Runtime start-up and the models: the MTCNN detector, the embedder.
 //! - [`align`]: the 5-point similarity transform onto the ArcFace template, and the warp.
+//! - [`motion`]: where a frame changed since the last one (detect only there).
 //! - [`gallery`]: enrolled embeddings as one matrix; cosine top-1.
 //! - [`pipeline`]: detect → align → embed, and reading images.
 //! - [`quality`]: whether a face is large and sharp enough to enrol.
@@ -17,6 +18,7 @@ pub mod error;
 pub mod frame;
 pub mod gallery;
 pub mod models;
+pub mod motion;
 pub mod pipeline;
 pub mod quality;
 pub mod recognition;

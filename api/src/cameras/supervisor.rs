@@ -17,6 +17,7 @@ use entity::camera;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use tokio::{sync::watch, task::JoinHandle};
 use vision::{
+    motion::{DEFAULT_FULL_FRAME_INTERVAL, Look, MotionGate},
     recognizer::{CameraDecision, DEFAULT_MIN_CONSECUTIVE, Verdict},
     source::{self, Frame, SourceError},
 };
@@ -33,6 +34,25 @@ pub const RECONNECT_MIN: Duration = Duration::from_secs(1);
 pub const RECONNECT_MAX: Duration = Duration::from_secs(30);
 /// Wait before asking again for a kind of camera this build cannot read.
 pub const UNSUPPORTED_RETRY: Duration = Duration::from_secs(300);
+
+/// How camera frames are recognised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecognitionSettings {
+    /// Consecutive agreeing frames before a face is taken for an employee.
+    pub min_consecutive: u32,
+    /// Look only where frames changed, with a full-frame pass at this interval (None: the
+    /// whole frame every time).
+    pub motion_gating: Option<Duration>,
+}
+
+impl Default for RecognitionSettings {
+    fn default() -> Self {
+        Self {
+            min_consecutive: DEFAULT_MIN_CONSECUTIVE,
+            motion_gating: Some(DEFAULT_FULL_FRAME_INTERVAL),
+        }
+    }
+}
 
 /// A camera's latest sampled frame, with the faces recognition found on it.
 #[derive(Clone, Debug)]
@@ -51,6 +71,8 @@ pub struct CameraCounters {
     pub processed: AtomicU64,
     /// Frames replaced by a newer one before recognition got to them.
     pub dropped: AtomicU64,
+    /// Frames skipped because nothing changed since the last one.
+    pub unchanged: AtomicU64,
     pub reconnects: AtomicU64,
     pub faces: AtomicU64,
     pub recognitions: AtomicU64,
@@ -98,6 +120,9 @@ pub struct CameraSupervisor {
     faces: Arc<FaceService>,
     events: EventBus,
     min_consecutive: u32,
+    /// Look only where frames changed, with a full-frame pass at this interval; None: always
+    /// the full frame.
+    motion_gating: Option<Duration>,
     running: Mutex<HashMap<String, Running>>,
     counters: Mutex<HashMap<String, Arc<CameraCounters>>>,
     live: Mutex<HashMap<String, watch::Sender<Option<Arc<LiveFrame>>>>>,
@@ -109,13 +134,15 @@ impl CameraSupervisor {
         engine: Arc<PresenceEngine>,
         faces: Arc<FaceService>,
         events: EventBus,
+        settings: RecognitionSettings,
     ) -> Arc<Self> {
         Arc::new(Self {
             db,
             engine,
             faces,
             events,
-            min_consecutive: DEFAULT_MIN_CONSECUTIVE,
+            min_consecutive: settings.min_consecutive,
+            motion_gating: settings.motion_gating,
             running: Mutex::new(HashMap::new()),
             counters: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
@@ -309,12 +336,35 @@ async fn recognise(
 ) {
     let mut decision =
         CameraDecision::new(supervisor.faces.threshold(), supervisor.min_consecutive);
+    let mut gate = supervisor.motion_gating.map(MotionGate::new);
     while inbox.changed().await.is_ok() {
         let Some((_, frame)) = inbox.borrow_and_update().clone() else {
             continue;
         };
         let started = std::time::Instant::now();
-        let matches = match supervisor.faces.match_frame(frame.clone()).await {
+        let region = match gate.as_mut().map(|g| g.look(&frame.image, started)) {
+            None | Some(Look::Full) => None,
+            Some(Look::Region {
+                x,
+                y,
+                width,
+                height,
+            }) => Some((x, y, width, height)),
+            Some(Look::Nothing) => {
+                // Nothing changed: the live view still shows the new frame, with the faces
+                // found last.
+                counters.unchanged.fetch_add(1, Ordering::Relaxed);
+                let faces = supervisor
+                    .latest(&camera_id)
+                    .map(|live| live.faces.clone())
+                    .unwrap_or_default();
+                supervisor
+                    .live_sender(&camera_id)
+                    .send_replace(Some(Arc::new(LiveFrame { frame, faces })));
+                continue;
+            }
+        };
+        let matches = match supervisor.faces.match_frame(frame.clone(), region).await {
             Ok(matches) => matches,
             Err(error) => {
                 tracing::warn!(%camera_id, %error, "recognition failed on a frame");

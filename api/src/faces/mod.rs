@@ -383,10 +383,12 @@ impl FaceService {
             .remove_owner(employee_id);
     }
 
-    /// Every face of a camera frame, matched against the gallery (on a blocking thread).
+    /// Every face of a camera frame (or of the `region` x, y, width, height of it), matched
+    /// against the gallery, on a blocking thread. Boxes and landmarks are in frame pixels.
     pub async fn match_frame(
         self: &Arc<Self>,
         frame: Arc<vision::source::Frame>,
+        region: Option<(u32, u32, u32, u32)>,
     ) -> AppResult<Vec<vision::recognizer::FaceMatch>> {
         if let Err(reason) = self.readiness() {
             return Err(AppError::Refused(format!(
@@ -395,15 +397,33 @@ impl FaceService {
         }
         let service = self.clone();
         tokio::task::spawn_blocking(move || {
-            let frame = RgbF32::from_rgb8(&frame.image);
+            let (image, (dx, dy)) = match region {
+                Some((x, y, w, h)) => (
+                    RgbF32::from_rgb8(
+                        &image::imageops::crop_imm(&frame.image, x, y, w, h).to_image(),
+                    ),
+                    (x as f32, y as f32),
+                ),
+                None => (RgbF32::from_rgb8(&frame.image), (0.0, 0.0)),
+            };
             let Ok(pipeline) = &service.pipeline else {
                 return Err(AppError::Refused("face recognition is unavailable".into()));
             };
-            let faces = pipeline
+            let mut faces = pipeline
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .analyse(&frame)
+                .analyse(&image)
                 .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?;
+            for f in &mut faces {
+                f.face.x1 += dx;
+                f.face.x2 += dx;
+                f.face.y1 += dy;
+                f.face.y2 += dy;
+                for point in &mut f.face.landmarks {
+                    point[0] += dx;
+                    point[1] += dy;
+                }
+            }
             let gallery = service.gallery.read().unwrap_or_else(|p| p.into_inner());
             Ok(match_faces(&gallery, &faces))
         })

@@ -1,0 +1,215 @@
+//! Look only where something changed. Office cameras mostly show an empty or still scene:
+//! each sampled frame is compared with the previous one on a small grey copy (as NVRs do),
+//! and detection runs on the region that changed — plus a full-frame pass every few seconds,
+//! so that someone standing still is still seen within `lost_after`.
+
+use std::time::{Duration, Instant};
+
+use image::RgbImage;
+
+/// Width of the grey copy frames are compared on.
+pub const GRID_WIDTH: u32 = 160;
+/// Difference in grey level (0–255) from which a cell of the copy has changed.
+pub const DEFAULT_CHANGE_THRESHOLD: f32 = 18.0;
+/// Changed cells needed before a region is looked at (noise, compression flicker below).
+pub const MIN_CHANGED_CELLS: usize = 3;
+/// How often the whole frame is looked at whatever changed, by default.
+pub const DEFAULT_FULL_FRAME_INTERVAL: Duration = Duration::from_secs(5);
+/// Margin added around a changed region, as a fraction of the frame's shorter side (a face
+/// that moved a little must still fit whole).
+pub const MARGIN: f32 = 0.12;
+
+/// A small grey copy of a frame: width, height, values.
+type Grid = (u32, u32, Vec<f32>);
+
+/// Where to look on a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Look {
+    /// The whole frame.
+    Full,
+    /// Only this rectangle (x, y, width, height), in frame pixels.
+    Region {
+        x: u32,
+        y: u32,
+        width: u32,
+        height: u32,
+    },
+    /// Nothing changed since the last look.
+    Nothing,
+}
+
+/// The motion gate of one camera.
+#[derive(Debug)]
+pub struct MotionGate {
+    /// The last frame's size and its grey grid.
+    previous: Option<((u32, u32), Grid)>,
+    last_full: Option<Instant>,
+    full_frame_interval: Duration,
+    threshold: f32,
+}
+
+impl MotionGate {
+    pub fn new(full_frame_interval: Duration) -> Self {
+        Self {
+            previous: None,
+            last_full: None,
+            full_frame_interval,
+            threshold: DEFAULT_CHANGE_THRESHOLD,
+        }
+    }
+
+    /// Decides where to look on `frame` (sampled at `now`) and remembers it for the next.
+    pub fn look(&mut self, frame: &RgbImage, now: Instant) -> Look {
+        let size = frame.dimensions();
+        let previous = self.previous.replace((size, grey_grid(frame)));
+        let full_due = self
+            .last_full
+            .is_none_or(|t| now.duration_since(t) >= self.full_frame_interval);
+        let Some((_, (pw, ph, before))) = previous.filter(|(s, _)| *s == size) else {
+            self.last_full = Some(now);
+            return Look::Full;
+        };
+        if full_due {
+            self.last_full = Some(now);
+            return Look::Full;
+        }
+        let (_, (_, _, after)) = self.previous.as_ref().expect("just stored");
+        let (mut x0, mut y0, mut x1, mut y1, mut changed) = (pw, ph, 0u32, 0u32, 0usize);
+        for y in 0..ph {
+            for x in 0..pw {
+                let i = (y * pw + x) as usize;
+                if (after[i] - before[i]).abs() > self.threshold {
+                    changed += 1;
+                    x0 = x0.min(x);
+                    y0 = y0.min(y);
+                    x1 = x1.max(x);
+                    y1 = y1.max(y);
+                }
+            }
+        }
+        if changed < MIN_CHANGED_CELLS {
+            return Look::Nothing;
+        }
+        let scale = frame.width() as f32 / pw as f32;
+        let margin = frame.width().min(frame.height()) as f32 * MARGIN;
+        let left = (x0 as f32 * scale - margin).max(0.0);
+        let top = (y0 as f32 * scale - margin).max(0.0);
+        let right = ((x1 + 1) as f32 * scale + margin).min(frame.width() as f32);
+        let bottom = ((y1 + 1) as f32 * scale + margin).min(frame.height() as f32);
+        let (x, y) = (left as u32, top as u32);
+        let (width, height) = (
+            (right as u32).saturating_sub(x),
+            (bottom as u32).saturating_sub(y),
+        );
+        if width as f32 >= frame.width() as f32 * 0.9
+            && height as f32 >= frame.height() as f32 * 0.9
+        {
+            self.last_full = Some(now);
+            return Look::Full;
+        }
+        Look::Region {
+            x,
+            y,
+            width,
+            height,
+        }
+    }
+}
+
+/// The frame as a small grey grid (box averages), `GRID_WIDTH` wide.
+fn grey_grid(frame: &RgbImage) -> Grid {
+    let (w, h) = frame.dimensions();
+    let gw = GRID_WIDTH.min(w.max(1));
+    let cell = (w / gw).max(1);
+    let gh = (h / cell).max(1);
+    let mut grid = vec![0.0f32; (gw * gh) as usize];
+    let raw = frame.as_raw();
+    for gy in 0..gh {
+        for gx in 0..gw {
+            let mut sum = 0u32;
+            // A sparse sample of the cell (every other pixel each way) is enough.
+            for y in (gy * cell..(gy + 1) * cell).step_by(2) {
+                let row = (y * w) as usize * 3;
+                for x in (gx * cell..(gx + 1) * cell).step_by(2) {
+                    let i = row + x as usize * 3;
+                    sum += u32::from(raw[i]) * 77
+                        + u32::from(raw[i + 1]) * 150
+                        + u32::from(raw[i + 2]) * 29;
+                }
+            }
+            let samples = cell.div_ceil(2) * cell.div_ceil(2);
+            grid[(gy * gw + gx) as usize] = sum as f32 / (256.0 * samples as f32);
+        }
+    }
+    (gw, gh, grid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scene(square_at: Option<(u32, u32)>) -> RgbImage {
+        let mut image = RgbImage::from_pixel(1280, 720, image::Rgb([90, 90, 90]));
+        if let Some((sx, sy)) = square_at {
+            for y in sy..sy + 120 {
+                for x in sx..sx + 120 {
+                    image.put_pixel(x, y, image::Rgb([230, 200, 180]));
+                }
+            }
+        }
+        image
+    }
+
+    #[test]
+    fn still_scenes_are_skipped_and_changes_are_looked_at() {
+        let start = Instant::now();
+        let mut gate = MotionGate::new(Duration::from_secs(5));
+        assert_eq!(
+            gate.look(&scene(None), start),
+            Look::Full,
+            "the first frame is looked at whole"
+        );
+        assert_eq!(
+            gate.look(&scene(None), start + Duration::from_secs(1)),
+            Look::Nothing
+        );
+        let Look::Region {
+            x,
+            y,
+            width,
+            height,
+        } = gate.look(&scene(Some((600, 300))), start + Duration::from_secs(2))
+        else {
+            panic!("a region expected");
+        };
+        assert!(
+            x <= 600 && y <= 300 && x + width >= 720 && y + height >= 420,
+            "{x} {y} {width} {height}"
+        );
+        assert!(
+            width < 640 && height < 500,
+            "only around the change: {width}×{height}"
+        );
+        // Someone standing still: nothing changes, but a full pass comes every 5 s.
+        assert_eq!(
+            gate.look(&scene(Some((600, 300))), start + Duration::from_secs(3)),
+            Look::Nothing
+        );
+        assert_eq!(
+            gate.look(&scene(Some((600, 300))), start + Duration::from_secs(5)),
+            Look::Full
+        );
+    }
+
+    #[test]
+    fn a_different_frame_size_is_looked_at_whole() {
+        let start = Instant::now();
+        let mut gate = MotionGate::new(Duration::from_secs(60));
+        gate.look(&scene(None), start);
+        let small = RgbImage::from_pixel(640, 360, image::Rgb([90, 90, 90]));
+        assert_eq!(
+            gate.look(&small, start + Duration::from_secs(1)),
+            Look::Full
+        );
+    }
+}
