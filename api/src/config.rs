@@ -38,6 +38,8 @@ pub const DEFAULT_QUERY_COMPLEXITY_LIMIT: usize = 2_000;
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 /// Threads one model inference may use.
 pub const DEFAULT_INFERENCE_THREADS: usize = 1;
+/// Frames analysed at once by default.
+pub const DEFAULT_INFERENCE_WORKERS: usize = 2;
 /// The file looked for in the working directory when no config is named.
 pub const DEFAULT_CONFIG_FILE: &str = "hadir.toml";
 
@@ -73,6 +75,8 @@ pub struct Config {
     pub match_threshold: Option<f32>,
     /// Threads one model inference may use.
     pub inference_threads: usize,
+    /// Frames analysed at once (each worker holds its own copy of the models).
+    pub inference_workers: usize,
     /// Where inference runs: `cpu`, `cuda` or `cuda:N` (a library built with CUDA needed).
     pub execution_provider: String,
     /// The largest photo accepted for enrolment or recognition.
@@ -126,6 +130,7 @@ impl Default for Config {
             model_manifest: None,
             match_threshold: None,
             inference_threads: DEFAULT_INFERENCE_THREADS,
+            inference_workers: DEFAULT_INFERENCE_WORKERS,
             execution_provider: "cpu".to_owned(),
             max_photo_bytes: crate::faces::DEFAULT_MAX_PHOTO_BYTES,
             min_consecutive: vision::recognizer::DEFAULT_MIN_CONSECUTIVE,
@@ -264,6 +269,9 @@ impl Config {
         if let Some(v) = env("HADIR_MODEL_MANIFEST") {
             self.model_manifest = Some(PathBuf::from(v));
         }
+        if let Some(v) = env("HADIR_INFERENCE_WORKERS") {
+            self.inference_workers = parse("HADIR_INFERENCE_WORKERS", v)?;
+        }
         if let Some(v) = env("HADIR_INFERENCE_THREADS") {
             self.inference_threads = parse("HADIR_INFERENCE_THREADS", v)?;
         }
@@ -326,6 +334,7 @@ impl Config {
             ("query_complexity_limit", self.query_complexity_limit as u64),
             ("max_request_bytes", self.max_request_bytes as u64),
             ("inference_threads", self.inference_threads as u64),
+            ("inference_workers", self.inference_workers as u64),
             ("max_photo_bytes", self.max_photo_bytes as u64),
             ("min_consecutive", u64::from(self.min_consecutive)),
             ("full_frame_interval_secs", self.full_frame_interval_secs),

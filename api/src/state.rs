@@ -24,9 +24,10 @@ pub fn ai_status_of(faces: &FaceService) -> AiStatus {
         Ok(()) => AiStatus::new(
             AiState::Running,
             format!(
-                "face models loaded ({}: {}); {} enrolled embeddings{}",
+                "face models loaded ({}: {}); {} inference worker(s); {} enrolled embeddings{}",
                 faces.model_set().name(),
                 faces.model(),
+                faces.workers(),
                 faces.gallery_size(),
                 faces
                     .licence_note()

@@ -5,6 +5,7 @@
 //! When the ONNX Runtime library or the models are missing, the server still runs: enrolment
 //! and recognition answer with the reason and how to fix it, and `aiStatus` says so.
 
+pub mod pool;
 pub mod store;
 
 use std::sync::{Arc, Mutex, RwLock};
@@ -75,6 +76,8 @@ pub struct FaceSettings {
     pub max_photo_bytes: usize,
     pub intra_threads: usize,
     pub provider: Provider,
+    /// Pipelines analysing frames at once.
+    pub workers: usize,
 }
 
 impl FaceSettings {
@@ -87,6 +90,7 @@ impl FaceSettings {
             threshold: config.match_threshold,
             max_photo_bytes: config.max_photo_bytes,
             intra_threads: config.inference_threads,
+            workers: config.inference_workers,
             provider: config
                 .provider()
                 .map_err(|e| AppError::invalid("execution_provider", e.to_string()))?,
@@ -100,7 +104,7 @@ pub struct FaceService {
     set: ModelSet,
     /// Licence terms of the chosen models beyond the packages' declared licences.
     licence_note: Option<String>,
-    pipeline: Result<Mutex<FacePipeline>, String>,
+    pipeline: Result<pool::PipelinePool, String>,
     gallery: RwLock<Gallery>,
     /// What the gallery was loaded from: (rows, highest id) of the model's embeddings.
     loaded_from: Mutex<(u64, i64)>,
@@ -127,13 +131,15 @@ impl FaceService {
         }
         let intra_threads = settings.intra_threads;
         let provider = settings.provider;
+        let workers = settings.workers.max(1);
         let pipeline = tokio::task::spawn_blocking(move || {
-            Runtime::load_for(&default_library_path(), provider)
-                .and_then(|runtime| {
-                    FacePipeline::open(&runtime, set, &manifest, &cache_dir(), intra_threads)
-                })
-                .map(Mutex::new)
-                .map_err(|e| e.to_string())
+            let runtime =
+                Runtime::load_for(&default_library_path(), provider).map_err(|e| e.to_string())?;
+            let pipelines = (0..workers)
+                .map(|_| FacePipeline::open(&runtime, set, &manifest, &cache_dir(), intra_threads))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(pool::PipelinePool::new(pipelines))
         })
         .await
         .map_err(|e| AppError::Refused(format!("model start-up failed: {e}")))?;
@@ -205,6 +211,11 @@ impl FaceService {
         })
     }
 
+    /// Inference workers running (0 when the models are not loaded).
+    pub fn workers(&self) -> usize {
+        self.pipeline.as_ref().map_or(0, |p| p.size())
+    }
+
     /// Whether the models are loaded; the reason when they are not.
     pub fn readiness(&self) -> Result<(), &str> {
         self.pipeline.as_ref().map(|_| ()).map_err(String::as_str)
@@ -252,12 +263,11 @@ impl FaceService {
         tokio::task::spawn_blocking(move || {
             let image =
                 decode_image(&bytes).map_err(|e| AppError::invalid("photo", e.to_string()))?;
-            let Ok(pipeline) = &service.pipeline else {
+            let Ok(pipelines) = &service.pipeline else {
                 return Err(AppError::Refused("face recognition is unavailable".into()));
             };
-            let mut pipeline = pipeline.lock().unwrap_or_else(|p| p.into_inner());
-            let faces = pipeline
-                .analyse(&image)
+            let faces = pipelines
+                .with(|p| p.analyse(&image))
                 .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?;
             Ok((image, faces))
         })
@@ -406,13 +416,11 @@ impl FaceService {
                 ),
                 None => (RgbF32::from_rgb8(&frame.image), (0.0, 0.0)),
             };
-            let Ok(pipeline) = &service.pipeline else {
+            let Ok(pipelines) = &service.pipeline else {
                 return Err(AppError::Refused("face recognition is unavailable".into()));
             };
-            let mut faces = pipeline
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .analyse(&image)
+            let mut faces = pipelines
+                .with(|p| p.analyse(&image))
                 .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?;
             for f in &mut faces {
                 f.face.x1 += dx;
