@@ -2,6 +2,7 @@
 //!
 //! - [`http`]: HTTP cameras: MJPEG streams (`multipart/x-mixed-replace`) and JPEG snapshot
 //!   URLs (polled).
+//! - [`file`]: folders of images and single images as cameras (tests, replays).
 //! - [`mjpeg`]: the multipart parser the MJPEG source reads with.
 //! - [`rtsp`]: RTSP cameras: `retina` for the stream, `openh264` for H.264, key frames only
 //!   where that is enough.
@@ -9,6 +10,7 @@
 //! A source delivers decoded RGB frames; sampling, reconnection and health are the caller's
 //! (hadir's camera tasks). Tests and replays feed files through the same trait.
 
+pub mod file;
 pub mod http;
 pub mod mjpeg;
 pub mod rtsp;
@@ -72,6 +74,12 @@ pub async fn open(
         return Ok(Box::new(
             rtsp::RtspSource::connect(url.trim(), sample_interval, DEFAULT_FRAME_TIMEOUT).await?,
         ));
+    }
+    if lower.starts_with("file://") {
+        return Ok(Box::new(file::FileSource::open(
+            url.trim(),
+            sample_interval,
+        )?));
     }
     if lower.chars().all(|c| c.is_ascii_digit()) || lower.starts_with("/dev/video") {
         let device = if lower.starts_with("/dev/") {
