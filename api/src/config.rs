@@ -40,6 +40,9 @@ pub const DEFAULT_MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 pub const DEFAULT_INFERENCE_THREADS: usize = 1;
 /// Frames analysed at once by default.
 pub const DEFAULT_INFERENCE_WORKERS: usize = 2;
+/// Smallest face looked for by default: faces under ~40 px are too small to recognise, and
+/// not looking for them spares most of the detector's work.
+pub const DEFAULT_MIN_FACE_PX: f32 = 40.0;
 /// The file looked for in the working directory when no config is named.
 pub const DEFAULT_CONFIG_FILE: &str = "hadir.toml";
 
@@ -77,6 +80,8 @@ pub struct Config {
     pub inference_threads: usize,
     /// Frames analysed at once (each worker holds its own copy of the models).
     pub inference_workers: usize,
+    /// Smallest face looked for, in pixels across (smaller ones cannot be recognised).
+    pub min_face_px: f32,
     /// Where inference runs: `cpu`, `cuda` or `cuda:N` (a library built with CUDA needed).
     pub execution_provider: String,
     /// The largest photo accepted for enrolment or recognition.
@@ -131,6 +136,7 @@ impl Default for Config {
             match_threshold: None,
             inference_threads: DEFAULT_INFERENCE_THREADS,
             inference_workers: DEFAULT_INFERENCE_WORKERS,
+            min_face_px: DEFAULT_MIN_FACE_PX,
             execution_provider: "cpu".to_owned(),
             max_photo_bytes: crate::faces::DEFAULT_MAX_PHOTO_BYTES,
             min_consecutive: vision::recognizer::DEFAULT_MIN_CONSECUTIVE,
@@ -269,6 +275,9 @@ impl Config {
         if let Some(v) = env("HADIR_MODEL_MANIFEST") {
             self.model_manifest = Some(PathBuf::from(v));
         }
+        if let Some(v) = env("HADIR_MIN_FACE_PX") {
+            self.min_face_px = parse("HADIR_MIN_FACE_PX", v)?;
+        }
         if let Some(v) = env("HADIR_INFERENCE_WORKERS") {
             self.inference_workers = parse("HADIR_INFERENCE_WORKERS", v)?;
         }
@@ -346,6 +355,12 @@ impl Config {
                     reason: "must be greater than 0".to_owned(),
                 });
             }
+        }
+        if !(12.0..=1_000.0).contains(&self.min_face_px) {
+            return Err(ConfigError::Invalid {
+                key: "min_face_px",
+                reason: format!("{} is not between 12 and 1000 pixels", self.min_face_px),
+            });
         }
         if let Some(threshold) = self.match_threshold
             && !(-1.0..=1.0).contains(&threshold)

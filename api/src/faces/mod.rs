@@ -78,6 +78,8 @@ pub struct FaceSettings {
     pub provider: Provider,
     /// Pipelines analysing frames at once.
     pub workers: usize,
+    /// Smallest face looked for, in pixels across.
+    pub min_face_px: f32,
 }
 
 impl FaceSettings {
@@ -91,6 +93,7 @@ impl FaceSettings {
             max_photo_bytes: config.max_photo_bytes,
             intra_threads: config.inference_threads,
             workers: config.inference_workers,
+            min_face_px: config.min_face_px,
             provider: config
                 .provider()
                 .map_err(|e| AppError::invalid("execution_provider", e.to_string()))?,
@@ -132,11 +135,19 @@ impl FaceService {
         let intra_threads = settings.intra_threads;
         let provider = settings.provider;
         let workers = settings.workers.max(1);
+        let min_face = settings.min_face_px;
         let pipeline = tokio::task::spawn_blocking(move || {
             let runtime =
                 Runtime::load_for(&default_library_path(), provider).map_err(|e| e.to_string())?;
             let pipelines = (0..workers)
-                .map(|_| FacePipeline::open(&runtime, set, &manifest, &cache_dir(), intra_threads))
+                .map(|_| {
+                    FacePipeline::open(&runtime, set, &manifest, &cache_dir(), intra_threads).map(
+                        |mut p| {
+                            p.set_min_face_size(min_face);
+                            p
+                        },
+                    )
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| e.to_string())?;
             Ok::<_, String>(pool::PipelinePool::new(pipelines))
