@@ -18,6 +18,8 @@ use std::{
 };
 
 use serde_json::Value;
+
+mod common;
 use vision::{
     frame::RgbF32,
     models::{
@@ -95,31 +97,6 @@ fn measure(pipeline: &mut FacePipeline, frame: &RgbF32) -> (f64, f64, Vec<[f32; 
     (median(totals), median(inference), boxes)
 }
 
-/// The venv with the Python reference pipeline, made on first use.
-fn python() -> Option<PathBuf> {
-    let venv = cache_dir().join("bench-venv");
-    let bin = venv.join("bin").join("python");
-    if bin.exists() {
-        return Some(bin);
-    }
-    let requirements =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/python/requirements.txt");
-    eprintln!("making the Python reference venv in {} …", venv.display());
-    let ok = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .ok()?
-        .success()
-        && Command::new(venv.join("bin/pip"))
-            .args(["install", "-q", "--no-deps", "-r"])
-            .arg(&requirements)
-            .status()
-            .ok()?
-            .success();
-    ok.then_some(bin)
-}
-
 fn python_run(python: &Path, set: ModelSet, frames: &[PathBuf]) -> Option<Value> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/python/pipeline.py");
     let output = Command::new(python)
@@ -184,7 +161,7 @@ fn main() {
         .zip(&paths)
         .map(|((name, _), p)| (*name, load_image(p).expect("frame")))
         .collect();
-    let python = python();
+    let python = common::python();
 
     println!("face pipeline on 1920×1080 frames, one thread each (medians of {REPEATS} passes)");
     for set in [ModelSet::Default, ModelSet::Insightface] {
