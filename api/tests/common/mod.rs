@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod camera;
+
 use std::{
     io::{BufRead, BufReader},
     path::{Path, PathBuf},

@@ -1,0 +1,184 @@
+//! Test cameras and a server with one enrolled employee, for the camera tests and the
+//! event-latency benchmark: an MJPEG camera of the test's own on 127.0.0.1 showing whatever
+//! scene it is told.
+
+#![allow(dead_code)]
+
+use std::{
+    io::Cursor,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use serde_json::{Value, json};
+use tokio::{io::AsyncWriteExt, net::TcpListener, task::JoinHandle};
+
+use super::{ADMIN_TOKEN, Operation, ServerOptions, TestDb, TestServer};
+
+/// Frames per second the test camera sends.
+const CAMERA_FPS: u64 = 5;
+
+pub fn photo(name: &str) -> image::RgbImage {
+    let path = vision::models::runtime::cache_dir()
+        .join("photos")
+        .join(name);
+    image::open(&path)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; fetch with `python3 models/fetch.py`",
+                path.display()
+            )
+        })
+        .to_rgb8()
+}
+
+/// A 1280×720 frame: grey, with the photo (if any) scaled to 600 px high in the middle.
+pub fn scene(person: Option<&str>) -> Vec<u8> {
+    let mut canvas = image::RgbImage::from_pixel(1280, 720, image::Rgb([96, 96, 96]));
+    if let Some(name) = person {
+        let p = photo(name);
+        let scale = 600.0 / p.height() as f64;
+        let p = image::imageops::resize(
+            &p,
+            (p.width() as f64 * scale) as u32,
+            600,
+            image::imageops::FilterType::Triangle,
+        );
+        image::imageops::replace(&mut canvas, &p, (1280 - p.width() as i64) / 2, 60);
+    }
+    let mut out = Cursor::new(Vec::new());
+    canvas.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+/// An MJPEG camera on 127.0.0.1 showing whatever `showing` holds.
+pub struct Camera {
+    pub port: u16,
+    showing: Arc<Mutex<Vec<u8>>>,
+    server: Option<JoinHandle<()>>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Camera {
+    pub async fn start(port: u16, showing: Arc<Mutex<Vec<u8>>>) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("camera port");
+        let port = listener.local_addr().unwrap().port();
+        let frames = showing.clone();
+        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let clients = connections.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let frames = frames.clone();
+                clients.lock().unwrap().push(tokio::spawn(async move {
+                    let mut request = [0u8; 2048];
+                    let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+                    let head = "HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=frame\r\nCache-Control: no-cache\r\n\r\n";
+                    if socket.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    loop {
+                        let jpeg = frames.lock().unwrap().clone();
+                        let part = format!(
+                            "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+                            jpeg.len()
+                        );
+                        if socket.write_all(part.as_bytes()).await.is_err()
+                            || socket.write_all(&jpeg).await.is_err()
+                            || socket.write_all(b"\r\n").await.is_err()
+                        {
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(1000 / CAMERA_FPS)).await;
+                    }
+                }));
+            }
+        });
+        Self {
+            port,
+            showing,
+            server: Some(server),
+            connections,
+        }
+    }
+
+    pub fn show(&self, jpeg: &[u8]) {
+        *self.showing.lock().unwrap() = jpeg.to_vec();
+    }
+
+    /// Kills the server and every connection, as a camera losing power would.
+    pub fn kill(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+}
+
+/// A server with E1 (Barack Obama) enrolled from `obama.jpg`.
+pub async fn server_with_obama(
+    db: &TestDb,
+    lost_after_secs: u64,
+    camera_timeout_secs: u64,
+) -> TestServer {
+    let server = TestServer::start(
+        db,
+        &ServerOptions {
+            lost_after_secs,
+            camera_timeout_secs,
+            ..Default::default()
+        },
+    );
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Barack Obama\"}) { employeeId } }",
+            json!({}),
+        )
+        .await;
+    enrol(&server, "E1", "obama.jpg").await;
+    server
+}
+
+pub async fn subscribe_to(
+    client: &graphql_ws_client::Client,
+    query: &'static str,
+) -> graphql_ws_client::Subscription<Operation> {
+    client
+        .subscribe(Operation::new(query, json!({})))
+        .await
+        .unwrap()
+}
+
+pub async fn enrol(server: &TestServer, employee_id: &str, photo_name: &str) {
+    let path = vision::models::runtime::cache_dir()
+        .join("photos")
+        .join(photo_name);
+    let operations = json!({
+        "query": "mutation($id: ID!, $photo: Upload!) { enrollFace(employeeId: $id, photo: $photo) { faceCount } }",
+        "variables": { "id": employee_id, "photo": null },
+    });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.photo"] }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(std::fs::read(path).unwrap())
+                .file_name(photo_name.to_owned()),
+        );
+    let body: Value = server
+        .http
+        .post(server.url("/graphql"))
+        .bearer_auth(ADMIN_TOKEN)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["enrollFace"]["faceCount"], 1, "{body}");
+}
