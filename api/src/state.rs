@@ -19,16 +19,15 @@ use crate::{
 };
 
 /// The AI status that the face service's readiness gives.
-pub fn ai_status_of(faces: &FaceService) -> AiStatus {
+pub fn ai_status_of(faces: &FaceService, cameras: usize) -> AiStatus {
     match faces.readiness() {
         Ok(()) => AiStatus::new(
             AiState::Running,
             format!(
-                "face models loaded ({}: {}); {} inference worker(s); {} enrolled embeddings{}",
+                "face models loaded ({}: {}); {} inference worker(s); recognising {cameras} camera(s){}",
                 faces.model_set().name(),
                 faces.model(),
                 faces.workers(),
-                faces.gallery_size(),
                 faces
                     .licence_note()
                     .map(|n| format!(". Licence: {n}"))
@@ -77,6 +76,7 @@ impl AppState {
                 .expect("the default schedule is valid")
         });
         let attendance = Attendance::new(db.clone(), Arc::new(schedule), clock.clone());
+        let ai_status = AiStatusHandle::new(ai_status_of(&faces, 0));
         let engine = Arc::new(
             PresenceEngine::new(
                 db.clone(),
@@ -94,13 +94,14 @@ impl AppState {
             cameras: CameraRegistry::new(db.clone(), events.clone()),
             notifications: Notifications::new(db.clone()),
             tokens: TokenStore::new(db.clone(), config.admin_token.as_deref()),
-            ai_status: AiStatusHandle::new(ai_status_of(&faces)),
+            ai_status: ai_status.clone(),
             live_cameras: CameraSupervisor::new(
                 db.clone(),
                 engine.clone(),
                 faces.clone(),
                 events.clone(),
                 config.recognition_settings(),
+                ai_status,
             ),
             faces,
             attendance,

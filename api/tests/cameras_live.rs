@@ -71,6 +71,18 @@ async fn an_mjpeg_camera_end_to_end(backend: Backend) {
     // Every recognised frame is a detection: stop listening, or the client's buffer for this
     // subscription fills and holds up the others on the same connection.
     drop(detections);
+    // The AI status counts the cameras being recognised (the folder's two and this one).
+    let ai = server
+        .gql(ADMIN_TOKEN, "{ aiStatus { running message } }", json!({}))
+        .await;
+    assert_eq!(ai["aiStatus"]["running"], true);
+    assert!(
+        ai["aiStatus"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("recognising 3 camera(s)"),
+        "{ai}"
+    );
     let camera_row = server
         .gql(
             ADMIN_TOKEN,

@@ -25,6 +25,7 @@ use vision::{
 use crate::{
     events::{Event, EventBus},
     faces::FaceService,
+    graphql::types::ai_status::AiStatusHandle,
     presence::{PresenceEngine, Sighting},
 };
 
@@ -124,6 +125,8 @@ pub struct CameraSupervisor {
     /// the full frame.
     motion_gating: Option<Duration>,
     running: Mutex<HashMap<String, Running>>,
+    /// Told how many cameras are being recognised whenever that changes.
+    ai_status: AiStatusHandle,
     counters: Mutex<HashMap<String, Arc<CameraCounters>>>,
     live: Mutex<HashMap<String, watch::Sender<Option<Arc<LiveFrame>>>>>,
 }
@@ -135,6 +138,7 @@ impl CameraSupervisor {
         faces: Arc<FaceService>,
         events: EventBus,
         settings: RecognitionSettings,
+        ai_status: AiStatusHandle,
     ) -> Arc<Self> {
         Arc::new(Self {
             db,
@@ -144,6 +148,7 @@ impl CameraSupervisor {
             min_consecutive: settings.min_consecutive,
             motion_gating: settings.motion_gating,
             running: Mutex::new(HashMap::new()),
+            ai_status,
             counters: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
         })
@@ -242,6 +247,10 @@ impl CameraSupervisor {
             let task = self.start(&camera);
             running.insert(camera.camera_id.clone(), task);
         }
+        let cameras = running.len();
+        drop(running);
+        self.ai_status
+            .set(crate::state::ai_status_of(&self.faces, cameras));
     }
 
     fn start(self: &Arc<Self>, camera: &camera::Model) -> Running {
