@@ -178,3 +178,55 @@ fn blur_lowers_sharpness_below_the_enrolment_bar() {
         "blurred photo measured {b}"
     );
 }
+
+/// A raw H.264 recording (made from the test video with ffmpeg) played as a camera: sampled
+/// frames decode, and the enrolled face of its first seconds is found on them.
+#[tokio::test]
+async fn a_raw_h264_recording_plays_as_a_camera() {
+    use vision::source::{FrameSource, file::FileSource};
+    let video = cache_dir()
+        .join("videos")
+        .join("enrolled_then_empty_then_stranger.mp4");
+    assert!(
+        video.exists(),
+        "{}: run tests/camera_fixtures/make_videos.sh",
+        video.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("door.h264");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&video)
+        .args(["-c", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "h264"])
+        .arg(&raw)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success());
+    let url = url::Url::from_file_path(&raw).unwrap().to_string();
+    // 2 frames a second of a 24 s recording: 48 frames, then the end.
+    let mut source = FileSource::open(&url, std::time::Duration::from_millis(1)).unwrap();
+    let mut pipeline = pipeline();
+    let mut frames = 0;
+    let mut with_faces = 0;
+    loop {
+        match source.next_frame().await {
+            Ok(frame) => {
+                assert_eq!(frame.image.dimensions(), (1280, 720));
+                if frames < 4 {
+                    let image = RgbF32::from_rgb8(&frame.image);
+                    with_faces +=
+                        usize::from(!pipeline.detector.detect(&image).unwrap().is_empty());
+                }
+                frames += 1;
+            }
+            Err(vision::source::SourceError::Ended) => break,
+            Err(error) => panic!("{error}"),
+        }
+    }
+    assert_eq!(
+        frames,
+        24 * 25,
+        "at this sampling interval every frame is sampled"
+    );
+    assert_eq!(with_faces, 4, "the enrolled person is on the first frames");
+}

@@ -2,7 +2,8 @@
 //!
 //! - [`http`]: HTTP cameras: MJPEG streams (`multipart/x-mixed-replace`) and JPEG snapshot
 //!   URLs (polled).
-//! - [`file`]: folders of images and single images as cameras (tests, replays).
+//! - [`file`]: folders of images, single images and raw H.264 recordings as cameras (tests,
+//!   replays).
 //! - [`mjpeg`]: the multipart parser the MJPEG source reads with.
 //! - [`rtsp`]: RTSP cameras: `retina` for the stream, `openh264` for H.264, key frames only
 //!   where that is enough.
