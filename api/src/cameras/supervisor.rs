@@ -346,6 +346,8 @@ async fn recognise(
     let mut decision =
         CameraDecision::new(supervisor.faces.threshold(), supervisor.min_consecutive);
     let mut gate = supervisor.motion_gating.map(MotionGate::new);
+    // Looked up once: the per-frame path takes no lock on the supervisor's map.
+    let live_sender = supervisor.live_sender(&camera_id);
     while inbox.changed().await.is_ok() {
         let Some((_, frame)) = inbox.borrow_and_update().clone() else {
             continue;
@@ -363,13 +365,12 @@ async fn recognise(
                 // Nothing changed: the live view still shows the new frame, with the faces
                 // found last.
                 counters.unchanged.fetch_add(1, Ordering::Relaxed);
-                let faces = supervisor
-                    .latest(&camera_id)
+                let faces = live_sender
+                    .borrow()
+                    .as_ref()
                     .map(|live| live.faces.clone())
                     .unwrap_or_default();
-                supervisor
-                    .live_sender(&camera_id)
-                    .send_replace(Some(Arc::new(LiveFrame { frame, faces })));
+                live_sender.send_replace(Some(Arc::new(LiveFrame { frame, faces })));
                 continue;
             }
         };
@@ -400,9 +401,7 @@ async fn recognise(
                 })
                 .collect(),
         };
-        supervisor
-            .live_sender(&camera_id)
-            .send_replace(Some(Arc::new(live)));
+        live_sender.send_replace(Some(Arc::new(live)));
         for verdict in decision.decide(&matches) {
             let result = match verdict {
                 Verdict::Recognised {

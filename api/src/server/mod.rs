@@ -209,7 +209,7 @@ async fn metrics_text(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<ImageQuery>,
 ) -> Response {
-    if let Err(response) = image_viewer(&state.app, &headers, query.token.as_deref()).await {
+    if let Err(response) = viewer(&state.app, &headers, query.token.as_deref()).await {
         return response;
     }
     (
@@ -234,12 +234,9 @@ struct ImageQuery {
     fps: Option<f64>,
 }
 
-/// The caller of an image route: header or `?token=`; viewers and admins only.
-async fn image_viewer(
-    app: &AppState,
-    headers: &HeaderMap,
-    token: Option<&str>,
-) -> Result<(), Response> {
+/// Checks the caller of a plain HTTP route (reports, images, metrics): a token in the header
+/// or `?token=` (for links and `<img>`); viewers and admins only.
+async fn viewer(app: &AppState, headers: &HeaderMap, token: Option<&str>) -> Result<(), Response> {
     let principal = match principal_from_headers(app, headers).await? {
         Some(p) => Some(p),
         None => match token {
@@ -255,7 +252,7 @@ async fn image_viewer(
             .into_response()),
         Some(Role::Ingest) => Err((
             StatusCode::FORBIDDEN,
-            "an ingest token may not watch cameras\n",
+            "an ingest token may only report sightings\n",
         )
             .into_response()),
         Some(_) => Ok(()),
@@ -285,7 +282,7 @@ async fn viewable_camera(
     query: &ImageQuery,
     id: &str,
 ) -> Result<(), Response> {
-    image_viewer(app, headers, query.token.as_deref()).await?;
+    viewer(app, headers, query.token.as_deref()).await?;
     known_camera(app, id).await
 }
 
@@ -410,28 +407,8 @@ async fn attendance_csv(
     axum::extract::Query(range): axum::extract::Query<ReportRange>,
 ) -> Response {
     let plain = |status: StatusCode, message: String| (status, message).into_response();
-    let principal = match principal_from_headers(&state.app, &headers).await {
-        Ok(Some(p)) => Some(p),
-        Ok(None) => match &range.token {
-            Some(token) => state.app.tokens.authenticate(token).await.ok().flatten(),
-            None => None,
-        },
-        Err(response) => return response,
-    };
-    match principal.map(|p| p.role) {
-        None => {
-            return plain(
-                StatusCode::UNAUTHORIZED,
-                "a viewer or admin token is needed (Authorization: Bearer …, or ?token=…)\n".into(),
-            );
-        }
-        Some(Role::Ingest) => {
-            return plain(
-                StatusCode::FORBIDDEN,
-                "an ingest token may not read reports\n".into(),
-            );
-        }
-        Some(_) => {}
+    if let Err(response) = viewer(&state.app, &headers, range.token.as_deref()).await {
+        return response;
     }
     let parse = |name: &str, text: &str| {
         chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
