@@ -263,8 +263,12 @@ impl FaceService {
         Ok(())
     }
 
-    /// Decodes a photo and finds its faces, on a blocking thread.
-    async fn analyse(self: &Arc<Self>, bytes: Vec<u8>) -> AppResult<(RgbF32, Vec<AnalysedFace>)> {
+    /// Runs `job` on a blocking thread once recognition is ready; `job` gets the service and
+    /// a way to borrow a pipeline of the pool.
+    async fn on_pipeline<T: Send + 'static>(
+        self: &Arc<Self>,
+        job: impl FnOnce(&Self, &pool::PipelinePool) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
         if let Err(reason) = self.readiness() {
             return Err(AppError::Refused(format!(
                 "face recognition is unavailable: {reason}"
@@ -272,18 +276,26 @@ impl FaceService {
         }
         let service = self.clone();
         tokio::task::spawn_blocking(move || {
-            let image =
-                decode_image(&bytes).map_err(|e| AppError::invalid("photo", e.to_string()))?;
             let Ok(pipelines) = &service.pipeline else {
                 return Err(AppError::Refused("face recognition is unavailable".into()));
             };
+            job(&service, pipelines)
+        })
+        .await
+        .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?
+    }
+
+    /// Decodes a photo and finds its faces, on a blocking thread.
+    async fn analyse(self: &Arc<Self>, bytes: Vec<u8>) -> AppResult<(RgbF32, Vec<AnalysedFace>)> {
+        self.on_pipeline(move |_, pipelines| {
+            let image =
+                decode_image(&bytes).map_err(|e| AppError::invalid("photo", e.to_string()))?;
             let faces = pipelines
                 .with(|p| p.analyse(&image))
                 .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?;
             Ok((image, faces))
         })
         .await
-        .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?
     }
 
     /// Enrols the one face of `photo` for `employee_id`, after checking it: exactly one
@@ -411,13 +423,7 @@ impl FaceService {
         frame: Arc<vision::source::Frame>,
         region: Option<(u32, u32, u32, u32)>,
     ) -> AppResult<Vec<vision::recognizer::FaceMatch>> {
-        if let Err(reason) = self.readiness() {
-            return Err(AppError::Refused(format!(
-                "face recognition is unavailable: {reason}"
-            )));
-        }
-        let service = self.clone();
-        tokio::task::spawn_blocking(move || {
+        self.on_pipeline(move |service, pipelines| {
             let (image, (dx, dy)) = match region {
                 Some((x, y, w, h)) => (
                     RgbF32::from_rgb8(
@@ -426,9 +432,6 @@ impl FaceService {
                     (x as f32, y as f32),
                 ),
                 None => (RgbF32::from_rgb8(&frame.image), (0.0, 0.0)),
-            };
-            let Ok(pipelines) = &service.pipeline else {
-                return Err(AppError::Refused("face recognition is unavailable".into()));
             };
             let mut faces = pipelines
                 .with(|p| p.analyse(&image))
@@ -447,7 +450,6 @@ impl FaceService {
             Ok(match_faces(&gallery, &faces))
         })
         .await
-        .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?
     }
 
     /// Every face of a photo with its best match.
