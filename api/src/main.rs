@@ -57,6 +57,11 @@ enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
+    /// Cameras.
+    Camera {
+        #[command(subcommand)]
+        command: CameraCommand,
+    },
     /// Print every face found in each photo and its best match in the gallery.
     Recognize {
         /// JPEG or PNG photos.
@@ -65,6 +70,24 @@ enum Command {
         /// One JSON object per photo instead of text.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CameraCommand {
+    /// Read a few frames from a stream URL and say what came, before the camera is added:
+    /// `rtsp://…`, `http(s)://…`, `file://…`, or a webcam number such as `0`.
+    Check {
+        stream_url: String,
+        /// Frames to read.
+        #[arg(long, default_value_t = 3)]
+        frames: u32,
+        /// Seconds between the frames read.
+        #[arg(long, default_value_t = 1.0)]
+        interval: f64,
+        /// Save the last frame read here (JPEG or PNG, by the extension).
+        #[arg(long)]
+        save: Option<PathBuf>,
     },
 }
 
@@ -196,6 +219,47 @@ async fn recognize(config: &Config, photos: &[PathBuf], json: bool) -> anyhow::R
     Ok(())
 }
 
+/// `hadir camera check`: opens the stream as a camera task would and reads `frames` frames.
+async fn check_camera(
+    stream_url: &str,
+    frames: u32,
+    interval: f64,
+    save: Option<&Path>,
+) -> anyhow::Result<()> {
+    let shown = api::validate::redact_credentials(stream_url);
+    if !(interval.is_finite() && interval > 0.0) {
+        anyhow::bail!("--interval must be a positive number of seconds, not {interval}");
+    }
+    let started = std::time::Instant::now();
+    let mut source = vision::source::open(stream_url, std::time::Duration::from_secs_f64(interval))
+        .await
+        .with_context(|| format!("camera {shown}"))?;
+    println!(
+        "{shown}: opened in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut last = None;
+    for number in 1..=frames.max(1) {
+        let frame = source
+            .next_frame()
+            .await
+            .with_context(|| format!("camera {shown}: frame {number}"))?;
+        let (width, height) = frame.image.dimensions();
+        println!(
+            "frame {number}: {width}×{height} at {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+        last = Some(frame.image);
+    }
+    if let (Some(path), Some(image)) = (save, last) {
+        image
+            .save(path)
+            .with_context(|| format!("saving the last frame to {}", path.display()))?;
+        println!("last frame saved to {}", path.display());
+    }
+    Ok(())
+}
+
 fn parse_role(text: &str) -> Result<Role, String> {
     Role::parse(text).ok_or_else(|| format!("{text:?} is not a role: admin, viewer or ingest"))
 }
@@ -206,6 +270,23 @@ async fn main() -> anyhow::Result<()> {
     if let Some(Command::Schema) = cli.command {
         print!("{}", graphql::sdl());
         return Ok(());
+    }
+    if let Some(Command::Camera {
+        command:
+            CameraCommand::Check {
+                stream_url,
+                frames,
+                interval,
+                save,
+            },
+    }) = &cli.command
+    {
+        // Needs no config or database: a stream URL is checked before it is configured.
+        tracing_subscriber::fmt()
+            .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+            .with_writer(std::io::stderr)
+            .init();
+        return check_camera(stream_url, *frames, *interval, save.as_deref()).await;
     }
     let config = Config::load(cli.config.as_deref())?;
     let filter = EnvFilter::try_from_default_env()
@@ -218,7 +299,7 @@ async fn main() -> anyhow::Result<()> {
 
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::serve(config).await,
-        Command::Schema => unreachable!("handled above"),
+        Command::Schema | Command::Camera { .. } => unreachable!("handled above"),
         Command::Migrate => {
             db::connect_and_migrate(&config.database_url).await?;
             println!(

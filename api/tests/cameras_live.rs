@@ -1,8 +1,9 @@
-//! A live HTTP MJPEG camera end to end: a camera server of the test's own on 127.0.0.1
-//! streams an enrolled person, then an empty scene, then a stranger; `hadir` reads it,
-//! recognises with the real models, and a GraphQL WebSocket subscriber sees the presence
-//! change, the loss, no recognition of the stranger, the camera going down when its server
-//! dies and coming back (with recognition) when it returns — without restarting `hadir`.
+//! Live cameras end to end: an HTTP MJPEG camera server of the test's own and the GStreamer
+//! RTSP server on 127.0.0.1 stream an enrolled person, then an empty scene, then a stranger;
+//! `hadir` reads them, recognises with the real models, and a GraphQL WebSocket subscriber
+//! sees the presence change, the loss, no recognition of the stranger, the camera going down
+//! when its server dies and coming back (with recognition) when it returns — without
+//! restarting `hadir`. The same video as an MP4 file camera, and `hadir camera check`.
 
 mod common;
 
@@ -292,14 +293,7 @@ struct RtspCamera {
 
 impl RtspCamera {
     fn start(port: u16) -> Self {
-        let video = vision::models::runtime::cache_dir()
-            .join("videos")
-            .join("enrolled_then_empty_then_stranger.mp4");
-        assert!(
-            video.exists(),
-            "{} is missing: scripts/test builds it (tests/camera_fixtures/make_videos.sh)",
-            video.display()
-        );
+        let video = test_video();
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../tests/camera_fixtures/rtsp_server.py"
@@ -428,4 +422,105 @@ async fn an_rtsp_camera_end_to_end(backend: Backend) {
     );
 }
 
-on_both_backends!(an_mjpeg_camera_end_to_end, an_rtsp_camera_end_to_end);
+/// The test video as an MP4 file camera (a recording replayed): the enrolled person is seen,
+/// then lost, and the stranger stays unknown, as from a live camera.
+async fn an_mp4_recording_as_a_camera(backend: Backend) {
+    let Some(db) = TestDb::create(backend, "an_mp4_recording_as_a_camera") else {
+        return;
+    };
+    let video = test_video();
+    let server = server_with_obama(&db, 3, 30).await;
+    let client = server.ws(ADMIN_TOKEN).await;
+    let subscribe = |query: &'static str| subscribe_to(&client, query);
+    let mut statuses = subscribe("subscription { employeeStatusChanged { employeeId presence { status camera { cameraId } } } }").await;
+    let mut unknown =
+        subscribe("subscription { unknownFaceDetected(cameraId: \"REPLAY\") { bestScore } }").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let url = url::Url::from_file_path(&video).unwrap().to_string();
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
+            json!({ "i": { "cameraId": "REPLAY", "name": "Door recording", "streamUrl": url, "sampleFps": 2 } }),
+        )
+        .await;
+    let event = next_event(&mut statuses, Duration::from_secs(30)).await;
+    assert_eq!(
+        event["employeeStatusChanged"],
+        json!({ "employeeId": "E1", "presence": { "status": "AVAILABLE", "camera": { "cameraId": "REPLAY" } } })
+    );
+    let event = next_event(&mut statuses, Duration::from_secs(20)).await;
+    assert_eq!(
+        event["employeeStatusChanged"]["presence"]["status"],
+        "OFFLINE"
+    );
+    let event = next_event(&mut unknown, Duration::from_secs(20)).await;
+    assert!(
+        event["unknownFaceDetected"]["bestScore"].as_f64().unwrap() < 0.45,
+        "{event}"
+    );
+}
+
+on_both_backends!(
+    an_mjpeg_camera_end_to_end,
+    an_rtsp_camera_end_to_end,
+    an_mp4_recording_as_a_camera
+);
+
+fn test_video() -> std::path::PathBuf {
+    let video = vision::models::runtime::cache_dir()
+        .join("videos")
+        .join("enrolled_then_empty_then_stranger.mp4");
+    assert!(
+        video.exists(),
+        "{} is missing: scripts/test builds it (tests/camera_fixtures/make_videos.sh)",
+        video.display()
+    );
+    video
+}
+
+/// `hadir camera check` reads frames from a stream URL without a config or a database, and
+/// saves the last one; a missing webcam is a clear error and a failing exit.
+#[test]
+fn camera_check_reads_frames_and_names_what_is_wrong() {
+    let video = test_video();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("last.jpg");
+    let url = url::Url::from_file_path(&video).unwrap().to_string();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hadir"))
+        .current_dir(dir.path())
+        .args([
+            "camera",
+            "check",
+            &url,
+            "--frames",
+            "2",
+            "--interval",
+            "0.1",
+            "--save",
+        ])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("frame 2: 1280×720"), "{stdout}");
+    let last = image::open(&saved).unwrap();
+    assert_eq!((last.width(), last.height()), (1280, 720));
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hadir"))
+        .current_dir(dir.path())
+        .args(["camera", "check", "97"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("there is no webcam /dev/video97"),
+        "{stderr}"
+    );
+}

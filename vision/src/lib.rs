@@ -9,7 +9,8 @@
 //! - [`pipeline`]: detect → align → embed, and reading images.
 //! - [`quality`]: whether a face is large and sharp enough to enrol.
 //! - [`recognizer`]: matching faces against the gallery, and the decision over frames.
-//! - [`source`]: where frames come from (HTTP MJPEG and snapshots), behind one trait.
+//! - [`source`]: where frames come from (RTSP, HTTP MJPEG and snapshots, webcams, files and
+//!   recordings), behind one trait.
 //! - [`recognition`]: what the pipeline hands to the rest of hadir.
 //! - [`error`]: the pipeline's errors, each saying how to fix what is wrong.
 

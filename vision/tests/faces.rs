@@ -230,3 +230,141 @@ async fn a_raw_h264_recording_plays_as_a_camera() {
     );
     assert_eq!(with_faces, 4, "the enrolled person is on the first frames");
 }
+
+/// Every frame of a recording that `recording` yields, until its end.
+fn play_all(recording: &mut vision::source::recording::Recording) -> Vec<image::RgbImage> {
+    let mut frames = Vec::new();
+    while let Some(frame) = recording.next_sampled().unwrap_or_else(|e| panic!("{e}")) {
+        frames.push(frame);
+    }
+    frames
+}
+
+/// An MP4 recording played directly: at 1 frame/s (key frames every second) only key frames
+/// are decoded, at 5 frames/s every frame is decoded and every fifth one sampled; either way
+/// the frames are exactly those of the same stream decoded from raw H.264, and the enrolled
+/// face is on the first seconds and not on the empty scene after.
+#[test]
+fn an_mp4_recording_plays_as_a_camera() {
+    use std::time::Duration;
+    use vision::source::recording::Recording;
+    let video = cache_dir()
+        .join("videos")
+        .join("enrolled_then_empty_then_stranger.mp4");
+    assert!(
+        video.exists(),
+        "{}: run tests/camera_fixtures/make_videos.sh",
+        video.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("door.h264");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&video)
+        .args(["-c", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "h264"])
+        .arg(&raw)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success());
+    let open = |path: &std::path::Path, interval: Duration| {
+        Recording::open(path, interval)
+            .expect("a recording")
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+
+    let mut mp4 = open(&video, Duration::from_secs(1));
+    let Recording::Mp4(inner) = &mp4 else {
+        panic!("an .mp4 opens as an MP4 recording")
+    };
+    assert!(
+        inner.decodes_key_frames_only(),
+        "GOP 25 at 25 fps: key frames every second are enough for 1 frame/s"
+    );
+    let every_second = play_all(&mut mp4);
+    let raw_every_second = play_all(&mut open(&raw, Duration::from_secs(1)));
+    assert_eq!(every_second.len(), 24, "one frame per second of 24 s");
+    assert_eq!(
+        every_second, raw_every_second,
+        "the same frames as the raw stream"
+    );
+
+    let mut mp4 = open(&video, Duration::from_millis(200));
+    let Recording::Mp4(inner) = &mp4 else {
+        panic!("an .mp4 opens as an MP4 recording")
+    };
+    assert!(!inner.decodes_key_frames_only());
+    let five_a_second = play_all(&mut mp4);
+    let raw_five_a_second = play_all(&mut open(&raw, Duration::from_millis(200)));
+    assert_eq!(five_a_second.len(), 24 * 5);
+    assert!(
+        five_a_second == raw_five_a_second,
+        "the same frames as the raw stream"
+    );
+
+    let mut pipeline = pipeline();
+    let faces_on = |pipeline: &mut FacePipeline, frame: &image::RgbImage| {
+        pipeline
+            .detector
+            .detect(&RgbF32::from_rgb8(frame))
+            .unwrap()
+            .len()
+    };
+    assert_eq!(
+        faces_on(&mut pipeline, &every_second[2]),
+        1,
+        "enrolled person at 2 s"
+    );
+    assert_eq!(
+        faces_on(&mut pipeline, &every_second[10]),
+        0,
+        "empty scene at 10 s"
+    );
+    assert_eq!(
+        faces_on(&mut pipeline, &every_second[20]),
+        1,
+        "stranger at 20 s"
+    );
+}
+
+/// A video openh264 cannot decode (B-frames, main profile) is refused when it is opened, with
+/// the command that converts it; so is a video in another codec.
+#[test]
+fn undecodable_recordings_are_refused_with_the_fix() {
+    use std::time::Duration;
+    use vision::source::recording::Recording;
+    let video = cache_dir().join("videos").join("empty.mp4");
+    assert!(video.exists(), "{}: run make_videos.sh", video.display());
+    let dir = tempfile::tempdir().unwrap();
+    let with_b_frames = dir.path().join("b_frames.mp4");
+    let mpeg4 = dir.path().join("mpeg4.mp4");
+    for (out, codec) in [
+        (
+            &with_b_frames,
+            ["-c:v", "libx264", "-profile:v", "main", "-bf", "2"].as_slice(),
+        ),
+        (&mpeg4, ["-c:v", "mpeg4"].as_slice()),
+    ] {
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-t", "2", "-i"])
+            .arg(&video)
+            .args(codec)
+            .arg(out)
+            .status()
+            .expect("ffmpeg");
+        assert!(status.success());
+    }
+    let error = Recording::open(&with_b_frames, Duration::from_secs(1))
+        .expect("a recording")
+        .err()
+        .expect("B-frames are refused")
+        .to_string();
+    assert!(error.contains("B-frames"), "{error}");
+    assert!(error.contains("-bf 0"), "{error}");
+    let error = Recording::open(&mpeg4, Duration::from_secs(1))
+        .expect("a recording")
+        .err()
+        .expect("MPEG-4 part 2 is refused")
+        .to_string();
+    assert!(error.contains("hadir decodes H.264"), "{error}");
+    assert!(error.contains("mpeg4.mp4"), "{error}");
+}

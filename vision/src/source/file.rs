@@ -1,65 +1,19 @@
 //! Files as cameras, for tests and replays: a folder of JPEG/PNG images played in name order
 //! at the sampling rate (then the stream ends, like a recording), one image file served
-//! again at every sample (a still camera), or a raw H.264 (Annex B) recording decoded by
-//! openh264 and sampled as a camera would be (its frame rate assumed to be
-//! [`H264_FILE_FPS`]: raw H.264 carries no timestamps). An MP4 is refused with the command
-//! that turns it into raw H.264.
+//! again at every sample (a still camera), or a video recording (MP4/MOV or raw H.264, see
+//! [`super::recording`]) sampled as a camera would be. Everything is paced at the sampling
+//! interval, as a live camera would deliver it.
 
 use std::{
     path::{Path, PathBuf},
     time::{Duration, Instant, SystemTime},
 };
 
-use super::{Frame, FrameSource, SourceError};
+use super::{Frame, FrameSource, SourceError, recording::Recording};
 
-/// The frame rate assumed for raw H.264 files.
-pub const H264_FILE_FPS: f64 = 25.0;
-
-/// A raw H.264 recording being played.
-struct H264Playback {
-    data: Vec<u8>,
-    /// Where the next NAL unit starts.
-    position: usize,
-    decoder: openh264::decoder::Decoder,
-    /// Decoded frames to skip between samples.
-    stride: usize,
-    decoded: usize,
-}
-
-impl H264Playback {
-    /// The next sampled frame, or None at the end of the file.
-    fn next_sampled(&mut self) -> Result<Option<image::RgbImage>, SourceError> {
-        use openh264::formats::YUVSource;
-        while self.position < self.data.len() {
-            let rest = &self.data[self.position..];
-            let Some(nal) = openh264::nal_units(rest).next() else {
-                break;
-            };
-            // `nal` lies inside `rest`: where it ends is where the next one starts.
-            let start = nal.as_ptr() as usize - rest.as_ptr() as usize;
-            self.position += start + nal.len();
-            match self.decoder.decode(nal) {
-                Ok(Some(yuv)) => {
-                    let sampled = self.decoded.is_multiple_of(self.stride);
-                    self.decoded += 1;
-                    if sampled {
-                        let (w, h) = yuv.dimensions();
-                        let mut rgb = vec![0u8; w * h * 3];
-                        yuv.write_rgb8(&mut rgb);
-                        return Ok(image::RgbImage::from_raw(w as u32, h as u32, rgb));
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => return Err(SourceError::Decode(e.to_string())),
-            }
-        }
-        Ok(None)
-    }
-}
-
-/// A folder of images, one image, or a raw H.264 recording, as a camera.
+/// A folder of images, one image, or a video recording, as a camera.
 pub struct FileSource {
-    h264: Option<H264Playback>,
+    recording: Option<Recording>,
     frames: Vec<PathBuf>,
     next: usize,
     /// One image repeated for ever (a still camera) rather than a sequence that ends.
@@ -84,39 +38,17 @@ impl FileSource {
             .map_err(|()| SourceError::Connect(format!("{url:?} names no local path")))?;
         let metadata = std::fs::metadata(&path)
             .map_err(|e| SourceError::Connect(format!("{}: {e}", path.display())))?;
-        let extension = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .unwrap_or_default();
-        if metadata.is_file() && matches!(extension.as_str(), "h264" | "264") {
-            let data = std::fs::read(&path)
-                .map_err(|e| SourceError::Connect(format!("{}: {e}", path.display())))?;
-            let decoder = openh264::decoder::Decoder::new()
-                .map_err(|e| SourceError::Decode(e.to_string()))?;
-            let per_second = 1.0 / sample_interval.as_secs_f64().max(1e-3);
+        if metadata.is_file()
+            && let Some(recording) = Recording::open(&path, sample_interval)
+        {
             return Ok(Self {
-                h264: Some(H264Playback {
-                    data,
-                    position: 0,
-                    decoder,
-                    stride: (H264_FILE_FPS / per_second).round().max(1.0) as usize,
-                    decoded: 0,
-                }),
+                recording: Some(recording?),
                 frames: Vec::new(),
                 next: 0,
                 still: false,
                 sample_interval,
                 last_frame: None,
             });
-        }
-        if metadata.is_file() && matches!(extension.as_str(), "mp4" | "mov" | "mkv") {
-            return Err(SourceError::Unsupported(format!(
-                "{}: hadir plays raw H.264 recordings; make one with `ffmpeg -i {} -c copy \
-                 -bsf:v h264_mp4toannexb -f h264 recording.h264`",
-                path.display(),
-                path.display()
-            )));
         }
         let (frames, still) = if metadata.is_dir() {
             let mut frames: Vec<PathBuf> = std::fs::read_dir(&path)
@@ -131,7 +63,7 @@ impl FileSource {
             (vec![path.clone()], true)
         } else {
             return Err(SourceError::Unsupported(format!(
-                "{}: hadir reads folders of JPEG/PNG images, single images and raw H.264 from files",
+                "{}: hadir reads folders of JPEG/PNG images, single images and MP4 or raw H.264 recordings",
                 path.display()
             )));
         };
@@ -142,7 +74,7 @@ impl FileSource {
             )));
         }
         Ok(Self {
-            h264: None,
+            recording: None,
             frames,
             next: 0,
             still,
@@ -155,8 +87,8 @@ impl FileSource {
 #[async_trait::async_trait]
 impl FrameSource for FileSource {
     async fn next_frame(&mut self) -> Result<Frame, SourceError> {
-        if let Some(playback) = &mut self.h264 {
-            let image = playback.next_sampled()?.ok_or(SourceError::Ended)?;
+        if let Some(recording) = &mut self.recording {
+            let image = recording.next_sampled()?.ok_or(SourceError::Ended)?;
             if let Some(last) = self.last_frame {
                 tokio::time::sleep_until((last + self.sample_interval).into()).await;
             }
@@ -249,14 +181,6 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(error.contains("no JPEG or PNG"), "{error}");
-        let video = dir.path().join("clip.mp4");
-        std::fs::write(&video, b"...").unwrap();
-        let url = url::Url::from_file_path(&video).unwrap().to_string();
-        let error = FileSource::open(&url, Duration::from_secs(1))
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(error.contains("h264_mp4toannexb"), "{error}");
         let notes = dir.path().join("notes.txt");
         std::fs::write(&notes, b"...").unwrap();
         let url = url::Url::from_file_path(&notes).unwrap().to_string();
@@ -264,6 +188,6 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(error.contains("raw H.264"), "{error}");
+        assert!(error.contains("MP4 or raw H.264"), "{error}");
     }
 }

@@ -2,9 +2,11 @@
 //!
 //! - [`http`]: HTTP cameras: MJPEG streams (`multipart/x-mixed-replace`) and JPEG snapshot
 //!   URLs (polled).
-//! - [`file`]: folders of images, single images and raw H.264 recordings as cameras (tests,
+//! - [`file`]: folders of images, single images and video recordings as cameras (tests,
 //!   replays).
+//! - [`recording`]: MP4/MOV and raw H.264 recordings, decoded and sampled for [`file`].
 //! - [`mjpeg`]: the multipart parser the MJPEG source reads with.
+//! - [`webcam`]: local webcams through Video4Linux2 (Linux).
 //! - [`rtsp`]: RTSP cameras: `retina` for the stream, `openh264` for H.264, key frames only
 //!   where that is enough.
 //!
@@ -14,7 +16,10 @@
 pub mod file;
 pub mod http;
 pub mod mjpeg;
+pub mod recording;
 pub mod rtsp;
+#[cfg(target_os = "linux")]
+pub mod webcam;
 
 use std::time::{Duration, SystemTime};
 
@@ -83,21 +88,27 @@ pub async fn open(
         )?));
     }
     if lower.chars().all(|c| c.is_ascii_digit()) || lower.starts_with("/dev/video") {
-        let device = if lower.starts_with("/dev/") {
-            lower.clone()
-        } else {
-            format!("/dev/video{lower}")
-        };
-        if !std::path::Path::new(&device).exists() {
-            return Err(SourceError::Connect(format!(
-                "there is no webcam {device} on this machine"
-            )));
-        }
-        return Err(SourceError::Unsupported(format!(
-            "local webcams ({device}) are not read by this build yet"
-        )));
+        return open_webcam(url.trim(), sample_interval);
     }
     Err(SourceError::Unsupported(format!(
         "{url:?} names no source hadir can read"
+    )))
+}
+
+#[cfg(target_os = "linux")]
+fn open_webcam(url: &str, sample_interval: Duration) -> Result<Box<dyn FrameSource>, SourceError> {
+    let device = webcam::device_path(url)
+        .ok_or_else(|| SourceError::Connect(format!("{url:?} names no webcam")))?;
+    Ok(Box::new(webcam::WebcamSource::open(
+        &device,
+        sample_interval,
+        DEFAULT_FRAME_TIMEOUT,
+    )?))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_webcam(url: &str, _sample_interval: Duration) -> Result<Box<dyn FrameSource>, SourceError> {
+    Err(SourceError::Unsupported(format!(
+        "webcam {url:?}: hadir reads local webcams through Video4Linux2, on Linux only"
     )))
 }
