@@ -123,6 +123,7 @@ pub fn yuyv_to_rgb(
 pub struct WebcamSource {
     frames: tokio::sync::mpsc::Receiver<Result<Frame, SourceError>>,
     stop: Arc<AtomicBool>,
+    capture_thread: Option<std::thread::JoinHandle<()>>,
     frame_timeout: Duration,
     /// What the device was set to: `MJPG 1280×720`.
     pub description: String,
@@ -145,13 +146,14 @@ impl WebcamSource {
         let (sender, frames) = tokio::sync::mpsc::channel(1);
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
-        std::thread::Builder::new()
+        let capture_thread = std::thread::Builder::new()
             .name(format!("webcam {}", device.display()))
             .spawn(move || capture.run(sample_interval, &sender, &stopped))
             .map_err(|e| SourceError::Connect(format!("cannot start a capture thread: {e}")))?;
         Ok(Self {
             frames,
             stop,
+            capture_thread: Some(capture_thread),
             frame_timeout,
             description,
         })
@@ -159,8 +161,13 @@ impl WebcamSource {
 }
 
 impl Drop for WebcamSource {
+    /// Stops the capture thread and waits for it (at most [`STOP_POLL`] and one conversion),
+    /// so that the device is closed before a reconnect opens it again.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.capture_thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
