@@ -61,6 +61,13 @@ pub enum Event {
         presence: Option<EmployeePresence>,
     },
     NotificationCreated(NotificationRecord),
+    /// Notifications were marked read: these ids, or every one (`all`); the unread count
+    /// after.
+    NotificationsRead {
+        notification_ids: Vec<i64>,
+        all: bool,
+        unread_count: u64,
+    },
     CameraStatusChanged(camera::Model),
     CameraChanged {
         kind: ChangeKind,

@@ -1,5 +1,5 @@
 //! The notification service: the alert list (newest first, paginated by id), the unread
-//! count, and marking notifications read.
+//! count, and marking notifications read (published, so that every client's bell follows).
 
 use entity::notification;
 use sea_orm::{
@@ -7,7 +7,10 @@ use sea_orm::{
     QuerySelect, Select, sea_query::Expr,
 };
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    error::{AppError, AppResult},
+    events::{Event, EventBus},
+};
 
 /// Notifications per page when the client does not say.
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
@@ -39,11 +42,12 @@ pub struct NotificationPage {
 #[derive(Clone, Debug)]
 pub struct Notifications {
     db: DatabaseConnection,
+    events: EventBus,
 }
 
 impl Notifications {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, events: EventBus) -> Self {
+        Self { db, events }
     }
 
     fn filtered(filter: &NotificationFilter) -> Select<notification::Entity> {
@@ -118,25 +122,44 @@ impl Notifications {
         Ok(notification::Entity::find_by_id(id).one(&self.db).await?)
     }
 
-    /// Marks one notification read (again is fine) and returns it.
+    /// Marks one notification read (again is fine) and returns it. Publishes
+    /// [`Event::NotificationsRead`] when it was unread.
     pub async fn mark_read(&self, id: i64) -> AppResult<notification::Model> {
-        notification::Entity::update_many()
+        let result = notification::Entity::update_many()
             .col_expr(notification::Column::IsRead, Expr::value(true))
             .filter(notification::Column::Id.eq(id))
+            .filter(notification::Column::IsRead.eq(false))
             .exec(&self.db)
             .await?;
-        self.get(id)
+        let model = self
+            .get(id)
             .await?
-            .ok_or_else(|| AppError::not_found("notification", id.to_string()))
+            .ok_or_else(|| AppError::not_found("notification", id.to_string()))?;
+        if result.rows_affected > 0 {
+            self.events.publish(Event::NotificationsRead {
+                notification_ids: vec![id],
+                all: false,
+                unread_count: self.unread_count().await?,
+            });
+        }
+        Ok(model)
     }
 
-    /// Marks every unread notification read; returns how many were unread.
+    /// Marks every unread notification read; returns how many were unread. Publishes
+    /// [`Event::NotificationsRead`] when there were any.
     pub async fn mark_all_read(&self) -> AppResult<u64> {
         let result = notification::Entity::update_many()
             .col_expr(notification::Column::IsRead, Expr::value(true))
             .filter(notification::Column::IsRead.eq(false))
             .exec(&self.db)
             .await?;
+        if result.rows_affected > 0 {
+            self.events.publish(Event::NotificationsRead {
+                notification_ids: Vec::new(),
+                all: true,
+                unread_count: self.unread_count().await?,
+            });
+        }
         Ok(result.rows_affected)
     }
 }

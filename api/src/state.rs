@@ -92,7 +92,7 @@ impl AppState {
         Self {
             employees: EmployeeDirectory::new(db.clone(), events.clone()),
             cameras: CameraRegistry::new(db.clone(), events.clone()),
-            notifications: Notifications::new(db.clone()),
+            notifications: Notifications::new(db.clone(), events.clone()),
             tokens: TokenStore::new(db.clone(), config.admin_token.as_deref()),
             ai_status: ai_status.clone(),
             live_cameras: CameraSupervisor::new(

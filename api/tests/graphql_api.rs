@@ -321,6 +321,34 @@ async fn notifications_paginate_newest_first(backend: Backend) {
         .clone();
     assert_eq!(second["pageInfo"]["hasNextPage"], false);
     assert_eq!(second["nodes"].as_array().unwrap().len(), 1);
+
+    // Marking read is pushed to every client (a viewer's bell follows an admin's clicks);
+    // marking an already read one again pushes nothing.
+    let viewer = create_token(&server, "VIEWER").await;
+    let client = server.ws(&viewer).await;
+    let mut reads = client
+        .subscribe(Operation::new(
+            "subscription { notificationsRead { notificationIds all unreadCount } }",
+            json!({}),
+        ))
+        .await
+        .expect("a viewer subscribes to notificationsRead");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let newest = ids[0].to_string();
+    for _ in 0..2 {
+        server
+            .gql(
+                ADMIN_TOKEN,
+                "mutation($id: ID!) { markNotificationRead(id: $id) { isRead } }",
+                json!({ "id": newest }),
+            )
+            .await;
+    }
+    let read = next_event(&mut reads, Duration::from_secs(5)).await;
+    assert_eq!(
+        read["notificationsRead"],
+        json!({ "notificationIds": [newest], "all": false, "unreadCount": 2 })
+    );
     let marked = server
         .gql(
             ADMIN_TOKEN,
@@ -328,7 +356,20 @@ async fn notifications_paginate_newest_first(backend: Backend) {
             json!({}),
         )
         .await;
-    assert_eq!(marked["markAllNotificationsRead"], 3);
+    assert_eq!(marked["markAllNotificationsRead"], 2);
+    let read = next_event(&mut reads, Duration::from_secs(5)).await;
+    assert_eq!(
+        read["notificationsRead"],
+        json!({ "notificationIds": [], "all": true, "unreadCount": 0 })
+    );
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation { markAllNotificationsRead }",
+            json!({}),
+        )
+        .await;
+    no_event(&mut reads, Duration::from_millis(500)).await;
     let (code, _) = server
         .gql_error(
             Some(ADMIN_TOKEN),

@@ -81,7 +81,7 @@ async fn world(backend: Backend, name: &str, employees: usize) -> Option<World> 
     let clock = ManualClock::new(start());
     let engine = engine_on(&db, &clock, &events);
     Some(World {
-        notifications: Notifications::new(db.clone()),
+        notifications: Notifications::new(db.clone(), events.clone()),
         db,
         clock,
         events,
@@ -344,7 +344,7 @@ async fn engines_sharing_a_database_never_repeat_a_notification(backend: Backend
         1,
         "the silent camera is taken down by exactly one engine"
     );
-    let world_notifications = Notifications::new(w.db.clone());
+    let world_notifications = Notifications::new(w.db.clone(), w.events.clone());
     let total = world_notifications
         .page(&NotificationFilter::default(), Some(200), None)
         .await

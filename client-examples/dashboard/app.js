@@ -791,6 +791,20 @@
     prependHistory(n);
   }
 
+  // Read on any client (this one included): the bell and the history follow.
+  function onNotificationsRead(read) {
+    if (read.all) {
+      markHistoryRead(state.notifications.map((n) => n.id), true);
+      state.notifications = [];
+    } else {
+      const ids = new Set(read.notificationIds);
+      state.notifications = state.notifications.filter((n) => !ids.has(n.id));
+      markHistoryRead(read.notificationIds);
+    }
+    state.unreadCount = read.unreadCount;
+    renderNotifications();
+  }
+
   async function markRead(id) {
     try {
       await gql('mutation($id: ID!) { markNotificationRead(id: $id) { id isRead } }', { id });
@@ -1071,6 +1085,7 @@
       else upsertEmployee(c.employee);
     });
     on(`subscription { notificationCreated { ${NOTIFICATION_FIELDS} } }`, (d) => onNotification(d.notificationCreated));
+    on('subscription { notificationsRead { notificationIds all unreadCount } }', (d) => onNotificationsRead(d.notificationsRead));
     on(`subscription { cameraStatusChanged { ${cameraFields()} } }`, (d) => {
       const c = d.cameraStatusChanged;
       if (state.cameras.get(c.cameraId)?.status !== c.status) {

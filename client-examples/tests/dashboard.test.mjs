@@ -238,6 +238,19 @@ describe('dashboard', { timeout: 120_000 }, () => {
     await page.click('#tab-live');
   });
 
+  it('follows notifications marked read elsewhere, without a reload', async () => {
+    await waitText('#notification-badge', 1); // dewi's, from the screenshot's moment
+    const { notifications } = await hadir.gql('{ notifications(unreadOnly: true) { nodes { id } } }');
+    assert.equal(notifications.nodes.length, 1);
+    await hadir.gql('mutation($id: ID!) { markNotificationRead(id: $id) { id } }', { id: notifications.nodes[0].id });
+    await waitFor(async () => !(await page.isVisible('#notification-badge')), { what: 'the badge to go' });
+    assert.equal(await page.getAttribute('#notification-btn', 'data-count'), '0');
+    const item = page.locator(`#alert-history [data-notification-id="${notifications.nodes[0].id}"]`);
+    await item.waitFor({ state: 'attached', timeout: 5000 }); // the report page listed it
+    assert.doesNotMatch(await item.getAttribute('class'), /\bunread\b/);
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the page was reloaded');
+  });
+
   it('fits a phone screen', async () => {
     const phone = await browser.context.newPage();
     phone.on('pageerror', (error) => pageErrors.push(error));

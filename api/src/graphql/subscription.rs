@@ -55,6 +55,17 @@ pub struct VideoFrame {
     pub faces: Vec<FrameFace>,
 }
 
+/// Notifications marked read.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct NotificationsRead {
+    /// The notifications marked read (empty when `all`).
+    pub notification_ids: Vec<ID>,
+    /// Every notification was marked read.
+    pub all: bool,
+    /// Unread notifications after.
+    pub unread_count: i64,
+}
+
 /// A camera created, updated or deleted.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct CameraChange {
@@ -171,6 +182,26 @@ impl SubscriptionRoot {
             Event::NotificationCreated(record) => {
                 Notification::from_record(record).filter(|n| kind.is_none_or(|k| k == n.kind))
             }
+            _ => None,
+        })
+    }
+
+    /// Notifications were marked read (by anyone): follow the bell's badge without polling.
+    #[graphql(guard = "RoleGuard::read()")]
+    async fn notifications_read(&self, ctx: &Context<'_>) -> impl Stream<Item = NotificationsRead> {
+        events(ctx).filter_map(|event| match &*event {
+            Event::NotificationsRead {
+                notification_ids,
+                all,
+                unread_count,
+            } => Some(NotificationsRead {
+                notification_ids: notification_ids
+                    .iter()
+                    .map(|id| ID(id.to_string()))
+                    .collect(),
+                all: *all,
+                unread_count: i64::try_from(*unread_count).unwrap_or(i64::MAX),
+            }),
             _ => None,
         })
     }
