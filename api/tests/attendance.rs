@@ -5,7 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, TimeZone, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, NaiveDate, NaiveTime, Offset, TimeDelta, TimeZone, Timelike, Utc,
+};
 use common::{ADMIN_TOKEN, Backend, ServerOptions, TestDb, TestServer, create_token};
 use serde_json::{Value, json};
 
@@ -153,6 +155,41 @@ async fn a_simulated_working_day(backend: Backend) {
             )
             .await;
     }
+    // The site as the API tells it: its zone, its date now (not UTC's: the zone is chosen so
+    // that it is about 20:00 there), its offset and its working days.
+    let described = server
+        .gql(
+            ADMIN_TOKEN,
+            "{ site { timeZone today utcOffsetMinutes workStart workEnd graceMinutes workDays } }",
+            json!({}),
+        )
+        .await;
+    let offset_minutes = site
+        .tz
+        .offset_from_utc_datetime(&Utc::now().naive_utc())
+        .fix()
+        .local_minus_utc()
+        / 60;
+    let expected_days: Vec<String> = site
+        .work_days()
+        .split(',')
+        .map(|d| d.to_ascii_uppercase())
+        .collect();
+    let mut listed: Vec<String> = described["site"]["workDays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    let mut expected_sorted = expected_days.clone();
+    expected_sorted.sort();
+    assert_eq!(listed, expected_sorted, "{described}");
+    assert_eq!(described["site"]["timeZone"], site.zone.as_str());
+    assert_eq!(described["site"]["today"], site.today.to_string());
+    assert_eq!(described["site"]["utcOffsetMinutes"], offset_minutes);
+    assert_eq!(described["site"]["workStart"], "09:00", "{described}");
+
     // E6 is in now: a live sighting. A buffered sighting from days ago must not disturb that.
     server
         .gql(ADMIN_TOKEN, "mutation { reportSighting(input: {employeeId: \"E6\", cameraId: \"CAM1\"}) { employeeId } }", json!({}))

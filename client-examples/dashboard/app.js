@@ -50,6 +50,7 @@
     summary: null,
     aiStatus: null,
     clockOffsetMs: 0, // server time − local time
+    siteTimeZone: null, // IANA name, from site { timeZone }
     lastServerTick: 0,
     filter: 'ALL',
     search: '',
@@ -288,14 +289,22 @@
   // Time
   // ---------------------------------------------------------------------------------------
   const serverNow = () => Date.now() + state.clockOffsetMs;
-  const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-  const shortTimeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
-  const dateFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
-  const shortDateFormat = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' });
   const narrowScreen = matchMedia('(max-width: 600px)');
-  const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
-    day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
-  });
+  // Times and dates are shown in the site's time zone (`site { timeZone }`: the office's
+  // clock, the attendance days), the browser's until it is known.
+  let timeFormat, shortTimeFormat, dateFormat, shortDateFormat, dateTimeFormat, isoDateParts;
+  function useTimeZone(timeZone) {
+    const tz = timeZone ? { timeZone } : {};
+    timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, ...tz });
+    shortTimeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hour12: false, ...tz });
+    dateFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', ...tz });
+    shortDateFormat = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', ...tz });
+    dateTimeFormat = new Intl.DateTimeFormat(undefined, {
+      day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, ...tz,
+    });
+    isoDateParts = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: '2-digit', day: '2-digit', ...tz });
+  }
+  useTimeZone(undefined);
 
   // The server's words for a past time (presence.lastSeenAgo: "just now", "5 seconds ago",
   // "1 minute ago", "11 hours ago"…), recomputed here every second between updates with the
@@ -313,10 +322,10 @@
     return `${amount} ${unit}${amount === 1 ? '' : 's'} ago`;
   }
 
+  // The site's date at `ms`, as YYYY-MM-DD.
   function localDate(ms) {
-    const d = new Date(ms);
-    const pad = (n) => String(n).padStart(2, '0');
-    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+    const part = Object.fromEntries(isoDateParts.formatToParts(ms).map((p) => [p.type, p.value]));
+    return `${part.year}-${part.month}-${part.day}`;
   }
 
   function onServerTime(iso) {
@@ -1021,6 +1030,7 @@
   async function loadAll() {
     const data = await gql(`{
       serverTime
+      site { timeZone }
       aiStatus { ${AI_FIELDS} }
       presenceSummary { ${SUMMARY_FIELDS} }
       cameras { ${cameraFields()} }
@@ -1028,6 +1038,10 @@
       unreadNotificationCount
       notifications(unreadOnly: true, first: 50) { totalCount nodes { ${NOTIFICATION_FIELDS} } }
     }`);
+    if (data.site.timeZone !== state.siteTimeZone) {
+      state.siteTimeZone = data.site.timeZone;
+      useTimeZone(data.site.timeZone);
+    }
     onServerTime(data.serverTime);
     state.aiStatus = data.aiStatus;
     state.summary = data.presenceSummary;

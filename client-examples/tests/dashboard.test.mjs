@@ -86,10 +86,14 @@ async function waitText(selector, expected, ms = 8000) {
   });
 }
 
+// The site's time zone: one whose date is not UTC's for the next hour at least (the browser
+// runs in UTC), so that a page showing the browser's date instead of the site's is caught.
+const SITE_TIME_ZONE = new Date().getUTCHours() >= 11 ? 'Pacific/Kiritimati' : 'Etc/GMT+12';
+
 describe('dashboard', { timeout: 120_000 }, () => {
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    hadir = await startHadir({ lostAfterSecs: LOST_AFTER_SECS });
+    hadir = await startHadir({ lostAfterSecs: LOST_AFTER_SECS, env: { HADIR_TIMEZONE: SITE_TIME_ZONE } });
     for (const e of EMPLOYEES) {
       await hadir.gql('mutation($input: EmployeeInput!) { createEmployee(input: $input) { employeeId } }', { input: e });
     }
@@ -225,7 +229,13 @@ describe('dashboard', { timeout: 120_000 }, () => {
     const href = await page.getAttribute('#csv-download', 'href');
     const csvUrl = new URL(href);
     assert.equal(csvUrl.pathname, '/reports/attendance.csv');
-    assert.match(csvUrl.searchParams.get('from'), /^\d{4}-\d{2}-\d{2}$/);
+    // The site's day, not the browser's (UTC's).
+    const { site } = await hadir.gql('{ site { timeZone today } }');
+    assert.equal(site.timeZone, SITE_TIME_ZONE);
+    assert.notEqual(site.today, new Date().toISOString().slice(0, 10));
+    assert.equal(csvUrl.searchParams.get('from'), site.today);
+    assert.equal(await page.inputValue('#report-date'), site.today);
+    assert.match(await text('#current-date'), new RegExp(`\\b${Number(site.today.slice(8))}\\b`), 'the header shows the site\'s date');
     assert.ok(csvUrl.searchParams.get('token'));
     const csv = await fetch(csvUrl).then((r) => {
       assert.equal(r.status, 200);

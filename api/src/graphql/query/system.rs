@@ -1,17 +1,38 @@
-//! Queries about the server itself: its time, the AI status, the caller, the tokens.
+//! Queries about the server itself: its time, the site's time zone and hours, the AI status,
+//! the caller, the tokens.
 
 use async_graphql::ResultExt as _;
-use async_graphql::{Context, ID, Object};
-use chrono::{DateTime, Utc};
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Offset as _, Utc, Weekday};
 
 use crate::{
     auth::{Principal, RoleGuard},
-    graphql::types::{AiStatus, ApiToken, Me},
+    graphql::types::{AiStatus, ApiToken, Date, Me},
     state::AppState,
 };
 
 #[derive(Default)]
 pub struct SystemQuery;
+
+/// The site: its time zone (attendance days, reports and the dashboard's clock follow it)
+/// and its default working hours (departments may have their own).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Site {
+    /// IANA name, e.g. `Asia/Jakarta`.
+    pub time_zone: String,
+    /// The site's date now.
+    pub today: Date,
+    /// The site's offset from UTC now, in minutes (east positive).
+    pub utc_offset_minutes: i32,
+    /// When the working day starts, `HH:MM`.
+    pub work_start: String,
+    /// When it ends, `HH:MM`.
+    pub work_end: String,
+    /// Minutes after `work_start` before an arrival counts as late.
+    pub grace_minutes: i32,
+    /// Working days, `MON` … `SUN`.
+    pub work_days: Vec<String>,
+}
 
 #[Object]
 impl SystemQuery {
@@ -19,6 +40,37 @@ impl SystemQuery {
     #[graphql(guard = "RoleGuard::read()")]
     async fn server_time(&self, ctx: &Context<'_>) -> DateTime<Utc> {
         ctx.data_unchecked::<AppState>().clock.now()
+    }
+
+    /// The site's time zone, today's date there and its default working hours.
+    #[graphql(guard = "RoleGuard::read()")]
+    async fn site(&self, ctx: &Context<'_>) -> Site {
+        let state = ctx.data_unchecked::<AppState>();
+        let schedule = state.attendance.schedule();
+        let now = state.clock.now().with_timezone(&schedule.timezone);
+        let hours = &schedule.default;
+        let week = [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ];
+        Site {
+            time_zone: schedule.timezone.name().to_owned(),
+            today: Date(now.date_naive()),
+            utc_offset_minutes: now.offset().fix().local_minus_utc() / 60,
+            work_start: hours.start.format("%H:%M").to_string(),
+            work_end: hours.end.format("%H:%M").to_string(),
+            grace_minutes: i32::try_from(hours.grace_minutes).unwrap_or(i32::MAX),
+            work_days: week
+                .into_iter()
+                .filter(|day| hours.days.contains(*day))
+                .map(|day| day.to_string().to_uppercase())
+                .collect(),
+        }
     }
 
     /// Whether face recognition is running.
