@@ -112,6 +112,11 @@ pub struct Config {
     pub retention_notifications_days: u32,
     /// Days attendance logs are kept (0: forever).
     pub retention_attendance_days: u32,
+    /// An MQTT broker to publish presence and notifications to, `mqtt://[user:pass@]host[:port]`
+    /// (none: no MQTT).
+    pub mqtt_url: Option<String>,
+    /// The first level of every MQTT topic hadir publishes.
+    pub mqtt_topic_prefix: String,
     /// A `tracing` filter such as `info` or `hadir=debug,sqlx=warn`.
     pub log: String,
 }
@@ -152,6 +157,8 @@ impl Default for Config {
             retention_visits_days: retention::DEFAULT_VISITS_DAYS,
             retention_notifications_days: retention::DEFAULT_NOTIFICATIONS_DAYS,
             retention_attendance_days: retention::DEFAULT_ATTENDANCE_DAYS,
+            mqtt_url: None,
+            mqtt_topic_prefix: crate::mqtt::DEFAULT_TOPIC_PREFIX.to_owned(),
             log: "info".to_owned(),
         }
     }
@@ -323,6 +330,12 @@ impl Config {
         if let Some(v) = env("HADIR_RETENTION_ATTENDANCE_DAYS") {
             self.retention_attendance_days = parse("HADIR_RETENTION_ATTENDANCE_DAYS", v)?;
         }
+        if let Some(v) = env("HADIR_MQTT_URL") {
+            self.mqtt_url = Some(v).filter(|url| !url.trim().is_empty());
+        }
+        if let Some(v) = env("HADIR_MQTT_TOPIC_PREFIX") {
+            self.mqtt_topic_prefix = v;
+        }
         if let Some(v) = env("HADIR_LOG") {
             self.log = v;
         }
@@ -373,6 +386,7 @@ impl Config {
         self.model_set()?;
         self.provider()?;
         self.schedule()?;
+        self.mqtt()?;
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://"))
@@ -386,6 +400,18 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// The MQTT broker to publish to, if any.
+    pub fn mqtt(&self) -> Result<Option<crate::mqtt::MqttSettings>, ConfigError> {
+        self.mqtt_url
+            .as_deref()
+            .map(|url| crate::mqtt::MqttSettings::parse(url, &self.mqtt_topic_prefix))
+            .transpose()
+            .map_err(|reason| ConfigError::Invalid {
+                key: "mqtt_url",
+                reason,
+            })
     }
 
     /// The address to listen on.

@@ -15,6 +15,7 @@
 //! - [`validate`]: checks on identifiers, names and URLs, naming the field at fault.
 //! - [`graphql`]: the schema: query, mutation and subscription roots by domain.
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format.
+//! - [`mqtt`]: the MQTT bridge: presence, notifications and camera status to a broker.
 //! - [`server`]: the axum router and `serve`.
 //! - [`state`]: what handlers and resolvers share.
 //! - [`error`]: the services' error type.
@@ -31,6 +32,7 @@ pub mod events;
 pub mod faces;
 pub mod graphql;
 pub mod metrics;
+pub mod mqtt;
 pub mod notifications;
 pub mod presence;
 pub mod server;

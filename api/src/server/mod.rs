@@ -551,6 +551,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let attendance_closer = app.attendance.clone().spawn_closer(Duration::from_secs(
         app.config.attendance_close_interval_secs,
     ));
+    let mqtt = match app.config.mqtt()? {
+        Some(settings) => {
+            tracing::info!(broker = %format!("{}:{}", settings.host, settings.port), prefix = %settings.topic_prefix, "publishing to MQTT");
+            Some(crate::mqtt::MqttBridge::spawn(
+                settings,
+                &app.events,
+                app.employees.clone(),
+                app.cameras.clone(),
+            ))
+        }
+        None => None,
+    };
     let purge = retention::spawn(
         app.db.clone(),
         app.config.retention(),
@@ -572,6 +584,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     attendance_closer.abort();
     cameras.abort();
     purge.abort();
+    if let Some(mqtt) = mqtt {
+        mqtt.stop().await;
+    }
     Ok(())
 }
 

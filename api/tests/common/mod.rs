@@ -316,6 +316,16 @@ impl TestServer {
         )
     }
 
+    /// Asks the process to stop (SIGTERM), as a service manager would, and waits for it.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success(), "kill -TERM failed");
+        self.child.wait().expect("hadir exits")
+    }
+
     /// Kills the process at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -1,0 +1,459 @@
+//! The MQTT bridge: presence, detections, notifications, camera status and the summary
+//! published to an MQTT broker as they happen, for home automation (Home Assistant,
+//! Node-RED), access control and HR systems that speak MQTT rather than GraphQL.
+//!
+//! Topics, under the prefix (`mqtt_topic_prefix`, default [`DEFAULT_TOPIC_PREFIX`]); payloads
+//! are JSON, times RFC 3339 UTC:
+//!
+//! | topic | retained | when |
+//! |---|---|---|
+//! | `{prefix}/status` | yes | `online` once connected; `offline` on shutdown, or by the broker (last will) when hadir dies |
+//! | `{prefix}/employees/{employeeId}/presence` | yes | the employee's status changed (and every employee's, on each connection) |
+//! | `{prefix}/employees/{employeeId}/detected` | no | each recognition at a camera |
+//! | `{prefix}/cameras/{cameraId}/status` | yes | a camera went online or offline (and every camera's, on each connection) |
+//! | `{prefix}/notifications` | no | a notification was raised (EMPLOYEE_LOST, CAMERA_DOWN, …) |
+//! | `{prefix}/unknown/{cameraId}` | no | a face nobody enrolled matched |
+//! | `{prefix}/summary` | yes | the present / alert / not seen / total counts changed |
+//!
+//! Retained topics mean a client that subscribes later still gets the current state at once.
+//! Publishing never holds up the server: when the broker is away, messages wait in a bounded
+//! queue ([`MQTT_QUEUE`]) and the newest are dropped (and logged) once it is full; on
+//! reconnection the retained state is published again from the database.
+
+use std::{sync::Arc, time::Duration};
+
+use rumqttc::{AsyncClient, Event as MqttEvent, LastWill, MqttOptions, Packet, QoS};
+use serde_json::{Value, json};
+use tokio::{sync::Notify, task::JoinHandle};
+
+use crate::{
+    cameras::registry::CameraRegistry,
+    employees::EmployeeDirectory,
+    events::{Event, EventBus},
+    presence::{EmployeePresence, PresenceCounts},
+};
+
+/// The topic prefix when none is configured.
+pub const DEFAULT_TOPIC_PREFIX: &str = "hadir";
+/// The MQTT keep-alive interval.
+pub const MQTT_KEEP_ALIVE: Duration = Duration::from_secs(30);
+/// Messages that may wait for the broker before new ones are dropped.
+pub const MQTT_QUEUE: usize = 1_024;
+/// The longest wait between attempts to reach the broker (doubling from one second).
+pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(30);
+
+/// Where and how to publish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MqttSettings {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub topic_prefix: String,
+    pub client_id: String,
+}
+
+impl MqttSettings {
+    /// Reads `mqtt://[user[:password]@]host[:port]` (port 1883 by default).
+    pub fn parse(url: &str, topic_prefix: &str) -> Result<Self, String> {
+        let parsed = url::Url::parse(url.trim())
+            .map_err(|e| format!("{url:?} is not a URL such as mqtt://127.0.0.1:1883 ({e})"))?;
+        match parsed.scheme() {
+            "mqtt" | "tcp" => {}
+            "mqtts" | "ssl" => {
+                return Err(format!(
+                    "{url:?}: hadir speaks plain MQTT (mqtt://); reach a TLS broker through a \
+                     local bridge such as Mosquitto's"
+                ));
+            }
+            other => return Err(format!("{url:?}: scheme {other:?} is not mqtt://")),
+        }
+        let host = parsed
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| format!("{url:?} names no host"))?
+            .to_owned();
+        let prefix = topic_prefix.trim().trim_end_matches('/');
+        if prefix.is_empty() || prefix.contains(['+', '#']) || prefix.starts_with('$') {
+            return Err(format!(
+                "topic prefix {topic_prefix:?} must be a plain topic level such as \"hadir\" \
+                 (no +, # or leading $)"
+            ));
+        }
+        let decode = |text: &str| {
+            url::form_urlencoded::parse(format!("x={text}").as_bytes())
+                .next()
+                .map(|(_, value)| value.into_owned())
+                .unwrap_or_default()
+        };
+        Ok(Self {
+            host,
+            port: parsed.port().unwrap_or(1883),
+            username: Some(decode(parsed.username())).filter(|u| !u.is_empty()),
+            password: parsed.password().map(decode),
+            topic_prefix: prefix.to_owned(),
+            client_id: format!("hadir-{}-{}", std::process::id(), rand::random::<u32>()),
+        })
+    }
+
+    fn topic(&self, rest: &str) -> String {
+        format!("{}/{rest}", self.topic_prefix)
+    }
+}
+
+/// The running bridge.
+pub struct MqttBridge {
+    client: AsyncClient,
+    settings: MqttSettings,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// One message to publish.
+struct Message {
+    topic: String,
+    payload: Vec<u8>,
+    retain: bool,
+}
+
+fn employee_payload(presence: &EmployeePresence) -> Value {
+    let employee = &presence.employee;
+    let tracking = presence.tracking.as_ref();
+    json!({
+        "employeeId": employee.employee_id,
+        "name": employee.name,
+        "department": employee.department,
+        "role": employee.role,
+        "status": tracking.map_or("UNAVAILABLE", |t| t.status.as_str()),
+        "lastSeen": tracking.map(|t| t.last_seen.to_rfc3339()),
+        "since": tracking.map(|t| t.status_changed_at.to_rfc3339()),
+        "score": tracking.and_then(|t| t.score),
+        "cameraId": presence.camera.as_ref().map(|c| c.camera_id.clone()),
+        "cameraName": presence.camera.as_ref().map(|c| c.camera_name.clone()),
+    })
+}
+
+fn camera_payload(camera: &entity::camera::Model) -> Value {
+    json!({
+        "cameraId": camera.camera_id,
+        "name": camera.camera_name,
+        "status": camera.status.to_ascii_uppercase(),
+        "message": camera.status_message,
+        "lastFrameAt": camera.last_frame_at.map(|t| t.to_rfc3339()),
+        "since": camera.status_changed_at.map(|t| t.to_rfc3339()),
+    })
+}
+
+fn summary_payload(counts: &PresenceCounts) -> Value {
+    json!({
+        "present": counts.present,
+        "alert": counts.alert,
+        "unavailable": counts.unavailable,
+        "total": counts.total,
+    })
+}
+
+/// What an event publishes, if anything.
+fn messages_for(settings: &MqttSettings, event: &Event) -> Vec<Message> {
+    let message = |topic: String, payload: Value, retain: bool| Message {
+        topic,
+        payload: payload.to_string().into_bytes(),
+        retain,
+    };
+    match event {
+        Event::EmployeeStatusChanged(presence) => vec![message(
+            settings.topic(&format!(
+                "employees/{}/presence",
+                presence.employee.employee_id
+            )),
+            employee_payload(presence),
+            true,
+        )],
+        Event::EmployeeChanged {
+            employee_id,
+            presence,
+            ..
+        } => {
+            let topic = settings.topic(&format!("employees/{employee_id}/presence"));
+            match presence {
+                Some(presence) => vec![message(topic, employee_payload(presence), true)],
+                // Deleted: an empty retained message clears the topic.
+                None => vec![Message {
+                    topic,
+                    payload: Vec::new(),
+                    retain: true,
+                }],
+            }
+        }
+        Event::EmployeeDetected(detection) => vec![message(
+            settings.topic(&format!(
+                "employees/{}/detected",
+                detection.presence.employee.employee_id
+            )),
+            json!({
+                "employeeId": detection.presence.employee.employee_id,
+                "name": detection.presence.employee.name,
+                "cameraId": detection.camera.camera_id,
+                "cameraName": detection.camera.camera_name,
+                "seenAt": detection.seen_at.to_rfc3339(),
+                "score": detection.score,
+            }),
+            false,
+        )],
+        Event::UnknownFaceSeen(unknown) => vec![message(
+            settings.topic(&format!("unknown/{}", unknown.camera.camera_id)),
+            json!({
+                "cameraId": unknown.camera.camera_id,
+                "cameraName": unknown.camera.camera_name,
+                "seenAt": unknown.seen_at.to_rfc3339(),
+                "bestScore": unknown.best_score,
+            }),
+            false,
+        )],
+        Event::NotificationCreated(record) => {
+            let n = &record.notification;
+            vec![message(
+                settings.topic("notifications"),
+                json!({
+                    "id": n.id.to_string(),
+                    "type": n.kind,
+                    "message": n.message,
+                    "createdAt": n.created_at.to_rfc3339(),
+                    "employeeId": n.employee_id,
+                    "cameraId": n.camera_id,
+                }),
+                false,
+            )]
+        }
+        Event::CameraStatusChanged(camera) => vec![message(
+            settings.topic(&format!("cameras/{}/status", camera.camera_id)),
+            camera_payload(camera),
+            true,
+        )],
+        Event::CameraChanged {
+            camera_id, camera, ..
+        } => {
+            let topic = settings.topic(&format!("cameras/{camera_id}/status"));
+            match camera {
+                Some(camera) => vec![message(topic, camera_payload(camera), true)],
+                None => vec![Message {
+                    topic,
+                    payload: Vec::new(),
+                    retain: true,
+                }],
+            }
+        }
+        Event::PresenceSummaryChanged(counts) => vec![message(
+            settings.topic("summary"),
+            summary_payload(counts),
+            true,
+        )],
+        Event::NotificationsRead { .. } => Vec::new(),
+    }
+}
+
+/// Publishes without waiting: a full queue drops the message (logged).
+fn publish(client: &AsyncClient, message: Message) {
+    if let Err(error) = client.try_publish(
+        message.topic.as_str(),
+        QoS::AtLeastOnce,
+        message.retain,
+        message.payload,
+    ) {
+        tracing::warn!(topic = %message.topic, "MQTT message dropped: {error}");
+    }
+}
+
+/// Publishes, waiting for room in the queue (the snapshot task's own pace).
+async fn publish_waiting(client: &AsyncClient, message: Message) {
+    if let Err(error) = client
+        .publish(
+            message.topic.as_str(),
+            QoS::AtLeastOnce,
+            message.retain,
+            message.payload,
+        )
+        .await
+    {
+        tracing::warn!(topic = %message.topic, "MQTT message dropped: {error}");
+    }
+}
+
+impl MqttBridge {
+    /// Connects (in the background: an absent broker is retried, never fatal) and publishes
+    /// from the event bus until stopped.
+    pub fn spawn(
+        settings: MqttSettings,
+        events: &EventBus,
+        employees: EmployeeDirectory,
+        cameras: CameraRegistry,
+    ) -> Self {
+        let status_topic = settings.topic("status");
+        let mut options = MqttOptions::new(&settings.client_id, &settings.host, settings.port);
+        options
+            .set_keep_alive(MQTT_KEEP_ALIVE)
+            .set_clean_session(true)
+            .set_last_will(LastWill::new(
+                &status_topic,
+                "offline",
+                QoS::AtLeastOnce,
+                true,
+            ));
+        if let Some(username) = &settings.username {
+            options.set_credentials(username, settings.password.clone().unwrap_or_default());
+        }
+        let (client, mut event_loop) = AsyncClient::new(options, MQTT_QUEUE);
+        let connected = Arc::new(Notify::new());
+
+        // The connection: polled for ever; reconnects with a capped backoff.
+        let connection = {
+            let connected = connected.clone();
+            let broker = format!("{}:{}", settings.host, settings.port);
+            tokio::spawn(async move {
+                let mut delay = Duration::from_secs(1);
+                loop {
+                    match event_loop.poll().await {
+                        Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
+                            tracing::info!(%broker, "MQTT connected");
+                            delay = Duration::from_secs(1);
+                            connected.notify_one();
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(%broker, "MQTT: {error}; retrying in {delay:?}");
+                            tokio::time::sleep(delay).await;
+                            delay = (delay * 2).min(MAX_RECONNECT_DELAY);
+                        }
+                    }
+                }
+            })
+        };
+
+        // On every connection: online, then the retained state from the database.
+        let snapshots = {
+            let client = client.clone();
+            let settings = settings.clone();
+            tokio::spawn(async move {
+                loop {
+                    connected.notified().await;
+                    publish_waiting(
+                        &client,
+                        Message {
+                            topic: settings.topic("status"),
+                            payload: b"online".to_vec(),
+                            retain: true,
+                        },
+                    )
+                    .await;
+                    match employees.list().await {
+                        Ok(everyone) => {
+                            for presence in &everyone {
+                                for message in messages_for(
+                                    &settings,
+                                    &Event::EmployeeStatusChanged(presence.clone()),
+                                ) {
+                                    publish_waiting(&client, message).await;
+                                }
+                            }
+                        }
+                        Err(error) => tracing::warn!("MQTT: cannot read the employees: {error}"),
+                    }
+                    match cameras.list().await {
+                        Ok(all) => {
+                            for camera in all {
+                                for message in
+                                    messages_for(&settings, &Event::CameraStatusChanged(camera))
+                                {
+                                    publish_waiting(&client, message).await;
+                                }
+                            }
+                        }
+                        Err(error) => tracing::warn!("MQTT: cannot read the cameras: {error}"),
+                    }
+                    match employees.counts().await {
+                        Ok(counts) => {
+                            for message in
+                                messages_for(&settings, &Event::PresenceSummaryChanged(counts))
+                            {
+                                publish_waiting(&client, message).await;
+                            }
+                        }
+                        Err(error) => tracing::warn!("MQTT: cannot count presence: {error}"),
+                    }
+                }
+            })
+        };
+
+        // Every event as it happens.
+        let forwarder = {
+            let client = client.clone();
+            let settings = settings.clone();
+            let mut receiver = events.subscribe();
+            tokio::spawn(async move {
+                loop {
+                    match receiver.recv().await {
+                        Ok(event) => {
+                            for message in messages_for(&settings, &event) {
+                                publish(&client, message);
+                            }
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                            tracing::warn!("MQTT: {missed} events missed (the bridge fell behind)");
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            })
+        };
+        Self {
+            client,
+            settings,
+            tasks: vec![connection, snapshots, forwarder],
+        }
+    }
+
+    /// Says `offline` and disconnects (a clean stop: the last will is for crashes).
+    pub async fn stop(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            let _ = self
+                .client
+                .publish(
+                    self.settings.topic("status"),
+                    QoS::AtLeastOnce,
+                    true,
+                    "offline",
+                )
+                .await;
+            let _ = self.client.disconnect().await;
+            // Give the connection task a moment to write both out.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        })
+        .await;
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_urls_are_read_and_bad_ones_named() {
+        let settings =
+            MqttSettings::parse("mqtt://ha:s%40cret@broker.lan:1884", "office/").unwrap();
+        assert_eq!(settings.host, "broker.lan");
+        assert_eq!(settings.port, 1884);
+        assert_eq!(settings.username.as_deref(), Some("ha"));
+        assert_eq!(settings.password.as_deref(), Some("s@cret"));
+        assert_eq!(settings.topic("status"), "office/status");
+        let plain = MqttSettings::parse("mqtt://127.0.0.1", "hadir").unwrap();
+        assert_eq!((plain.port, plain.username), (1883, None));
+        let error = MqttSettings::parse("mqtts://broker:8883", "hadir").unwrap_err();
+        assert!(error.contains("plain MQTT"), "{error}");
+        let error = MqttSettings::parse("http://broker", "hadir").unwrap_err();
+        assert!(error.contains("not mqtt://"), "{error}");
+        let error = MqttSettings::parse("mqtt://broker", "a/#").unwrap_err();
+        assert!(error.contains("topic prefix"), "{error}");
+    }
+}

@@ -1,0 +1,290 @@
+//! The MQTT bridge against a real broker (the Mosquitto this machine runs on 127.0.0.1:1883;
+//! `HADIR_TEST_MQTT_HOST`/`_PORT` name another): a real `hadir` publishes, a real MQTT client
+//! subscribes. Each run uses a topic prefix of its own and clears its retained topics after.
+
+mod common;
+
+use std::{collections::HashMap, time::Duration};
+
+use common::{ADMIN_TOKEN, Backend, ServerOptions, TestDb, TestServer};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+fn broker() -> (String, u16) {
+    let host = std::env::var("HADIR_TEST_MQTT_HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let port = std::env::var("HADIR_TEST_MQTT_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1883);
+    (host, port)
+}
+
+/// A message as received: topic, payload, whether the broker kept it (retained).
+#[derive(Debug)]
+struct Received {
+    topic: String,
+    payload: String,
+    retained: bool,
+}
+
+/// Subscribes to `filter` and hands over every message.
+async fn subscribe(filter: &str) -> (AsyncClient, mpsc::UnboundedReceiver<Received>) {
+    let (host, port) = broker();
+    let mut options = MqttOptions::new(
+        format!("hadir-test-{}-{}", std::process::id(), rand_suffix()),
+        host.clone(),
+        port,
+    );
+    options.set_keep_alive(Duration::from_secs(10));
+    let (client, mut event_loop) = AsyncClient::new(options, 100);
+    let (sender, receiver) = mpsc::unbounded_channel();
+    let (subscribed_tx, mut subscribed) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            match event_loop.poll().await {
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let _ = sender.send(Received {
+                        topic: p.topic.clone(),
+                        payload: String::from_utf8_lossy(&p.payload).into_owned(),
+                        retained: p.retain,
+                    });
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    let _ = subscribed_tx.send(());
+                }
+                Ok(_) => {}
+                Err(error) => panic!(
+                    "the MQTT broker at {host}:{port} cannot be reached ({error}); this machine \
+                     kind runs Mosquitto there"
+                ),
+            }
+        }
+    });
+    client
+        .subscribe(filter, QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
+    tokio::time::timeout(Duration::from_secs(10), subscribed.recv())
+        .await
+        .expect("SUBACK within 10 s");
+    (client, receiver)
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+/// The next message on `topic`, within `within`: first any kept in `seen` while waiting for
+/// other topics, then new ones (those on other topics are kept in `seen`).
+async fn next_on(
+    messages: &mut mpsc::UnboundedReceiver<Received>,
+    seen: &mut HashMap<String, Vec<Received>>,
+    topic: &str,
+    within: Duration,
+) -> Received {
+    seen.entry(topic.to_owned()).or_default();
+    if let Some(kept) = seen.get_mut(topic).filter(|kept| !kept.is_empty()) {
+        return kept.remove(0);
+    }
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let message = tokio::time::timeout_at(deadline, messages.recv())
+            .await
+            .unwrap_or_else(|_| panic!("nothing on {topic} within {within:?}; seen: {seen:?}"))
+            .expect("the subscriber stopped");
+        if message.topic == topic {
+            return message;
+        }
+        seen.entry(message.topic.clone()).or_default().push(message);
+    }
+}
+
+/// The next JSON message on `topic` for which `wanted` holds.
+async fn next_json_where(
+    messages: &mut mpsc::UnboundedReceiver<Received>,
+    seen: &mut HashMap<String, Vec<Received>>,
+    topic: &str,
+    within: Duration,
+    wanted: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let message = next_on(messages, seen, topic, left).await;
+        let value: Value = serde_json::from_str(&message.payload)
+            .unwrap_or_else(|e| panic!("{topic}: {e}: {:?}", message.payload));
+        if wanted(&value) {
+            return value;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_notifications_and_availability_reach_mqtt() {
+    let Some(db) = TestDb::create(Backend::Sqlite, "presence_reaches_mqtt") else {
+        return;
+    };
+    let prefix = format!("hadir-test-{}", rand_suffix());
+    let (host, port) = broker();
+    let (watcher, mut messages) = subscribe(&format!("{prefix}/#")).await;
+    let mut seen = HashMap::new();
+    let options = ServerOptions {
+        lost_after_secs: 2,
+        extra_env: vec![
+            ("HADIR_MQTT_URL".into(), format!("mqtt://{host}:{port}")),
+            ("HADIR_MQTT_TOPIC_PREFIX".into(), prefix.clone()),
+        ],
+        ..Default::default()
+    };
+    let mut server = TestServer::start(&db, &options);
+    let status = format!("{prefix}/status");
+    let online = next_on(&mut messages, &mut seen, &status, Duration::from_secs(15)).await;
+    assert_eq!(online.payload, "online");
+
+    // The cameras of the sample folder, retained with their status.
+    let camera = next_json_where(
+        &mut messages,
+        &mut seen,
+        &format!("{prefix}/cameras/CAM1/status"),
+        Duration::from_secs(10),
+        |_| true,
+    )
+    .await;
+    assert_eq!(camera["cameraId"], "CAM1");
+
+    // A new employee: not seen yet.
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Ana Putri\", department: \"Finance\"}) { employeeId } }",
+            json!({}),
+        )
+        .await;
+    let presence = format!("{prefix}/employees/E1/presence");
+    let value = next_json_where(
+        &mut messages,
+        &mut seen,
+        &presence,
+        Duration::from_secs(10),
+        |_| true,
+    )
+    .await;
+    assert_eq!(value["status"], "UNAVAILABLE");
+    assert_eq!(value["name"], "Ana Putri");
+
+    // Seen at CAM1: AVAILABLE there, a detection, the summary counts her.
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation { reportSighting(input: {employeeId: \"E1\", cameraId: \"CAM1\", score: 0.7}) { employeeId } }",
+            json!({}),
+        )
+        .await;
+    let value = next_json_where(
+        &mut messages,
+        &mut seen,
+        &presence,
+        Duration::from_secs(10),
+        |v| v["status"] == "AVAILABLE",
+    )
+    .await;
+    assert_eq!(value["cameraId"], "CAM1");
+    assert!(
+        value["lastSeen"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("+00:00")),
+        "{value}"
+    );
+    let detected = next_json_where(
+        &mut messages,
+        &mut seen,
+        &format!("{prefix}/employees/E1/detected"),
+        Duration::from_secs(10),
+        |_| true,
+    )
+    .await;
+    assert_eq!(detected["cameraId"], "CAM1");
+    assert_eq!(detected["score"], 0.7);
+    next_json_where(
+        &mut messages,
+        &mut seen,
+        &format!("{prefix}/summary"),
+        Duration::from_secs(10),
+        |v| v["present"] == 1,
+    )
+    .await;
+
+    // Not seen for lost_after: OFFLINE, and an EMPLOYEE_LOST notification.
+    let value = next_json_where(
+        &mut messages,
+        &mut seen,
+        &presence,
+        Duration::from_secs(15),
+        |v| v["status"] == "OFFLINE",
+    )
+    .await;
+    assert_eq!(value["cameraId"], "CAM1", "last seen there");
+    let notification = next_json_where(
+        &mut messages,
+        &mut seen,
+        &format!("{prefix}/notifications"),
+        Duration::from_secs(10),
+        |v| v["type"] == "EMPLOYEE_LOST",
+    )
+    .await;
+    assert_eq!(notification["employeeId"], "E1");
+
+    // A client that subscribes later gets the current state at once (retained).
+    let (late, mut late_messages) = subscribe(&format!("{prefix}/employees/+/presence")).await;
+    let mut late_seen = HashMap::new();
+    let retained = next_on(
+        &mut late_messages,
+        &mut late_seen,
+        &presence,
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(retained.retained);
+    assert_eq!(
+        serde_json::from_str::<Value>(&retained.payload).unwrap()["status"],
+        "OFFLINE"
+    );
+    let _ = late.disconnect().await;
+
+    // hadir dies: the broker says offline for it (the last will).
+    server.kill();
+    let offline = next_on(&mut messages, &mut seen, &status, Duration::from_secs(60)).await;
+    assert_eq!(offline.payload, "offline");
+
+    // Back: online, and the state published again from the database; a clean stop says
+    // offline itself.
+    let mut server = TestServer::start(&db, &options);
+    let online = next_on(&mut messages, &mut seen, &status, Duration::from_secs(15)).await;
+    assert_eq!(online.payload, "online");
+    let value = next_json_where(
+        &mut messages,
+        &mut seen,
+        &presence,
+        Duration::from_secs(10),
+        |_| true,
+    )
+    .await;
+    assert_eq!(value["status"], "OFFLINE");
+    assert!(server.terminate().success());
+    let offline = next_on(&mut messages, &mut seen, &status, Duration::from_secs(10)).await;
+    assert_eq!(offline.payload, "offline");
+
+    // Clear what this run left retained on the broker.
+    let mut retained_topics: Vec<String> = seen.keys().cloned().collect();
+    retained_topics.extend([status, presence, format!("{prefix}/summary")]);
+    for topic in retained_topics {
+        let _ = watcher
+            .publish(topic, QoS::AtLeastOnce, true, Vec::<u8>::new())
+            .await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
