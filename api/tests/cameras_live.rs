@@ -358,32 +358,8 @@ async fn an_rtsp_camera_end_to_end(backend: Backend) {
     let mut unknown =
         subscribe("subscription { unknownFaceDetected(cameraId: \"DOOR\") { bestScore } }").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    server
-        .gql(
-            ADMIN_TOKEN,
-            "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
-            json!({ "i": { "cameraId": "DOOR", "name": "Front door", "streamUrl": camera.url, "sampleFps": 2 } }),
-        )
+    add_camera_and_follow_the_door_video(&server, "DOOR", &camera.url, &mut statuses, &mut unknown)
         .await;
-
-    // 0–8 s: the enrolled person.
-    let event = next_event(&mut statuses, Duration::from_secs(30)).await;
-    assert_eq!(
-        event["employeeStatusChanged"],
-        json!({ "employeeId": "E1", "presence": { "status": "AVAILABLE", "camera": { "cameraId": "DOOR" } } })
-    );
-    // 8–16 s: nobody; lost after lost_after.
-    let event = next_event(&mut statuses, Duration::from_secs(20)).await;
-    assert_eq!(
-        event["employeeStatusChanged"]["presence"]["status"],
-        "OFFLINE"
-    );
-    // 16–24 s: a stranger, never taken for E1.
-    let event = next_event(&mut unknown, Duration::from_secs(20)).await;
-    assert!(
-        event["unknownFaceDetected"]["bestScore"].as_f64().unwrap() < 0.45,
-        "{event}"
-    );
     let still = server
         .gql(
             ADMIN_TOKEN,
@@ -437,24 +413,42 @@ async fn an_mp4_recording_as_a_camera(backend: Backend) {
         subscribe("subscription { unknownFaceDetected(cameraId: \"REPLAY\") { bestScore } }").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let url = url::Url::from_file_path(&video).unwrap().to_string();
+    add_camera_and_follow_the_door_video(&server, "REPLAY", &url, &mut statuses, &mut unknown)
+        .await;
+}
+
+/// Adds camera `camera_id` reading the door video from `stream_url` through the API (its task
+/// starts without a restart), then follows the video: 0–8 s the enrolled person, AVAILABLE at
+/// that camera; 8–16 s nobody, OFFLINE after lost_after; 16–24 s a stranger, never taken for
+/// E1. `statuses` and `unknown` subscribe to `employeeStatusChanged` and to
+/// `unknownFaceDetected` of that camera.
+async fn add_camera_and_follow_the_door_video<S>(
+    server: &common::TestServer,
+    camera_id: &str,
+    stream_url: &str,
+    statuses: &mut S,
+    unknown: &mut S,
+) where
+    S: futures_util::Stream<Item = Result<serde_json::Value, graphql_ws_client::Error>> + Unpin,
+{
     server
         .gql(
             ADMIN_TOKEN,
             "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
-            json!({ "i": { "cameraId": "REPLAY", "name": "Door recording", "streamUrl": url, "sampleFps": 2 } }),
+            json!({ "i": { "cameraId": camera_id, "name": "Front door", "streamUrl": stream_url, "sampleFps": 2 } }),
         )
         .await;
-    let event = next_event(&mut statuses, Duration::from_secs(30)).await;
+    let event = next_event(statuses, Duration::from_secs(30)).await;
     assert_eq!(
         event["employeeStatusChanged"],
-        json!({ "employeeId": "E1", "presence": { "status": "AVAILABLE", "camera": { "cameraId": "REPLAY" } } })
+        json!({ "employeeId": "E1", "presence": { "status": "AVAILABLE", "camera": { "cameraId": camera_id } } })
     );
-    let event = next_event(&mut statuses, Duration::from_secs(20)).await;
+    let event = next_event(statuses, Duration::from_secs(20)).await;
     assert_eq!(
         event["employeeStatusChanged"]["presence"]["status"],
         "OFFLINE"
     );
-    let event = next_event(&mut unknown, Duration::from_secs(20)).await;
+    let event = next_event(unknown, Duration::from_secs(20)).await;
     assert!(
         event["unknownFaceDetected"]["bestScore"].as_f64().unwrap() < 0.45,
         "{event}"

@@ -179,11 +179,8 @@ fn blur_lowers_sharpness_below_the_enrolment_bar() {
     );
 }
 
-/// A raw H.264 recording (made from the test video with ffmpeg) played as a camera: sampled
-/// frames decode, and the enrolled face of its first seconds is found on them.
-#[tokio::test]
-async fn a_raw_h264_recording_plays_as_a_camera() {
-    use vision::source::{FrameSource, file::FileSource};
+/// The test video: 8 s of an enrolled person, 8 s of an empty scene, 8 s of a stranger.
+fn door_video() -> std::path::PathBuf {
     let video = cache_dir()
         .join("videos")
         .join("enrolled_then_empty_then_stranger.mp4");
@@ -192,16 +189,31 @@ async fn a_raw_h264_recording_plays_as_a_camera() {
         "{}: run tests/camera_fixtures/make_videos.sh",
         video.display()
     );
-    let dir = tempfile::tempdir().unwrap();
-    let raw = dir.path().join("door.h264");
+    video
+}
+
+/// The same stream as raw H.264 (Annex B) in `dir`, copied out by ffmpeg.
+fn raw_h264_of(video: &std::path::Path, dir: &std::path::Path) -> std::path::PathBuf {
+    let raw = dir.join("door.h264");
     let status = std::process::Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-i"])
-        .arg(&video)
+        .arg(video)
         .args(["-c", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "h264"])
         .arg(&raw)
         .status()
         .expect("ffmpeg");
     assert!(status.success());
+    raw
+}
+
+/// A raw H.264 recording (made from the test video with ffmpeg) played as a camera: sampled
+/// frames decode, and the enrolled face of its first seconds is found on them.
+#[tokio::test]
+async fn a_raw_h264_recording_plays_as_a_camera() {
+    use vision::source::{FrameSource, file::FileSource};
+    let video = door_video();
+    let dir = tempfile::tempdir().unwrap();
+    let raw = raw_h264_of(&video, dir.path());
     let url = url::Url::from_file_path(&raw).unwrap().to_string();
     // 2 frames a second of a 24 s recording: 48 frames, then the end.
     let mut source = FileSource::open(&url, std::time::Duration::from_millis(1)).unwrap();
@@ -248,24 +260,9 @@ fn play_all(recording: &mut vision::source::recording::Recording) -> Vec<image::
 fn an_mp4_recording_plays_as_a_camera() {
     use std::time::Duration;
     use vision::source::recording::Recording;
-    let video = cache_dir()
-        .join("videos")
-        .join("enrolled_then_empty_then_stranger.mp4");
-    assert!(
-        video.exists(),
-        "{}: run tests/camera_fixtures/make_videos.sh",
-        video.display()
-    );
+    let video = door_video();
     let dir = tempfile::tempdir().unwrap();
-    let raw = dir.path().join("door.h264");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(&video)
-        .args(["-c", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "h264"])
-        .arg(&raw)
-        .status()
-        .expect("ffmpeg");
-    assert!(status.success());
+    let raw = raw_h264_of(&video, dir.path());
     let open = |path: &std::path::Path, interval: Duration| {
         Recording::open(path, interval)
             .expect("a recording")
