@@ -152,6 +152,18 @@ fn summary_payload(counts: &PresenceCounts) -> Value {
     })
 }
 
+/// A retained state, or (for a deleted record) the empty retained message that clears the
+/// topic.
+fn state_or_cleared(topic: String, state: Option<Value>) -> Message {
+    Message {
+        topic,
+        payload: state
+            .map(|v| v.to_string().into_bytes())
+            .unwrap_or_default(),
+        retain: true,
+    }
+}
+
 /// What an event publishes, if anything.
 fn messages_for(settings: &MqttSettings, event: &Event) -> Vec<Message> {
     let message = |topic: String, payload: Value, retain: bool| Message {
@@ -173,16 +185,10 @@ fn messages_for(settings: &MqttSettings, event: &Event) -> Vec<Message> {
             presence,
             ..
         } => {
-            let topic = settings.topic(&format!("employees/{employee_id}/presence"));
-            match presence {
-                Some(presence) => vec![message(topic, employee_payload(presence), true)],
-                // Deleted: an empty retained message clears the topic.
-                None => vec![Message {
-                    topic,
-                    payload: Vec::new(),
-                    retain: true,
-                }],
-            }
+            vec![state_or_cleared(
+                settings.topic(&format!("employees/{employee_id}/presence")),
+                presence.as_ref().map(employee_payload),
+            )]
         }
         Event::EmployeeDetected(detection) => vec![message(
             settings.topic(&format!(
@@ -232,15 +238,10 @@ fn messages_for(settings: &MqttSettings, event: &Event) -> Vec<Message> {
         Event::CameraChanged {
             camera_id, camera, ..
         } => {
-            let topic = settings.topic(&format!("cameras/{camera_id}/status"));
-            match camera {
-                Some(camera) => vec![message(topic, camera_payload(camera), true)],
-                None => vec![Message {
-                    topic,
-                    payload: Vec::new(),
-                    retain: true,
-                }],
-            }
+            vec![state_or_cleared(
+                settings.topic(&format!("cameras/{camera_id}/status")),
+                camera.as_ref().map(camera_payload),
+            )]
         }
         Event::PresenceSummaryChanged(counts) => vec![message(
             settings.topic("summary"),

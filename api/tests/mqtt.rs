@@ -103,6 +103,16 @@ async fn next_on(
     }
 }
 
+/// The next JSON message on `topic`.
+async fn next_json(
+    messages: &mut mpsc::UnboundedReceiver<Received>,
+    seen: &mut HashMap<String, Vec<Received>>,
+    topic: &str,
+    within: Duration,
+) -> Value {
+    next_json_where(messages, seen, topic, within, |_| true).await
+}
+
 /// The next JSON message on `topic` for which `wanted` holds.
 async fn next_json_where(
     messages: &mut mpsc::UnboundedReceiver<Received>,
@@ -146,12 +156,11 @@ async fn presence_notifications_and_availability_reach_mqtt() {
     assert_eq!(online.payload, "online");
 
     // The cameras of the sample folder, retained with their status.
-    let camera = next_json_where(
+    let camera = next_json(
         &mut messages,
         &mut seen,
         &format!("{prefix}/cameras/CAM1/status"),
         Duration::from_secs(10),
-        |_| true,
     )
     .await;
     assert_eq!(camera["cameraId"], "CAM1");
@@ -165,14 +174,7 @@ async fn presence_notifications_and_availability_reach_mqtt() {
         )
         .await;
     let presence = format!("{prefix}/employees/E1/presence");
-    let value = next_json_where(
-        &mut messages,
-        &mut seen,
-        &presence,
-        Duration::from_secs(10),
-        |_| true,
-    )
-    .await;
+    let value = next_json(&mut messages, &mut seen, &presence, Duration::from_secs(10)).await;
     assert_eq!(value["status"], "UNAVAILABLE");
     assert_eq!(value["name"], "Ana Putri");
 
@@ -199,12 +201,11 @@ async fn presence_notifications_and_availability_reach_mqtt() {
             .is_some_and(|t| t.ends_with("+00:00")),
         "{value}"
     );
-    let detected = next_json_where(
+    let detected = next_json(
         &mut messages,
         &mut seen,
         &format!("{prefix}/employees/E1/detected"),
         Duration::from_secs(10),
-        |_| true,
     )
     .await;
     assert_eq!(detected["cameraId"], "CAM1");
@@ -265,14 +266,7 @@ async fn presence_notifications_and_availability_reach_mqtt() {
     let mut server = TestServer::start(&db, &options);
     let online = next_on(&mut messages, &mut seen, &status, Duration::from_secs(15)).await;
     assert_eq!(online.payload, "online");
-    let value = next_json_where(
-        &mut messages,
-        &mut seen,
-        &presence,
-        Duration::from_secs(10),
-        |_| true,
-    )
-    .await;
+    let value = next_json(&mut messages, &mut seen, &presence, Duration::from_secs(10)).await;
     assert_eq!(value["status"], "OFFLINE");
     assert!(server.terminate().success());
     let offline = next_on(&mut messages, &mut seen, &status, Duration::from_secs(10)).await;
