@@ -117,6 +117,11 @@ pub struct Config {
     pub mqtt_url: Option<String>,
     /// The first level of every MQTT topic hadir publishes.
     pub mqtt_topic_prefix: String,
+    /// Publish Home Assistant discovery messages (employees as device trackers, cameras as
+    /// connectivity sensors, the counts as sensors).
+    pub mqtt_home_assistant: bool,
+    /// Home Assistant's discovery prefix.
+    pub mqtt_home_assistant_prefix: String,
     /// A `tracing` filter such as `info` or `hadir=debug,sqlx=warn`.
     pub log: String,
 }
@@ -159,6 +164,9 @@ impl Default for Config {
             retention_attendance_days: retention::DEFAULT_ATTENDANCE_DAYS,
             mqtt_url: None,
             mqtt_topic_prefix: crate::mqtt::DEFAULT_TOPIC_PREFIX.to_owned(),
+            mqtt_home_assistant: false,
+            mqtt_home_assistant_prefix: crate::mqtt::home_assistant::DEFAULT_DISCOVERY_PREFIX
+                .to_owned(),
             log: "info".to_owned(),
         }
     }
@@ -336,6 +344,12 @@ impl Config {
         if let Some(v) = env("HADIR_MQTT_TOPIC_PREFIX") {
             self.mqtt_topic_prefix = v;
         }
+        if let Some(v) = env("HADIR_MQTT_HOME_ASSISTANT") {
+            self.mqtt_home_assistant = parse("HADIR_MQTT_HOME_ASSISTANT", v)?;
+        }
+        if let Some(v) = env("HADIR_MQTT_HOME_ASSISTANT_PREFIX") {
+            self.mqtt_home_assistant_prefix = v;
+        }
         if let Some(v) = env("HADIR_LOG") {
             self.log = v;
         }
@@ -406,7 +420,14 @@ impl Config {
     pub fn mqtt(&self) -> Result<Option<crate::mqtt::MqttSettings>, ConfigError> {
         self.mqtt_url
             .as_deref()
-            .map(|url| crate::mqtt::MqttSettings::parse(url, &self.mqtt_topic_prefix))
+            .map(|url| {
+                let settings = crate::mqtt::MqttSettings::parse(url, &self.mqtt_topic_prefix)?;
+                if self.mqtt_home_assistant {
+                    settings.with_home_assistant(&self.mqtt_home_assistant_prefix)
+                } else {
+                    Ok(settings)
+                }
+            })
             .transpose()
             .map_err(|reason| ConfigError::Invalid {
                 key: "mqtt_url",

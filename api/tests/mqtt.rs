@@ -147,6 +147,12 @@ async fn presence_notifications_and_availability_reach_mqtt() {
         extra_env: vec![
             ("HADIR_MQTT_URL".into(), format!("mqtt://{host}:{port}")),
             ("HADIR_MQTT_TOPIC_PREFIX".into(), prefix.clone()),
+            // Home Assistant discovery, under this run's prefix rather than a real one.
+            ("HADIR_MQTT_HOME_ASSISTANT".into(), "true".into()),
+            (
+                "HADIR_MQTT_HOME_ASSISTANT_PREFIX".into(),
+                format!("{prefix}/ha"),
+            ),
         ],
         ..Default::default()
     };
@@ -176,6 +182,33 @@ async fn presence_notifications_and_availability_reach_mqtt() {
     let presence = format!("{prefix}/employees/E1/presence");
     let value = next_json(&mut messages, &mut seen, &presence, Duration::from_secs(10)).await;
     assert_eq!(value["status"], "UNAVAILABLE");
+    // … and in Home Assistant, a device tracker that reads that topic.
+    let node = &prefix; // letters, digits and '-': an id as it is
+    let tracker = format!("{prefix}/ha/device_tracker/hadir_{node}/E1/config");
+    let config = next_json(&mut messages, &mut seen, &tracker, Duration::from_secs(10)).await;
+    assert_eq!(config["name"], "Ana Putri");
+    assert_eq!(config["state_topic"], presence.as_str());
+    assert_eq!(
+        config["value_template"],
+        "{{ 'home' if value_json.status == 'AVAILABLE' else 'not_home' }}"
+    );
+    assert_eq!(config["availability_topic"], status.as_str());
+    // The cameras and the counts are there too, from the connection's snapshot.
+    let camera_config = next_json(
+        &mut messages,
+        &mut seen,
+        &format!("{prefix}/ha/binary_sensor/hadir_{node}/camera_CAM1/config"),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(camera_config["device_class"], "connectivity");
+    next_json(
+        &mut messages,
+        &mut seen,
+        &format!("{prefix}/ha/sensor/hadir_{node}/summary_present/config"),
+        Duration::from_secs(10),
+    )
+    .await;
     assert_eq!(value["name"], "Ana Putri");
 
     // Seen at CAM1: AVAILABLE there, a detection, the summary counts her.
@@ -266,8 +299,36 @@ async fn presence_notifications_and_availability_reach_mqtt() {
     let mut server = TestServer::start(&db, &options);
     let online = next_on(&mut messages, &mut seen, &status, Duration::from_secs(15)).await;
     assert_eq!(online.payload, "online");
-    let value = next_json(&mut messages, &mut seen, &presence, Duration::from_secs(10)).await;
-    assert_eq!(value["status"], "OFFLINE");
+    let value = next_json_where(
+        &mut messages,
+        &mut seen,
+        &presence,
+        Duration::from_secs(10),
+        |v| v["status"] == "OFFLINE",
+    )
+    .await;
+    assert_eq!(value["cameraId"], "CAM1");
+
+    // Deleted: its retained state and its Home Assistant entity are cleared.
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation { deleteEmployee(employeeId: \"E1\") }",
+            json!({}),
+        )
+        .await;
+    loop {
+        let cleared = next_on(&mut messages, &mut seen, &tracker, Duration::from_secs(10)).await;
+        if cleared.payload.is_empty() {
+            break;
+        }
+    }
+    loop {
+        let cleared = next_on(&mut messages, &mut seen, &presence, Duration::from_secs(10)).await;
+        if cleared.payload.is_empty() {
+            break;
+        }
+    }
     assert!(server.terminate().success());
     let offline = next_on(&mut messages, &mut seen, &status, Duration::from_secs(10)).await;
     assert_eq!(offline.payload, "offline");

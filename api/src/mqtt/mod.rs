@@ -16,9 +16,12 @@
 //! | `{prefix}/summary` | yes | the present / alert / not seen / total counts changed |
 //!
 //! Retained topics mean a client that subscribes later still gets the current state at once.
+//! [`home_assistant`] adds Home Assistant's discovery messages for the same topics.
 //! Publishing never holds up the server: when the broker is away, messages wait in a bounded
 //! queue ([`MQTT_QUEUE`]) and the newest are dropped (and logged) once it is full; on
 //! reconnection the retained state is published again from the database.
+
+pub mod home_assistant;
 
 use std::{sync::Arc, time::Duration};
 
@@ -29,7 +32,7 @@ use tokio::{sync::Notify, task::JoinHandle};
 use crate::{
     cameras::registry::CameraRegistry,
     employees::EmployeeDirectory,
-    events::{Event, EventBus},
+    events::{ChangeKind, Event, EventBus},
     presence::{EmployeePresence, PresenceCounts},
 };
 
@@ -51,6 +54,8 @@ pub struct MqttSettings {
     pub password: Option<String>,
     pub topic_prefix: String,
     pub client_id: String,
+    /// Home Assistant's discovery prefix, where its discovery messages are wanted.
+    pub home_assistant: Option<String>,
 }
 
 impl MqttSettings {
@@ -93,7 +98,20 @@ impl MqttSettings {
             password: parsed.password().map(decode),
             topic_prefix: prefix.to_owned(),
             client_id: format!("hadir-{}-{}", std::process::id(), rand::random::<u32>()),
+            home_assistant: None,
         })
+    }
+
+    /// Also publishes Home Assistant discovery messages under `discovery_prefix`.
+    pub fn with_home_assistant(mut self, discovery_prefix: &str) -> Result<Self, String> {
+        let prefix = discovery_prefix.trim().trim_end_matches('/');
+        if prefix.is_empty() || prefix.contains(['+', '#']) {
+            return Err(format!(
+                "discovery prefix {discovery_prefix:?} must be a plain topic such as                  \"homeassistant\""
+            ));
+        }
+        self.home_assistant = Some(prefix.to_owned());
+        Ok(self)
     }
 
     fn topic(&self, rest: &str) -> String {
@@ -109,7 +127,7 @@ pub struct MqttBridge {
 }
 
 /// One message to publish.
-struct Message {
+pub(crate) struct Message {
     topic: String,
     payload: Vec<u8>,
     retain: bool,
@@ -185,10 +203,20 @@ fn messages_for(settings: &MqttSettings, event: &Event) -> Vec<Message> {
             presence,
             ..
         } => {
-            vec![state_or_cleared(
+            let mut messages = Vec::with_capacity(2);
+            if let Some(discovery) = &settings.home_assistant {
+                messages.push(home_assistant::employee(
+                    settings,
+                    discovery,
+                    employee_id,
+                    presence.as_ref().map(|p| &p.employee),
+                ));
+            }
+            messages.push(state_or_cleared(
                 settings.topic(&format!("employees/{employee_id}/presence")),
                 presence.as_ref().map(employee_payload),
-            )]
+            ));
+            messages
         }
         Event::EmployeeDetected(detection) => vec![message(
             settings.topic(&format!(
@@ -238,10 +266,20 @@ fn messages_for(settings: &MqttSettings, event: &Event) -> Vec<Message> {
         Event::CameraChanged {
             camera_id, camera, ..
         } => {
-            vec![state_or_cleared(
+            let mut messages = Vec::with_capacity(2);
+            if let Some(discovery) = &settings.home_assistant {
+                messages.push(home_assistant::camera(
+                    settings,
+                    discovery,
+                    camera_id,
+                    camera.as_ref(),
+                ));
+            }
+            messages.push(state_or_cleared(
                 settings.topic(&format!("cameras/{camera_id}/status")),
                 camera.as_ref().map(camera_payload),
-            )]
+            ));
+            messages
         }
         Event::PresenceSummaryChanged(counts) => vec![message(
             settings.topic("summary"),
@@ -348,10 +386,12 @@ impl MqttBridge {
                     match employees.list().await {
                         Ok(everyone) => {
                             for presence in &everyone {
-                                for message in messages_for(
-                                    &settings,
-                                    &Event::EmployeeStatusChanged(presence.clone()),
-                                ) {
+                                let event = Event::EmployeeChanged {
+                                    kind: ChangeKind::Updated,
+                                    employee_id: presence.employee.employee_id.clone(),
+                                    presence: Some(presence.clone()),
+                                };
+                                for message in messages_for(&settings, &event) {
                                     publish_waiting(&client, message).await;
                                 }
                             }
@@ -361,14 +401,22 @@ impl MqttBridge {
                     match cameras.list().await {
                         Ok(all) => {
                             for camera in all {
-                                for message in
-                                    messages_for(&settings, &Event::CameraStatusChanged(camera))
-                                {
+                                let event = Event::CameraChanged {
+                                    kind: ChangeKind::Updated,
+                                    camera_id: camera.camera_id.clone(),
+                                    camera: Some(camera),
+                                };
+                                for message in messages_for(&settings, &event) {
                                     publish_waiting(&client, message).await;
                                 }
                             }
                         }
                         Err(error) => tracing::warn!("MQTT: cannot read the cameras: {error}"),
+                    }
+                    if let Some(discovery) = &settings.home_assistant {
+                        for message in home_assistant::summary(&settings, discovery) {
+                            publish_waiting(&client, message).await;
+                        }
                     }
                     match employees.counts().await {
                         Ok(counts) => {
