@@ -6,7 +6,8 @@
 //! - [`db`]: connecting to SQLite or PostgreSQL and migrating.
 //! - [`auth`]: bearer tokens (stored hashed), roles, the resolvers' guard.
 //! - [`clock`]: the injectable clock the presence rules read.
-//! - [`events`]: the event bus that feeds subscriptions.
+//! - [`events`]: the event bus that feeds subscriptions, MQTT and webhooks.
+//! - [`event_json`]: events as JSON for MQTT and webhooks.
 //! - [`presence`]: the presence engine: rules, conditional writes, the monitor loop.
 //! - [`cameras`]: camera files, their sync into the database, the camera service.
 //! - [`attendance`]: daily logs from visits, the work schedule, reports, retention.
@@ -28,6 +29,7 @@ pub mod config;
 pub mod db;
 pub mod employees;
 pub mod error;
+pub mod event_json;
 pub mod events;
 pub mod faces;
 pub mod graphql;

@@ -26,14 +26,14 @@ pub mod home_assistant;
 use std::{sync::Arc, time::Duration};
 
 use rumqttc::{AsyncClient, Event as MqttEvent, LastWill, MqttOptions, Packet, QoS};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::{sync::Notify, task::JoinHandle};
 
 use crate::{
     cameras::registry::CameraRegistry,
     employees::EmployeeDirectory,
+    event_json,
     events::{ChangeKind, Event, EventBus},
-    presence::{EmployeePresence, PresenceCounts},
 };
 
 /// The topic prefix when none is configured.
@@ -107,7 +107,8 @@ impl MqttSettings {
         let prefix = discovery_prefix.trim().trim_end_matches('/');
         if prefix.is_empty() || prefix.contains(['+', '#']) {
             return Err(format!(
-                "discovery prefix {discovery_prefix:?} must be a plain topic such as                  \"homeassistant\""
+                "discovery prefix {discovery_prefix:?} must be a plain topic such as \
+                 \"homeassistant\""
             ));
         }
         self.home_assistant = Some(prefix.to_owned());
@@ -131,43 +132,6 @@ pub(crate) struct Message {
     topic: String,
     payload: Vec<u8>,
     retain: bool,
-}
-
-fn employee_payload(presence: &EmployeePresence) -> Value {
-    let employee = &presence.employee;
-    let tracking = presence.tracking.as_ref();
-    json!({
-        "employeeId": employee.employee_id,
-        "name": employee.name,
-        "department": employee.department,
-        "role": employee.role,
-        "status": tracking.map_or("UNAVAILABLE", |t| t.status.as_str()),
-        "lastSeen": tracking.map(|t| t.last_seen.to_rfc3339()),
-        "since": tracking.map(|t| t.status_changed_at.to_rfc3339()),
-        "score": tracking.and_then(|t| t.score),
-        "cameraId": presence.camera.as_ref().map(|c| c.camera_id.clone()),
-        "cameraName": presence.camera.as_ref().map(|c| c.camera_name.clone()),
-    })
-}
-
-fn camera_payload(camera: &entity::camera::Model) -> Value {
-    json!({
-        "cameraId": camera.camera_id,
-        "name": camera.camera_name,
-        "status": camera.status.to_ascii_uppercase(),
-        "message": camera.status_message,
-        "lastFrameAt": camera.last_frame_at.map(|t| t.to_rfc3339()),
-        "since": camera.status_changed_at.map(|t| t.to_rfc3339()),
-    })
-}
-
-fn summary_payload(counts: &PresenceCounts) -> Value {
-    json!({
-        "present": counts.present,
-        "alert": counts.alert,
-        "unavailable": counts.unavailable,
-        "total": counts.total,
-    })
 }
 
 /// A retained state, or (for a deleted record) the empty retained message that clears the
@@ -195,7 +159,7 @@ fn messages_for(settings: &MqttSettings, event: &Event) -> Vec<Message> {
                 "employees/{}/presence",
                 presence.employee.employee_id
             )),
-            employee_payload(presence),
+            event_json::employee(presence),
             true,
         )],
         Event::EmployeeChanged {
@@ -214,7 +178,7 @@ fn messages_for(settings: &MqttSettings, event: &Event) -> Vec<Message> {
             }
             messages.push(state_or_cleared(
                 settings.topic(&format!("employees/{employee_id}/presence")),
-                presence.as_ref().map(employee_payload),
+                presence.as_ref().map(event_json::employee),
             ));
             messages
         }
@@ -223,44 +187,22 @@ fn messages_for(settings: &MqttSettings, event: &Event) -> Vec<Message> {
                 "employees/{}/detected",
                 detection.presence.employee.employee_id
             )),
-            json!({
-                "employeeId": detection.presence.employee.employee_id,
-                "name": detection.presence.employee.name,
-                "cameraId": detection.camera.camera_id,
-                "cameraName": detection.camera.camera_name,
-                "seenAt": detection.seen_at.to_rfc3339(),
-                "score": detection.score,
-            }),
+            event_json::detection(detection),
             false,
         )],
         Event::UnknownFaceSeen(unknown) => vec![message(
             settings.topic(&format!("unknown/{}", unknown.camera.camera_id)),
-            json!({
-                "cameraId": unknown.camera.camera_id,
-                "cameraName": unknown.camera.camera_name,
-                "seenAt": unknown.seen_at.to_rfc3339(),
-                "bestScore": unknown.best_score,
-            }),
+            event_json::unknown_face(unknown),
             false,
         )],
-        Event::NotificationCreated(record) => {
-            let n = &record.notification;
-            vec![message(
-                settings.topic("notifications"),
-                json!({
-                    "id": n.id.to_string(),
-                    "type": n.kind,
-                    "message": n.message,
-                    "createdAt": n.created_at.to_rfc3339(),
-                    "employeeId": n.employee_id,
-                    "cameraId": n.camera_id,
-                }),
-                false,
-            )]
-        }
+        Event::NotificationCreated(record) => vec![message(
+            settings.topic("notifications"),
+            event_json::notification(record),
+            false,
+        )],
         Event::CameraStatusChanged(camera) => vec![message(
             settings.topic(&format!("cameras/{}/status", camera.camera_id)),
-            camera_payload(camera),
+            event_json::camera(camera),
             true,
         )],
         Event::CameraChanged {
@@ -277,13 +219,13 @@ fn messages_for(settings: &MqttSettings, event: &Event) -> Vec<Message> {
             }
             messages.push(state_or_cleared(
                 settings.topic(&format!("cameras/{camera_id}/status")),
-                camera.as_ref().map(camera_payload),
+                camera.as_ref().map(event_json::camera),
             ));
             messages
         }
         Event::PresenceSummaryChanged(counts) => vec![message(
             settings.topic("summary"),
-            summary_payload(counts),
+            event_json::summary(counts),
             true,
         )],
         Event::NotificationsRead { .. } => Vec::new(),
