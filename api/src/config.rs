@@ -122,6 +122,8 @@ pub struct Config {
     pub mqtt_home_assistant: bool,
     /// Home Assistant's discovery prefix.
     pub mqtt_home_assistant_prefix: String,
+    /// Where to POST events (`[[webhooks]]`: `url`, `events`, `secret`).
+    pub webhooks: Vec<crate::webhooks::WebhookConfig>,
     /// A `tracing` filter such as `info` or `hadir=debug,sqlx=warn`.
     pub log: String,
 }
@@ -167,6 +169,7 @@ impl Default for Config {
             mqtt_home_assistant: false,
             mqtt_home_assistant_prefix: crate::mqtt::home_assistant::DEFAULT_DISCOVERY_PREFIX
                 .to_owned(),
+            webhooks: Vec::new(),
             log: "info".to_owned(),
         }
     }
@@ -350,6 +353,26 @@ impl Config {
         if let Some(v) = env("HADIR_MQTT_HOME_ASSISTANT_PREFIX") {
             self.mqtt_home_assistant_prefix = v;
         }
+        // Webhooks from the environment: URLs, comma-separated, sharing a secret and events.
+        if let Some(urls) = env("HADIR_WEBHOOK_URLS") {
+            let secret = env("HADIR_WEBHOOK_SECRET").filter(|s| !s.is_empty());
+            let events = env("HADIR_WEBHOOK_EVENTS").map(|list| {
+                list.split(',')
+                    .map(|e| e.trim().to_owned())
+                    .filter(|e| !e.is_empty())
+                    .collect()
+            });
+            self.webhooks.extend(
+                urls.split(',')
+                    .map(str::trim)
+                    .filter(|url| !url.is_empty())
+                    .map(|url| crate::webhooks::WebhookConfig {
+                        url: url.to_owned(),
+                        events: events.clone(),
+                        secret: secret.clone(),
+                    }),
+            );
+        }
         if let Some(v) = env("HADIR_LOG") {
             self.log = v;
         }
@@ -401,6 +424,14 @@ impl Config {
         self.provider()?;
         self.schedule()?;
         self.mqtt()?;
+        for (index, webhook) in self.webhooks.iter().enumerate() {
+            webhook
+                .wanted_events()
+                .map_err(|reason| ConfigError::Invalid {
+                    key: "webhooks",
+                    reason: format!("webhook {} ({}): {reason}", index + 1, webhook.url),
+                })?;
+        }
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://"))
@@ -601,6 +632,53 @@ mod tests {
             error.contains("timezone") && error.contains("Mars/Base"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn integrations_come_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hadir.toml");
+        std::fs::write(
+            &file,
+            "mqtt_url = \"mqtt://ha:pw@broker.lan\"\nmqtt_home_assistant = true\n\
+             [[webhooks]]\nurl = \"https://hr.example.com/in\"\nevents = [\"notification.created\"]\n\
+             secret = \"s\"\n",
+        )
+        .unwrap();
+        let config = Config::load_with(
+            Some(&file),
+            env_of(&[(
+                "HADIR_WEBHOOK_URLS",
+                "http://127.0.0.1:9/a, http://127.0.0.1:9/b",
+            )]),
+        )
+        .unwrap();
+        let mqtt = config.mqtt().unwrap().expect("an MQTT broker");
+        assert_eq!(mqtt.host, "broker.lan");
+        assert_eq!(mqtt.home_assistant.as_deref(), Some("homeassistant"));
+        assert_eq!(config.webhooks.len(), 3);
+        assert_eq!(
+            config.webhooks[0].events.as_deref(),
+            Some(&["notification.created".to_owned()][..])
+        );
+        assert_eq!(config.webhooks[2].url, "http://127.0.0.1:9/b");
+        let error = Config::load_with(
+            None,
+            env_of(&[
+                ("HADIR_WEBHOOK_URLS", "http://127.0.0.1:9/a"),
+                ("HADIR_WEBHOOK_EVENTS", "employee.lost"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("webhook 1") && error.contains("employee.lost"),
+            "{error}"
+        );
+        let error = Config::load_with(None, env_of(&[("HADIR_MQTT_URL", "mqtts://broker")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("mqtt_url"), "{error}");
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! - [`graphql`]: the schema: query, mutation and subscription roots by domain.
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format.
 //! - [`mqtt`]: the MQTT bridge: presence, notifications and camera status to a broker.
+//! - [`webhooks`]: events POSTed, signed and retried, to configured URLs.
 //! - [`server`]: the axum router and `serve`.
 //! - [`state`]: what handlers and resolvers share.
 //! - [`error`]: the services' error type.
@@ -40,3 +41,4 @@ pub mod presence;
 pub mod server;
 pub mod state;
 pub mod validate;
+pub mod webhooks;

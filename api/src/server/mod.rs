@@ -563,6 +563,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let webhooks = if app.config.webhooks.is_empty() {
+        None
+    } else {
+        tracing::info!(
+            count = app.config.webhooks.len(),
+            "posting events to webhooks"
+        );
+        Some(
+            crate::webhooks::Webhooks::spawn(&app.config.webhooks, &app.events)
+                .map_err(|reason| anyhow::anyhow!("webhooks: {reason}"))?,
+        )
+    };
     let purge = retention::spawn(
         app.db.clone(),
         app.config.retention(),
@@ -586,6 +598,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     purge.abort();
     if let Some(mqtt) = mqtt {
         mqtt.stop().await;
+    }
+    if let Some(webhooks) = webhooks {
+        webhooks.stop();
     }
     Ok(())
 }

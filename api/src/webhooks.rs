@@ -1,0 +1,290 @@
+//! Webhooks: events POSTed as JSON to the URLs an operator configures (HR systems, chat
+//! bots, access control), signed, retried, in order.
+//!
+//! Each delivery is `POST` with a body `{"event": NAME, "deliveryId": ID, "occurredAt": TIME,
+//! "data": {...}}` (`data` as [`crate::event_json`] writes it) and the headers
+//! `X-Hadir-Event: NAME`, `X-Hadir-Delivery: ID` and, where the webhook has a secret,
+//! `X-Hadir-Signature: sha256=HEX` (HMAC-SHA256 of the body with the secret). A receiver
+//! answers 2xx; anything else, or no answer within [`WEBHOOK_TIMEOUT`], is retried
+//! [`WEBHOOK_ATTEMPTS`] times in all with doubling waits from [`FIRST_RETRY_DELAY`], after
+//! which the delivery is dropped and logged. Each webhook has its own queue
+//! ([`WEBHOOK_QUEUE`] deliveries; the newest are dropped, and logged, when it is full) and
+//! delivers in order, so a slow receiver holds up no other and never the server.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tokio::{sync::mpsc, task::JoinHandle};
+
+use crate::{
+    event_json,
+    events::{Event, EventBus},
+};
+
+/// How long a receiver has to answer.
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+/// Attempts per delivery, the first included.
+pub const WEBHOOK_ATTEMPTS: u32 = 5;
+/// The wait before the first retry (doubling after each).
+pub const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
+/// Deliveries that may wait per webhook.
+pub const WEBHOOK_QUEUE: usize = 1_000;
+
+/// The events a webhook can receive.
+pub const EVENT_NAMES: [&str; 6] = [
+    "employee.status_changed",
+    "notification.created",
+    "camera.status_changed",
+    "summary.changed",
+    "employee.detected",
+    "unknown_face.detected",
+];
+
+/// The events a webhook receives when it does not say: the changes (not every recognition).
+pub const DEFAULT_EVENTS: [&str; 3] = [
+    "employee.status_changed",
+    "notification.created",
+    "camera.status_changed",
+];
+
+/// One webhook as configured (`[[webhooks]]` in `hadir.toml`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where to POST: `http://…` or `https://…`.
+    pub url: String,
+    /// Which events (default: [`DEFAULT_EVENTS`]); `["*"]` for all.
+    pub events: Option<Vec<String>>,
+    /// The key of the `X-Hadir-Signature` HMAC.
+    pub secret: Option<String>,
+}
+
+impl WebhookConfig {
+    /// Checks the URL and the event names; returns the events it wants.
+    pub fn wanted_events(&self) -> Result<Vec<&'static str>, String> {
+        let parsed = url::Url::parse(self.url.trim())
+            .map_err(|e| format!("{:?} is not a URL ({e})", self.url))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(format!("{:?} is not an http(s):// URL", self.url));
+        }
+        let Some(events) = &self.events else {
+            return Ok(DEFAULT_EVENTS.to_vec());
+        };
+        if events.iter().any(|e| e == "*") {
+            return Ok(EVENT_NAMES.to_vec());
+        }
+        events
+            .iter()
+            .map(|name| {
+                EVENT_NAMES
+                    .iter()
+                    .find(|known| **known == name.trim())
+                    .copied()
+                    .ok_or_else(|| {
+                        format!(
+                            "{name:?} is not an event; the events are {} (or \"*\")",
+                            EVENT_NAMES.join(", ")
+                        )
+                    })
+            })
+            .collect()
+    }
+}
+
+/// An event's webhook name and JSON, where webhooks carry it.
+fn describe(event: &Event) -> Option<(&'static str, Value)> {
+    Some(match event {
+        Event::EmployeeStatusChanged(presence) => {
+            ("employee.status_changed", event_json::employee(presence))
+        }
+        Event::NotificationCreated(record) => {
+            ("notification.created", event_json::notification(record))
+        }
+        Event::CameraStatusChanged(camera) => ("camera.status_changed", event_json::camera(camera)),
+        Event::PresenceSummaryChanged(counts) => ("summary.changed", event_json::summary(counts)),
+        Event::EmployeeDetected(detection) => {
+            ("employee.detected", event_json::detection(detection))
+        }
+        Event::UnknownFaceSeen(unknown) => {
+            ("unknown_face.detected", event_json::unknown_face(unknown))
+        }
+        Event::EmployeeChanged { .. }
+        | Event::CameraChanged { .. }
+        | Event::NotificationsRead { .. } => return None,
+    })
+}
+
+/// `sha256=` and the hex HMAC-SHA256 of `body` under `secret`.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// One delivery, ready to send.
+struct Delivery {
+    event: &'static str,
+    id: String,
+    body: Vec<u8>,
+}
+
+/// The running webhooks.
+pub struct Webhooks {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Webhooks {
+    /// Starts a sender per webhook and one task that reads the event bus for them all.
+    pub fn spawn(configs: &[WebhookConfig], events: &EventBus) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .timeout(WEBHOOK_TIMEOUT)
+            .user_agent(concat!("hadir/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
+        let mut routes = Vec::new();
+        let mut tasks = Vec::new();
+        for config in configs {
+            let wanted = config.wanted_events()?;
+            let (sender, receiver) = mpsc::channel::<std::sync::Arc<Delivery>>(WEBHOOK_QUEUE);
+            tasks.push(tokio::spawn(send_in_order(
+                http.clone(),
+                config.url.trim().to_owned(),
+                config.secret.clone().filter(|s| !s.is_empty()),
+                receiver,
+            )));
+            routes.push((wanted, sender, config.url.trim().to_owned()));
+        }
+        let mut bus = events.subscribe();
+        tasks.push(tokio::spawn(async move {
+            let mut next_id: u64 = 0;
+            let started = Utc::now().timestamp_millis();
+            loop {
+                let event = match bus.recv().await {
+                    Ok(event) => event,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!("webhooks: {missed} events missed (fell behind)");
+                        continue;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                };
+                let Some((name, data)) = describe(&event) else {
+                    continue;
+                };
+                if !routes.iter().any(|(wanted, _, _)| wanted.contains(&name)) {
+                    continue;
+                }
+                next_id += 1;
+                let id = format!("{started:x}-{next_id}");
+                let body = json!({
+                    "event": name,
+                    "deliveryId": id,
+                    "occurredAt": Utc::now().to_rfc3339(),
+                    "data": data,
+                })
+                .to_string()
+                .into_bytes();
+                let delivery = std::sync::Arc::new(Delivery {
+                    event: name,
+                    id,
+                    body,
+                });
+                for (wanted, sender, url) in &routes {
+                    if wanted.contains(&name) && sender.try_send(delivery.clone()).is_err() {
+                        tracing::warn!(%url, event = name, "webhook queue full: delivery dropped");
+                    }
+                }
+            }
+        }));
+        Ok(Self { tasks })
+    }
+
+    /// Stops every sender (deliveries still queued are not sent).
+    pub fn stop(self) {
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Delivers one webhook's queue in order, each delivery retried as documented above.
+async fn send_in_order(
+    http: reqwest::Client,
+    url: String,
+    secret: Option<String>,
+    mut queue: mpsc::Receiver<std::sync::Arc<Delivery>>,
+) {
+    while let Some(delivery) = queue.recv().await {
+        let mut delay = FIRST_RETRY_DELAY;
+        for attempt in 1..=WEBHOOK_ATTEMPTS {
+            let mut request = http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("x-hadir-event", delivery.event)
+                .header("x-hadir-delivery", &delivery.id)
+                .body(delivery.body.clone());
+            if let Some(secret) = &secret {
+                request = request.header("x-hadir-signature", signature(secret, &delivery.body));
+            }
+            let failure = match request.send().await {
+                Ok(response) if response.status().is_success() => None,
+                Ok(response) => Some(format!("answered {}", response.status())),
+                Err(error) => Some(error.to_string()),
+            };
+            let Some(failure) = failure else { break };
+            if attempt == WEBHOOK_ATTEMPTS {
+                tracing::error!(%url, event = delivery.event, delivery = %delivery.id,
+                    "webhook delivery dropped after {attempt} attempts: {failure}");
+                break;
+            }
+            tracing::warn!(%url, event = delivery.event, delivery = %delivery.id,
+                "webhook attempt {attempt} failed ({failure}); retrying in {delay:?}");
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_hmac_sha256() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn events_and_urls_are_checked() {
+        let hook = |url: &str, events: Option<Vec<&str>>| WebhookConfig {
+            url: url.to_owned(),
+            events: events.map(|e| e.into_iter().map(str::to_owned).collect()),
+            secret: None,
+        };
+        assert_eq!(
+            hook("https://hr.example.com/in", None).wanted_events(),
+            Ok(DEFAULT_EVENTS.to_vec())
+        );
+        assert_eq!(
+            hook("http://127.0.0.1:9000/", Some(vec!["*"])).wanted_events(),
+            Ok(EVENT_NAMES.to_vec())
+        );
+        let error = hook("http://x/", Some(vec!["employee.lost"]))
+            .wanted_events()
+            .unwrap_err();
+        assert!(
+            error.contains("\"employee.lost\" is not an event"),
+            "{error}"
+        );
+        let error = hook("ftp://x/", None).wanted_events().unwrap_err();
+        assert!(error.contains("not an http(s)"), "{error}");
+    }
+}
