@@ -1,13 +1,60 @@
 //! `GET /metrics`: the Prometheus text format. Per camera: frames received, processed and
 //! dropped, reconnects, status; recognition time per frame (histogram); faces, recognitions
-//! and unknown faces. Plus WebSocket event subscribers and enrolled embeddings.
+//! and unknown faces. Plus WebSocket event subscribers, enrolled embeddings, and the MQTT and
+//! webhook deliveries where those are configured.
 
-use std::{fmt::Write as _, sync::atomic::Ordering};
+use std::{
+    fmt::Write as _,
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
+};
 
 use entity::camera;
 use sea_orm::EntityTrait;
 
 use crate::{cameras::supervisor::INFERENCE_BUCKETS, state::AppState};
+
+/// Counters of the integrations (MQTT, webhooks), shared with their tasks.
+#[derive(Debug, Default)]
+pub struct IntegrationCounters {
+    pub mqtt_connected: AtomicBool,
+    /// Messages handed to the MQTT client.
+    pub mqtt_published: AtomicU64,
+    /// Messages dropped: the queue was full while the broker was away.
+    pub mqtt_dropped: AtomicU64,
+    /// Webhook deliveries a receiver accepted.
+    pub webhook_delivered: AtomicU64,
+    /// Webhook attempts that failed and were retried.
+    pub webhook_retried: AtomicU64,
+    /// Webhook deliveries given up (attempts exhausted, or the queue full).
+    pub webhook_dropped: AtomicU64,
+}
+
+fn integration_metrics(out: &mut String, app: &AppState) {
+    let c = &app.integrations;
+    let load = |v: &AtomicU64| v.load(Ordering::Relaxed);
+    if app.config.mqtt_url.is_some() {
+        let _ = writeln!(
+            out,
+            "# HELP hadir_mqtt_connected Whether the MQTT broker is connected (1) or not (0).\n# TYPE hadir_mqtt_connected gauge\nhadir_mqtt_connected {}",
+            u8::from(c.mqtt_connected.load(Ordering::Relaxed))
+        );
+        let _ = writeln!(
+            out,
+            "# HELP hadir_mqtt_messages_total MQTT messages published, and dropped while the broker was away.\n# TYPE hadir_mqtt_messages_total counter\nhadir_mqtt_messages_total{{result=\"published\"}} {}\nhadir_mqtt_messages_total{{result=\"dropped\"}} {}",
+            load(&c.mqtt_published),
+            load(&c.mqtt_dropped)
+        );
+    }
+    if !app.config.webhooks.is_empty() {
+        let _ = writeln!(
+            out,
+            "# HELP hadir_webhook_deliveries_total Webhook deliveries accepted, attempts retried, deliveries dropped.\n# TYPE hadir_webhook_deliveries_total counter\nhadir_webhook_deliveries_total{{result=\"delivered\"}} {}\nhadir_webhook_deliveries_total{{result=\"retried\"}} {}\nhadir_webhook_deliveries_total{{result=\"dropped\"}} {}",
+            load(&c.webhook_delivered),
+            load(&c.webhook_retried),
+            load(&c.webhook_dropped)
+        );
+    }
+}
 
 /// Renders every metric.
 pub async fn render(app: &AppState) -> String {
@@ -125,6 +172,7 @@ pub async fn render(app: &AppState) -> String {
         "# HELP hadir_event_subscribers Receivers of the event bus (shared subscriptions and tasks).\n# TYPE hadir_event_subscribers gauge\nhadir_event_subscribers {}",
         app.events.subscriber_count()
     );
+    integration_metrics(&mut out, app);
     out
 }
 

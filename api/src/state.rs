@@ -58,6 +58,8 @@ pub struct AppState {
     pub attendance: Attendance,
     /// The camera tasks and their latest frames.
     pub live_cameras: Arc<CameraSupervisor>,
+    /// What MQTT and the webhooks delivered (for `/metrics`).
+    pub integrations: Arc<crate::metrics::IntegrationCounters>,
 }
 
 impl AppState {
@@ -105,6 +107,7 @@ impl AppState {
             ),
             faces,
             attendance,
+            integrations: Arc::default(),
             config: Arc::new(config),
             db,
             clock,

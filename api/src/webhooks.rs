@@ -11,7 +11,10 @@
 //! ([`WEBHOOK_QUEUE`] deliveries; the newest are dropped, and logged, when it is full) and
 //! delivers in order, so a slow receiver holds up no other and never the server.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
 
 use chrono::Utc;
 use hmac::{Hmac, Mac};
@@ -23,6 +26,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 use crate::{
     event_json,
     events::{Event, EventBus},
+    metrics::IntegrationCounters,
 };
 
 /// How long a receiver has to answer.
@@ -140,7 +144,11 @@ pub struct Webhooks {
 
 impl Webhooks {
     /// Starts a sender per webhook and one task that reads the event bus for them all.
-    pub fn spawn(configs: &[WebhookConfig], events: &EventBus) -> Result<Self, String> {
+    pub fn spawn(
+        configs: &[WebhookConfig],
+        events: &EventBus,
+        counters: Arc<IntegrationCounters>,
+    ) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(WEBHOOK_TIMEOUT)
             .user_agent(concat!("hadir/", env!("CARGO_PKG_VERSION")))
@@ -150,12 +158,13 @@ impl Webhooks {
         let mut tasks = Vec::new();
         for config in configs {
             let wanted = config.wanted_events()?;
-            let (sender, receiver) = mpsc::channel::<std::sync::Arc<Delivery>>(WEBHOOK_QUEUE);
+            let (sender, receiver) = mpsc::channel::<Arc<Delivery>>(WEBHOOK_QUEUE);
             tasks.push(tokio::spawn(send_in_order(
                 http.clone(),
                 config.url.trim().to_owned(),
                 config.secret.clone().filter(|s| !s.is_empty()),
                 receiver,
+                counters.clone(),
             )));
             routes.push((wanted, sender, config.url.trim().to_owned()));
         }
@@ -188,13 +197,14 @@ impl Webhooks {
                 })
                 .to_string()
                 .into_bytes();
-                let delivery = std::sync::Arc::new(Delivery {
+                let delivery = Arc::new(Delivery {
                     event: name,
                     id,
                     body,
                 });
                 for (wanted, sender, url) in &routes {
                     if wanted.contains(&name) && sender.try_send(delivery.clone()).is_err() {
+                        counters.webhook_dropped.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(%url, event = name, "webhook queue full: delivery dropped");
                     }
                 }
@@ -216,7 +226,8 @@ async fn send_in_order(
     http: reqwest::Client,
     url: String,
     secret: Option<String>,
-    mut queue: mpsc::Receiver<std::sync::Arc<Delivery>>,
+    mut queue: mpsc::Receiver<Arc<Delivery>>,
+    counters: Arc<IntegrationCounters>,
 ) {
     while let Some(delivery) = queue.recv().await {
         let mut delay = FIRST_RETRY_DELAY;
@@ -235,12 +246,17 @@ async fn send_in_order(
                 Ok(response) => Some(format!("answered {}", response.status())),
                 Err(error) => Some(error.to_string()),
             };
-            let Some(failure) = failure else { break };
+            let Some(failure) = failure else {
+                counters.webhook_delivered.fetch_add(1, Ordering::Relaxed);
+                break;
+            };
             if attempt == WEBHOOK_ATTEMPTS {
+                counters.webhook_dropped.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(%url, event = delivery.event, delivery = %delivery.id,
                     "webhook delivery dropped after {attempt} attempts: {failure}");
                 break;
             }
+            counters.webhook_retried.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(%url, event = delivery.event, delivery = %delivery.id,
                 "webhook attempt {attempt} failed ({failure}); retrying in {delay:?}");
             tokio::time::sleep(delay).await;

@@ -289,6 +289,30 @@ async fn presence_notifications_and_availability_reach_mqtt() {
     );
     let _ = late.disconnect().await;
 
+    // /metrics: connected, messages published, none dropped.
+    let metrics = server
+        .http
+        .get(server.url("/metrics"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("\nhadir_mqtt_connected 1\n"), "{metrics}");
+    assert!(
+        metrics.contains("hadir_mqtt_messages_total{result=\"dropped\"} 0"),
+        "{metrics}"
+    );
+    let published: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("hadir_mqtt_messages_total{result=\"published\"} "))
+        .expect("published count")
+        .parse()
+        .unwrap();
+    assert!(published >= 8, "{metrics}");
+
     // hadir dies: the broker says offline for it (the last will).
     server.kill();
     let offline = next_on(&mut messages, &mut seen, &status, Duration::from_secs(60)).await;

@@ -159,4 +159,28 @@ async fn events_are_posted_signed_retried_and_in_order() {
             .is_err(),
         "nothing else"
     );
+
+    // /metrics counts them: three accepted here, retries for the refused one and the dead
+    // receiver's.
+    let metrics = server
+        .http
+        .get(server.url("/metrics"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |result: &str| -> u64 {
+        let prefix = format!("hadir_webhook_deliveries_total{{result=\"{result}\"}} ");
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("{prefix} in {metrics}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("delivered"), 3, "{metrics}");
+    assert!(value("retried") >= 2, "{metrics}");
 }

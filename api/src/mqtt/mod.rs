@@ -23,7 +23,10 @@
 
 pub mod home_assistant;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
 
 use rumqttc::{AsyncClient, Event as MqttEvent, LastWill, MqttOptions, Packet, QoS};
 use serde_json::Value;
@@ -34,6 +37,7 @@ use crate::{
     employees::EmployeeDirectory,
     event_json,
     events::{ChangeKind, Event, EventBus},
+    metrics::IntegrationCounters,
 };
 
 /// The topic prefix when none is configured.
@@ -232,31 +236,41 @@ fn messages_for(settings: &MqttSettings, event: &Event) -> Vec<Message> {
     }
 }
 
-/// Publishes without waiting: a full queue drops the message (logged).
-fn publish(client: &AsyncClient, message: Message) {
-    if let Err(error) = client.try_publish(
+/// Counts a message handed to the client, or dropped (and logged).
+fn count(counters: &IntegrationCounters, topic: &str, result: Result<(), rumqttc::ClientError>) {
+    match result {
+        Ok(()) => {
+            counters.mqtt_published.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(error) => {
+            counters.mqtt_dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(topic, "MQTT message dropped: {error}");
+        }
+    }
+}
+
+/// Publishes without waiting: a full queue drops the message.
+fn publish(client: &AsyncClient, counters: &IntegrationCounters, message: Message) {
+    let result = client.try_publish(
         message.topic.as_str(),
         QoS::AtLeastOnce,
         message.retain,
         message.payload,
-    ) {
-        tracing::warn!(topic = %message.topic, "MQTT message dropped: {error}");
-    }
+    );
+    count(counters, &message.topic, result);
 }
 
 /// Publishes, waiting for room in the queue (the snapshot task's own pace).
-async fn publish_waiting(client: &AsyncClient, message: Message) {
-    if let Err(error) = client
+async fn publish_waiting(client: &AsyncClient, counters: &IntegrationCounters, message: Message) {
+    let result = client
         .publish(
             message.topic.as_str(),
             QoS::AtLeastOnce,
             message.retain,
             message.payload,
         )
-        .await
-    {
-        tracing::warn!(topic = %message.topic, "MQTT message dropped: {error}");
-    }
+        .await;
+    count(counters, &message.topic, result);
 }
 
 impl MqttBridge {
@@ -267,6 +281,7 @@ impl MqttBridge {
         events: &EventBus,
         employees: EmployeeDirectory,
         cameras: CameraRegistry,
+        counters: Arc<IntegrationCounters>,
     ) -> Self {
         let status_topic = settings.topic("status");
         let mut options = MqttOptions::new(&settings.client_id, &settings.host, settings.port);
@@ -288,6 +303,7 @@ impl MqttBridge {
         // The connection: polled for ever; reconnects with a capped backoff.
         let connection = {
             let connected = connected.clone();
+            let counters = counters.clone();
             let broker = format!("{}:{}", settings.host, settings.port);
             tokio::spawn(async move {
                 let mut delay = Duration::from_secs(1);
@@ -295,11 +311,13 @@ impl MqttBridge {
                     match event_loop.poll().await {
                         Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
                             tracing::info!(%broker, "MQTT connected");
+                            counters.mqtt_connected.store(true, Ordering::Relaxed);
                             delay = Duration::from_secs(1);
                             connected.notify_one();
                         }
                         Ok(_) => {}
                         Err(error) => {
+                            counters.mqtt_connected.store(false, Ordering::Relaxed);
                             tracing::warn!(%broker, "MQTT: {error}; retrying in {delay:?}");
                             tokio::time::sleep(delay).await;
                             delay = (delay * 2).min(MAX_RECONNECT_DELAY);
@@ -312,12 +330,14 @@ impl MqttBridge {
         // On every connection: online, then the retained state from the database.
         let snapshots = {
             let client = client.clone();
+            let counters = counters.clone();
             let settings = settings.clone();
             tokio::spawn(async move {
                 loop {
                     connected.notified().await;
                     publish_waiting(
                         &client,
+                        &counters,
                         Message {
                             topic: settings.topic("status"),
                             payload: b"online".to_vec(),
@@ -334,7 +354,7 @@ impl MqttBridge {
                                     presence: Some(presence.clone()),
                                 };
                                 for message in messages_for(&settings, &event) {
-                                    publish_waiting(&client, message).await;
+                                    publish_waiting(&client, &counters, message).await;
                                 }
                             }
                         }
@@ -349,7 +369,7 @@ impl MqttBridge {
                                     camera: Some(camera),
                                 };
                                 for message in messages_for(&settings, &event) {
-                                    publish_waiting(&client, message).await;
+                                    publish_waiting(&client, &counters, message).await;
                                 }
                             }
                         }
@@ -357,7 +377,7 @@ impl MqttBridge {
                     }
                     if let Some(discovery) = &settings.home_assistant {
                         for message in home_assistant::summary(&settings, discovery) {
-                            publish_waiting(&client, message).await;
+                            publish_waiting(&client, &counters, message).await;
                         }
                     }
                     match employees.counts().await {
@@ -365,7 +385,7 @@ impl MqttBridge {
                             for message in
                                 messages_for(&settings, &Event::PresenceSummaryChanged(counts))
                             {
-                                publish_waiting(&client, message).await;
+                                publish_waiting(&client, &counters, message).await;
                             }
                         }
                         Err(error) => tracing::warn!("MQTT: cannot count presence: {error}"),
@@ -377,6 +397,7 @@ impl MqttBridge {
         // Every event as it happens.
         let forwarder = {
             let client = client.clone();
+            let counters = counters.clone();
             let settings = settings.clone();
             let mut receiver = events.subscribe();
             tokio::spawn(async move {
@@ -384,7 +405,7 @@ impl MqttBridge {
                     match receiver.recv().await {
                         Ok(event) => {
                             for message in messages_for(&settings, &event) {
-                                publish(&client, message);
+                                publish(&client, &counters, message);
                             }
                         }
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {

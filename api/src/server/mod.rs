@@ -559,6 +559,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 &app.events,
                 app.employees.clone(),
                 app.cameras.clone(),
+                app.integrations.clone(),
             ))
         }
         None => None,
@@ -571,8 +572,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "posting events to webhooks"
         );
         Some(
-            crate::webhooks::Webhooks::spawn(&app.config.webhooks, &app.events)
-                .map_err(|reason| anyhow::anyhow!("webhooks: {reason}"))?,
+            crate::webhooks::Webhooks::spawn(
+                &app.config.webhooks,
+                &app.events,
+                app.integrations.clone(),
+            )
+            .map_err(|reason| anyhow::anyhow!("webhooks: {reason}"))?,
         )
     };
     let purge = retention::spawn(
