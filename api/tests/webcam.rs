@@ -1,7 +1,8 @@
 //! A real Video4Linux2 webcam: the kernel's virtual test webcam (vivid) in a small virtual
-//! machine (`tests/webcam/vivid_vm.sh`), read by `hadir camera check 0` through the same
-//! source the camera tasks open. The frame that comes back must be vivid's colour bars, in the
-//! right colours (YUYV converted with the right matrix) at the size asked for.
+//! machine (`tests/webcam/vivid_vm.sh`), read by `hadir camera check 0`, then by `hadir serve`
+//! with the webcam as a camera. The frames that come back must be vivid's colour bars, in the
+//! right colours (YUYV converted with the right matrix) at the size asked for, and the camera
+//! ONLINE with its snapshot served.
 
 use std::path::Path;
 
@@ -39,9 +40,31 @@ fn a_v4l2_webcam_is_read_in_a_virtual_machine() {
         .expect("the frame the VM printed")
         .to_rgb8();
     assert_eq!(frame.dimensions(), (1920, 1080), "the size hadir asks for");
+    assert_colour_bars(&frame, 12);
+
+    // The server's camera task on the webcam: ONLINE, frames in, the snapshot served.
+    let status = console
+        .lines()
+        .find_map(|line| line.strip_prefix("VIVID-VM-CAMERA: "))
+        .unwrap_or_else(|| panic!("no camera status in the VM's console:\n{shown}"));
+    let status: serde_json::Value = serde_json::from_str(status).expect("GraphQL JSON");
+    assert_eq!(status["data"]["camera"]["status"], "ONLINE", "{status}");
+    assert!(
+        status["data"]["camera"]["lastFrameAt"].is_string(),
+        "{status}"
+    );
+    let snapshot = image::open(Path::new(&out.path().join("snapshot.jpg")))
+        .unwrap_or_else(|e| panic!("the snapshot the VM printed: {e}\n{shown}"))
+        .to_rgb8();
+    assert_eq!(snapshot.dimensions(), (1920, 1080));
+    assert_colour_bars(&snapshot, 24);
+}
+
+/// The 8 bars, each sampled at its middle below vivid's text, within `tolerance` per channel
+/// (JPEG needs more).
+fn assert_colour_bars(frame: &image::RgbImage, tolerance: u8) {
     let bar_width = frame.width() / BARS.len() as u32;
     for (index, (name, expected)) in BARS.iter().enumerate() {
-        // Below the text vivid writes at the top left.
         let x = index as u32 * bar_width + bar_width / 2;
         let got = frame.get_pixel(x, 800).0;
         let off = got
@@ -51,7 +74,7 @@ fn a_v4l2_webcam_is_read_in_a_virtual_machine() {
             .max()
             .unwrap_or(0);
         assert!(
-            off <= 12,
+            off <= tolerance,
             "bar {index} should be {name} {expected:?}, the frame has {got:?}"
         );
     }

@@ -11,9 +11,11 @@
 # the libraries it links, under qemu-system-x86_64 (scripts/install-test-deps installs it),
 # emulated: no KVM needed. Inside, /init loads vivid and runs
 #   hadir camera check 0 --frames 3 --interval 0.5 --save /frame.png
-# then prints the saved frame as base64 between markers. This script writes the VM's console
-# to OUT_DIR/console.log and the frame to OUT_DIR/frame.png, and exits 0 when the VM said
-# the check passed (the Rust test that calls it checks the frame's pixels).
+# then prints the saved frame as base64 between markers; then it runs `hadir serve` with the
+# webcam as camera DESK and prints the camera's status (GraphQL) and its snapshot.jpg. This
+# script writes the VM's console to OUT_DIR/console.log, the frame to OUT_DIR/frame.png and
+# the snapshot to OUT_DIR/snapshot.jpg, and exits 0 when the VM said the check passed (the
+# Rust test that calls it checks the status and both images' pixels).
 set -euo pipefail
 
 [ $# -eq 2 ] || { echo "usage: $0 HADIR_BINARY OUT_DIR" >&2; exit 2; }
@@ -78,7 +80,7 @@ ROOT="$(mktemp -d)"
 trap 'rm -rf "$ROOT"' EXIT
 mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,modules,lib,lib64}
 cp "$CACHE/busybox-static/bin/busybox" "$ROOT/bin/busybox"
-for tool in sh mount insmod ls cat base64 poweroff sleep echo mkdir dmesg; do
+for tool in sh mount insmod ls cat base64 poweroff sleep echo mkdir dmesg ifconfig wget seq tail; do
   ln -s busybox "$ROOT/bin/$tool"
 done
 : > "$ROOT/modules/order"
@@ -114,6 +116,31 @@ if /bin/hadir camera check 0 --frames 3 --interval 0.5 --save /tmp/frame.png; th
 else
   echo "VIVID-VM-RESULT: FAIL"
 fi
+# The server with the webcam as a camera (no face models in here: recognition is off, the
+# camera task runs): its status, and its snapshot over HTTP.
+ifconfig lo 127.0.0.1 up
+mkdir -p /cams /tmp/hadir
+echo '{"id": "DESK", "name": "Desk webcam", "rtsp_url": "0", "fps": 1}' > /cams/desk.json
+HOME=/tmp HADIR_CACHE_DIR=/tmp/hadir/cache HADIR_DATABASE_URL='sqlite:///tmp/hadir/hadir.sqlite?mode=rwc' \
+  HADIR_LISTEN=127.0.0.1:8080 HADIR_ADMIN_TOKEN=vm-token HADIR_CAMERA_CONFIGS=/cams \
+  /bin/hadir serve > /tmp/serve.log 2>&1 &
+for i in $(seq 90); do
+  wget -q -O /tmp/snapshot.jpg "http://127.0.0.1:8080/cameras/DESK/snapshot.jpg?token=vm-token" && break
+  rm -f /tmp/snapshot.jpg
+  sleep 1
+done
+echo "VIVID-VM-CAMERA: $(wget -q -O - --header 'Authorization: Bearer vm-token' \
+  --header 'Content-Type: application/json' \
+  --post-data '{"query":"{ camera(cameraId: \"DESK\") { status lastFrameAt statusMessage } }"}' \
+  http://127.0.0.1:8080/graphql)"
+if [ -s /tmp/snapshot.jpg ]; then
+  echo "VIVID-VM-SNAPSHOT-BEGIN"
+  base64 /tmp/snapshot.jpg
+  echo "VIVID-VM-SNAPSHOT-END"
+else
+  echo "VIVID-VM: no snapshot; the server's log:"
+  tail -n 30 /tmp/serve.log
+fi
 poweroff -f
 EOF
 chmod +x "$ROOT/init"
@@ -127,8 +154,13 @@ timeout 300 qemu-system-x86_64 -accel tcg -cpu max -m 2048 -nographic -no-reboot
   < /dev/null > "$OUT/console.log" 2>&1 || true
 rm -f "$OUT/initramfs.cpio"
 tr -d '\r' < "$OUT/console.log" > "$OUT/console.txt"
-sed -n '/^VIVID-VM-FRAME-BEGIN$/,/^VIVID-VM-FRAME-END$/p' "$OUT/console.txt" \
-  | sed '1d;$d' | base64 -d > "$OUT/frame.png" 2>/dev/null || true
+# What the VM printed between BEGIN and END markers, decoded into a file.
+extract() {
+  sed -n "/^VIVID-VM-$1-BEGIN\$/,/^VIVID-VM-$1-END\$/p" "$OUT/console.txt" \
+    | sed '1d;$d' | base64 -d > "$OUT/$2" 2>/dev/null || true
+}
+extract FRAME frame.png
+extract SNAPSHOT snapshot.jpg
 grep -q '^VIVID-VM-RESULT: PASS' "$OUT/console.txt" \
   || die "the check in the VM did not pass; see $OUT/console.log"
 echo "vivid_vm: hadir read the vivid webcam in the VM; frame in $OUT/frame.png"
