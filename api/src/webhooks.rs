@@ -99,27 +99,34 @@ impl WebhookConfig {
     }
 }
 
-/// An event's webhook name and JSON, where webhooks carry it.
-fn describe(event: &Event) -> Option<(&'static str, Value)> {
+/// An event's webhook name, where webhooks carry it.
+fn event_name(event: &Event) -> Option<&'static str> {
     Some(match event {
-        Event::EmployeeStatusChanged(presence) => {
-            ("employee.status_changed", event_json::employee(presence))
-        }
-        Event::NotificationCreated(record) => {
-            ("notification.created", event_json::notification(record))
-        }
-        Event::CameraStatusChanged(camera) => ("camera.status_changed", event_json::camera(camera)),
-        Event::PresenceSummaryChanged(counts) => ("summary.changed", event_json::summary(counts)),
-        Event::EmployeeDetected(detection) => {
-            ("employee.detected", event_json::detection(detection))
-        }
-        Event::UnknownFaceSeen(unknown) => {
-            ("unknown_face.detected", event_json::unknown_face(unknown))
-        }
+        Event::EmployeeStatusChanged(_) => "employee.status_changed",
+        Event::NotificationCreated(_) => "notification.created",
+        Event::CameraStatusChanged(_) => "camera.status_changed",
+        Event::PresenceSummaryChanged(_) => "summary.changed",
+        Event::EmployeeDetected(_) => "employee.detected",
+        Event::UnknownFaceSeen(_) => "unknown_face.detected",
         Event::EmployeeChanged { .. }
         | Event::CameraChanged { .. }
         | Event::NotificationsRead { .. } => return None,
     })
+}
+
+/// An event's `data` (built only when some webhook wants the event).
+fn event_data(event: &Event) -> Value {
+    match event {
+        Event::EmployeeStatusChanged(presence) => event_json::employee(presence),
+        Event::NotificationCreated(record) => event_json::notification(record),
+        Event::CameraStatusChanged(camera) => event_json::camera(camera),
+        Event::PresenceSummaryChanged(counts) => event_json::summary(counts),
+        Event::EmployeeDetected(detection) => event_json::detection(detection),
+        Event::UnknownFaceSeen(unknown) => event_json::unknown_face(unknown),
+        Event::EmployeeChanged { .. }
+        | Event::CameraChanged { .. }
+        | Event::NotificationsRead { .. } => Value::Null,
+    }
 }
 
 /// `sha256=` and the hex HMAC-SHA256 of `body` under `secret`.
@@ -181,12 +188,13 @@ impl Webhooks {
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 };
-                let Some((name, data)) = describe(&event) else {
+                let Some(name) = event_name(&event) else {
                     continue;
                 };
                 if !routes.iter().any(|(wanted, _, _)| wanted.contains(&name)) {
                     continue;
                 }
+                let data = event_data(&event);
                 next_id += 1;
                 let id = format!("{started:x}-{next_id}");
                 let body = json!({

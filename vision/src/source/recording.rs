@@ -349,8 +349,11 @@ fn key_frame_interval_from_table(track: &mp4::Mp4Track) -> Option<Duration> {
         return None;
     }
     let frame = track.trak.mdia.mdhd.duration as f64 / f64::from(timescale) / f64::from(samples);
+    if !(frame.is_finite() && frame > 0.0) {
+        return None;
+    }
     let Some(stss) = &track.trak.mdia.minf.stbl.stss else {
-        return Some(Duration::from_secs_f64(frame.max(0.0)));
+        return Some(Duration::from_secs_f64(frame));
     };
     let mut distances: Vec<u32> = stss
         .entries
