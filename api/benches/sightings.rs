@@ -54,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
                 stream_url: "0".to_owned(),
                 sample_fps: None,
                 enabled: None,
+                ignore_regions: None,
             })
             .await?;
     }

@@ -118,6 +118,12 @@ pub async fn render(app: &AppState) -> String {
         "Faces nobody enrolled matched.",
         &|c| c.unknown_faces.load(Ordering::Relaxed),
     );
+    counter(
+        &mut out,
+        "hadir_ignored_faces_total",
+        "Faces in the camera's ignore regions (posters, TVs), not looked at further.",
+        &|c| c.ignored_faces.load(Ordering::Relaxed),
+    );
 
     let _ = writeln!(
         out,

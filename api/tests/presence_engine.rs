@@ -74,6 +74,7 @@ async fn world(backend: Backend, name: &str, employees: usize) -> Option<World> 
                 stream_url: "0".to_owned(),
                 sample_fps: None,
                 enabled: None,
+                ignore_regions: None,
             })
             .await
             .expect("camera");

@@ -39,6 +39,7 @@ async fn setup(backend: Backend, name: &str) -> Option<(TestDb, DatabaseConnecti
             stream_url: "0".into(),
             sample_fps: None,
             enabled: None,
+            ignore_regions: None,
         })
         .await
         .unwrap();

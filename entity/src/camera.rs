@@ -35,6 +35,10 @@ pub struct Model {
     /// Why the camera is in its status, in words (an error from the stream, for example).
     pub status_message: Option<String>,
     pub status_changed_at: Option<DateTimeUtc>,
+    /// Where faces are ignored: JSON `[[x1, y1, x2, y2], …]` in fractions of the picture
+    /// (`NULL`: nowhere).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub ignore_regions: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -5,6 +5,7 @@
 //!   `employee_tracking`, `notifications`, `attendance_logs`.
 //! - [`m20261125_000002_embeddings_and_visits`]: `face_embeddings` and the `visits` history.
 //! - [`m20261125_000003_api_tokens`]: hashed bearer tokens with roles.
+//! - [`m20261125_000004_camera_ignore_regions`]: where in a camera's picture faces are ignored.
 //!
 //! - `helpers`: foreign keys and indexes as every step declares them.
 //!
@@ -16,6 +17,7 @@ mod helpers;
 mod m20261125_000001_core_tables;
 mod m20261125_000002_embeddings_and_visits;
 mod m20261125_000003_api_tokens;
+mod m20261125_000004_camera_ignore_regions;
 
 /// Every migration of hadir, oldest first.
 pub struct Migrator;
@@ -27,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_core_tables::Migration),
             Box::new(m20261125_000002_embeddings_and_visits::Migration),
             Box::new(m20261125_000003_api_tokens::Migration),
+            Box::new(m20261125_000004_camera_ignore_regions::Migration),
         ]
     }
 }

@@ -6,6 +6,8 @@
 //! - `rtsp_url` (or `stream_url`): required: `rtsp://…`, `http(s)://…`, `file://…` or `"0"`.
 //! - `fps`: optional sampling rate, default [`DEFAULT_SAMPLE_FPS`].
 //! - `enabled`: optional, default true; false keeps the camera listed but not captured.
+//! - `ignore_regions`: optional, `[[x1, y1, x2, y2], …]` in fractions of the picture where
+//!   faces are ignored (see [`super::regions`]).
 //!
 //! Any other key is an error: a misspelt key must not be ignored silently.
 
@@ -14,6 +16,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::validate;
+
+use super::regions::{self, Region};
 
 /// Frames sampled per second when a camera does not say.
 pub const DEFAULT_SAMPLE_FPS: f64 = 1.0;
@@ -29,6 +33,7 @@ pub struct CameraFile {
     pub stream_url: String,
     pub fps: f64,
     pub enabled: bool,
+    pub ignore_regions: Vec<Region>,
 }
 
 /// A camera file that cannot be used: the file, the field (where one is at fault), and why.
@@ -53,7 +58,7 @@ impl CameraFileError {
 const ID_KEYS: [&str; 2] = ["id", "camera_id"];
 const NAME_KEYS: [&str; 2] = ["name", "camera_name"];
 const URL_KEYS: [&str; 2] = ["rtsp_url", "stream_url"];
-const KNOWN_KEYS: [&str; 8] = [
+const KNOWN_KEYS: [&str; 9] = [
     "id",
     "camera_id",
     "name",
@@ -62,6 +67,7 @@ const KNOWN_KEYS: [&str; 8] = [
     "stream_url",
     "fps",
     "enabled",
+    "ignore_regions",
 ];
 
 /// Reads and checks one camera file.
@@ -138,6 +144,20 @@ pub fn parse(path: &Path, text: &str) -> Result<CameraFile, CameraFileError> {
             ));
         }
     };
+    let ignore_regions = match object.get("ignore_regions") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(value) => {
+            let numbers: Vec<Vec<f64>> = serde_json::from_value(value.clone()).map_err(|_| {
+                CameraFileError::new(
+                    path,
+                    Some("ignore_regions"),
+                    format!("expected [[x1, y1, x2, y2], …], found {value}"),
+                )
+            })?;
+            regions::check("ignore_regions", &numbers)
+                .map_err(|e| field_error("ignore_regions", e))?
+        }
+    };
     Ok(CameraFile {
         path: path.to_path_buf(),
         id,
@@ -145,6 +165,7 @@ pub fn parse(path: &Path, text: &str) -> Result<CameraFile, CameraFileError> {
         stream_url,
         fps,
         enabled,
+        ignore_regions,
     })
 }
 
@@ -200,6 +221,28 @@ mod tests {
             parse_text(r#"{"camera_id": "CAM2", "camera_name": "Gate", "stream_url": "0"}"#)
                 .unwrap();
         assert_eq!(camera.fps, DEFAULT_SAMPLE_FPS);
+        assert!(camera.ignore_regions.is_empty());
+    }
+
+    #[test]
+    fn ignore_regions_are_read_and_checked() {
+        let camera = parse_text(
+            r#"{"id": "CAM1", "name": "Lobby", "rtsp_url": "0", "ignore_regions": [[0.75, 0, 1, 0.4]]}"#,
+        )
+        .unwrap();
+        assert_eq!(camera.ignore_regions[0].to_array(), [0.75, 0.0, 1.0, 0.4]);
+        for (regions, why) in [
+            (r#""top""#, "expected [[x1, y1, x2, y2]"),
+            ("[[0.75, 0, 1]]", "is not [x1, y1, x2, y2]"),
+            ("[[0, 0, 2, 1]]", "from 0 to 1"),
+        ] {
+            let error = parse_text(&format!(
+                r#"{{"id": "CAM1", "name": "Lobby", "rtsp_url": "0", "ignore_regions": {regions}}}"#
+            ))
+            .unwrap_err();
+            assert_eq!(error.field.as_deref(), Some("ignore_regions"), "{error}");
+            assert!(error.reason.contains(why), "{error}");
+        }
     }
 
     #[test]

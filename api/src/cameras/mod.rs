@@ -6,9 +6,11 @@
 //! - [`registry`]: the camera service behind the GraphQL mutations and queries.
 //! - [`supervisor`]: one task per enabled camera: capture, health, recognition.
 //! - [`live`]: a camera's latest frame as JPEG for clients, annotated on request.
+//! - [`regions`]: where in a camera's picture faces are ignored (posters, TVs).
 
 pub mod config_file;
 pub mod live;
+pub mod regions;
 pub mod registry;
 pub mod supervisor;
 pub mod sync;

@@ -14,7 +14,7 @@ use crate::{
     validate,
 };
 
-use super::config_file::DEFAULT_SAMPLE_FPS;
+use super::{config_file::DEFAULT_SAMPLE_FPS, regions};
 
 /// A camera to create.
 #[derive(Clone, Debug)]
@@ -24,6 +24,8 @@ pub struct NewCamera {
     pub stream_url: String,
     pub sample_fps: Option<f64>,
     pub enabled: Option<bool>,
+    /// Where faces are ignored (see [`super::regions`]); none when absent.
+    pub ignore_regions: Option<Vec<Vec<f64>>>,
 }
 
 /// Changes to a camera; absent fields stay as they are.
@@ -33,6 +35,8 @@ pub struct CameraPatch {
     pub stream_url: Option<String>,
     pub sample_fps: MaybeUndefined<f64>,
     pub enabled: Option<bool>,
+    /// Replaces the regions (`[]` or null: none).
+    pub ignore_regions: MaybeUndefined<Vec<Vec<f64>>>,
 }
 
 /// The camera service.
@@ -73,6 +77,10 @@ impl CameraRegistry {
         let stream_url = validate::stream_url("streamUrl", &input.stream_url)?;
         let sample_fps =
             validate::sample_fps("sampleFps", input.sample_fps.unwrap_or(DEFAULT_SAMPLE_FPS))?;
+        let ignore_regions = regions::check(
+            "ignoreRegions",
+            input.ignore_regions.as_deref().unwrap_or(&[]),
+        )?;
         if self.get(&camera_id).await?.is_some() {
             return Err(AppError::AlreadyExists {
                 kind: "camera",
@@ -93,6 +101,7 @@ impl CameraRegistry {
             last_frame_at: Set(None),
             status_message: Set(None),
             status_changed_at: Set(None),
+            ignore_regions: Set(regions::to_column(&ignore_regions)),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -133,6 +142,14 @@ impl CameraRegistry {
                 active.sample_fps = Set(validate::sample_fps("sampleFps", fps)?)
             }
             MaybeUndefined::Null => active.sample_fps = Set(DEFAULT_SAMPLE_FPS),
+            MaybeUndefined::Undefined => {}
+        }
+        match &patch.ignore_regions {
+            MaybeUndefined::Value(list) => {
+                let checked = regions::check("ignoreRegions", list)?;
+                active.ignore_regions = Set(regions::to_column(&checked));
+            }
+            MaybeUndefined::Null => active.ignore_regions = Set(None),
             MaybeUndefined::Undefined => {}
         }
         if let Some(enabled) = patch.enabled {

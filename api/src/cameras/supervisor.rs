@@ -22,6 +22,7 @@ use vision::{
     source::{self, Frame, SourceError},
 };
 
+use super::regions::{self, Region};
 use crate::{
     events::{Event, EventBus},
     faces::FaceService,
@@ -78,6 +79,8 @@ pub struct CameraCounters {
     pub faces: AtomicU64,
     pub recognitions: AtomicU64,
     pub unknown_faces: AtomicU64,
+    /// Faces in the camera's ignore regions, dropped.
+    pub ignored_faces: AtomicU64,
     /// Recognition time per frame: counts per bucket of [`INFERENCE_BUCKETS`], and the sum.
     pub inference_buckets: [AtomicU64; INFERENCE_BUCKETS.len()],
     pub inference_count: AtomicU64,
@@ -105,6 +108,8 @@ struct Running {
     recognition: JoinHandle<()>,
     stream_url: String,
     sample_fps: f64,
+    /// The column as the task started with it (a change restarts the task).
+    ignore_regions: Option<String>,
 }
 
 impl Drop for Running {
@@ -237,6 +242,7 @@ impl CameraSupervisor {
                 &c.camera_id == id
                     && c.rtsp_url == task.stream_url
                     && c.sample_fps == task.sample_fps
+                    && c.ignore_regions == task.ignore_regions
             })
         });
         for camera in cameras {
@@ -265,9 +271,12 @@ impl CameraSupervisor {
             mailbox,
             counters.clone(),
         ));
+        let ignore_regions =
+            regions::from_column(&camera.camera_id, camera.ignore_regions.as_deref());
         let recognition = tokio::spawn(recognise(
             self.clone(),
             camera.camera_id.clone(),
+            ignore_regions,
             inbox,
             counters,
         ));
@@ -276,6 +285,7 @@ impl CameraSupervisor {
             recognition,
             stream_url: camera.rtsp_url.clone(),
             sample_fps: camera.sample_fps,
+            ignore_regions: camera.ignore_regions.clone(),
         }
     }
 }
@@ -340,6 +350,7 @@ async fn capture(
 async fn recognise(
     supervisor: Arc<CameraSupervisor>,
     camera_id: String,
+    ignore_regions: Vec<Region>,
     mut inbox: watch::Receiver<Option<(u64, Arc<Frame>)>>,
     counters: Arc<CameraCounters>,
 ) {
@@ -374,13 +385,28 @@ async fn recognise(
                 continue;
             }
         };
-        let matches = match supervisor.faces.match_frame(frame.clone(), region).await {
+        let mut matches = match supervisor.faces.match_frame(frame.clone(), region).await {
             Ok(matches) => matches,
             Err(error) => {
                 tracing::warn!(%camera_id, %error, "recognition failed on a frame");
                 continue;
             }
         };
+        if !ignore_regions.is_empty() {
+            let (width, height) = frame.image.dimensions();
+            let before = matches.len();
+            matches.retain(|m| {
+                !regions::ignores(
+                    &ignore_regions,
+                    [m.face.x1, m.face.y1, m.face.x2, m.face.y2],
+                    width,
+                    height,
+                )
+            });
+            counters
+                .ignored_faces
+                .fetch_add((before - matches.len()) as u64, Ordering::Relaxed);
+        }
         counters.processed.fetch_add(1, Ordering::Relaxed);
         counters.observe_inference(started.elapsed().as_secs_f64());
         counters

@@ -14,7 +14,10 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
 };
 
-use super::config_file::{self, CameraFile, CameraFileError};
+use super::{
+    config_file::{self, CameraFile, CameraFileError},
+    regions,
+};
 
 /// What a sync did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -103,6 +106,7 @@ pub async fn sync_folder(db: &DatabaseConnection, folder: &Path) -> Result<SyncR
                     last_frame_at: Set(None),
                     status_message: Set(None),
                     status_changed_at: Set(None),
+                    ignore_regions: Set(regions::to_column(&file.ignore_regions)),
                     created_at: Set(now),
                     updated_at: Set(now),
                 }
@@ -121,6 +125,7 @@ pub async fn sync_folder(db: &DatabaseConnection, folder: &Path) -> Result<SyncR
                     && existing.rtsp_url == file.stream_url
                     && existing.sample_fps == file.fps
                     && existing.enabled == file.enabled
+                    && existing.ignore_regions == regions::to_column(&file.ignore_regions)
                     && existing.source == camera::SOURCE_CONFIG_FILE
                     && existing.config_path.as_deref() == Some(path.as_str());
                 if unchanged {
@@ -131,6 +136,7 @@ pub async fn sync_folder(db: &DatabaseConnection, folder: &Path) -> Result<SyncR
                 active.rtsp_url = Set(file.stream_url.clone());
                 active.sample_fps = Set(file.fps);
                 active.enabled = Set(file.enabled);
+                active.ignore_regions = Set(regions::to_column(&file.ignore_regions));
                 active.source = Set(camera::SOURCE_CONFIG_FILE.to_owned());
                 active.config_path = Set(Some(path));
                 active.updated_at = Set(now);

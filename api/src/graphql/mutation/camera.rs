@@ -22,15 +22,20 @@ pub struct CameraInput {
     pub sample_fps: Option<f64>,
     /// Captured by hadir (default true).
     pub enabled: Option<bool>,
+    /// Where faces are ignored (a poster, a TV): `[x1, y1, x2, y2]` in fractions of the
+    /// picture, at most 16 (default: none).
+    pub ignore_regions: Option<Vec<Vec<f64>>>,
 }
 
-/// Changes to a camera: omitted fields stay; `sampleFps: null` restores the default.
+/// Changes to a camera: omitted fields stay; `sampleFps: null` restores the default;
+/// `ignoreRegions` replaces the regions (`[]` or null: none).
 #[derive(InputObject)]
 pub struct CameraUpdateInput {
     pub name: Option<String>,
     pub stream_url: Option<String>,
     pub sample_fps: MaybeUndefined<f64>,
     pub enabled: Option<bool>,
+    pub ignore_regions: MaybeUndefined<Vec<Vec<f64>>>,
 }
 
 #[derive(Default)]
@@ -53,6 +58,7 @@ impl CameraMutation {
                 stream_url: input.stream_url,
                 sample_fps: input.sample_fps,
                 enabled: input.enabled,
+                ignore_regions: input.ignore_regions,
             })
             .await
             .extend()?;
@@ -78,6 +84,7 @@ impl CameraMutation {
                     stream_url: input.stream_url,
                     sample_fps: input.sample_fps,
                     enabled: input.enabled,
+                    ignore_regions: input.ignore_regions,
                 },
             )
             .await

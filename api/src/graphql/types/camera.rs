@@ -4,7 +4,7 @@ use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::camera;
 
-use crate::{auth::Principal, validate::redact_credentials};
+use crate::{auth::Principal, cameras::regions, validate::redact_credentials};
 
 /// Whether a camera delivers frames.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -44,6 +44,9 @@ pub struct Camera {
     /// Why the camera is in its status, in words.
     pub status_message: Option<String>,
     pub status_changed_at: Option<DateTime<Utc>>,
+    /// Where faces are ignored (a poster, a TV): `[x1, y1, x2, y2]` in fractions of the
+    /// picture.
+    pub ignore_regions: Vec<Vec<f64>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -74,6 +77,11 @@ impl Camera {
 
 impl From<camera::Model> for Camera {
     fn from(model: camera::Model) -> Self {
+        let ignore_regions =
+            regions::from_column(&model.camera_id, model.ignore_regions.as_deref())
+                .into_iter()
+                .map(|r| r.to_array().to_vec())
+                .collect();
         Self {
             camera_id: ID(model.camera_id),
             name: model.camera_name,
@@ -95,6 +103,7 @@ impl From<camera::Model> for Camera {
             last_frame_at: model.last_frame_at,
             status_message: model.status_message,
             status_changed_at: model.status_changed_at,
+            ignore_regions,
             created_at: model.created_at,
             updated_at: model.updated_at,
         }
