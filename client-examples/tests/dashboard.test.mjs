@@ -261,6 +261,85 @@ describe('dashboard', { timeout: 120_000 }, () => {
     assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the page was reloaded');
   });
 
+  it('lets an admin add, edit and delete employees (with a photo) and cameras in Settings', async () => {
+    page.on('dialog', (dialog) => dialog.accept()); // the "Delete …?" confirmations
+    await page.click('#tab-settings');
+    await page.waitForSelector('#settings-employees tr[data-employee-id="eko"]', { timeout: 8000 });
+    const row = (id) => `#settings-employees tr[data-employee-id="${id}"]`;
+
+    // Add: the row appears, and the live list has her too (employeeChanged).
+    await page.fill('#employee-form input[name="employeeId"]', 'gita');
+    await page.fill('#employee-form input[name="name"]', 'Gita Wulandari');
+    await page.fill('#employee-form input[name="department"]', 'Finance');
+    await page.click('#employee-form button[type="submit"]');
+    await page.waitForSelector(row('gita'), { timeout: 8000 });
+    assert.equal((await text(`${row('gita')} .faces`)).trim(), '0');
+    // Edit: the ID stays, the role changes.
+    await page.click(`${row('gita')} .edit-btn`);
+    assert.equal(await page.getAttribute('#employee-form input[name="employeeId"]', 'readonly'), '');
+    await page.fill('#employee-form input[name="role"]', 'Auditor');
+    await page.click('#employee-form button[type="submit"]');
+    await waitFor(async () => (await text(`${row('gita')} .role`)).trim() === 'Auditor', { what: 'the new role' });
+    // A bad ID is refused by the server, named in the form.
+    await page.fill('#employee-form input[name="employeeId"]', 'gita');
+    await page.fill('#employee-form input[name="name"]', 'Gita Again');
+    await page.click('#employee-form button[type="submit"]');
+    await page.waitForSelector('#employee-form .form-error:not([hidden])', { timeout: 8000 });
+    assert.match(await text('#employee-form .form-error'), /gita/);
+    await page.click('#employee-form button[type="reset"]');
+
+    // A photo: enrolled where recognition runs (one face), refused with the reason otherwise.
+    const { aiStatus } = await hadir.gql('{ aiStatus { running } }');
+    await page.setInputFiles(`${row('gita')} input.photo-input`, join(PHOTOS, 'grace_hopper.jpg'));
+    if (aiStatus.running) {
+      await waitFor(async () => (await text(`${row('gita')} .faces`)).trim() === '1', { what: 'one face enrolled' });
+    } else {
+      await page.waitForSelector('.toast-alert', { timeout: 8000 });
+    }
+
+    // Delete: gone here and from the live list.
+    await page.click(`${row('gita')} .delete-btn`);
+    await page.waitForSelector(row('gita'), { state: 'detached', timeout: 8000 });
+    await page.waitForSelector(item('gita'), { state: 'detached', timeout: 8000 });
+
+    // A camera: added (with an ignore region), renamed, deleted; its button follows live.
+    const cam = '#settings-cameras tr[data-camera-id="CAM8"]';
+    await page.fill('#camera-form input[name="cameraId"]', 'CAM8');
+    await page.fill('#camera-form input[name="name"]', 'Storage room');
+    await page.fill('#camera-form input[name="streamUrl"]', 'http://127.0.0.1:9/storage.mjpg');
+    await page.fill('#camera-form input[name="sampleFps"]', '0.5');
+    await page.fill('#camera-form input[name="ignoreRegions"]', '[[0.75, 0, 1, 0.4]]');
+    await page.click('#camera-form button[type="submit"]');
+    await page.waitForSelector(cam, { timeout: 8000 });
+    await page.waitForSelector('#camera-buttons [data-camera-id="CAM8"]', { state: 'attached', timeout: 8000 });
+    const { camera } = await hadir.gql('{ camera(cameraId: "CAM8") { sampleFps ignoreRegions } }');
+    assert.deepEqual(camera, { sampleFps: 0.5, ignoreRegions: [[0.75, 0, 1, 0.4]] });
+    await page.click(`${cam} .edit-btn`);
+    assert.equal(await page.inputValue('#camera-form input[name="ignoreRegions"]'), '[[0.75,0,1,0.4]]');
+    await page.fill('#camera-form input[name="name"]', 'Archive room');
+    await page.fill('#camera-form input[name="ignoreRegions"]', '[[0.75, 0, 1]]');
+    await page.click('#camera-form button[type="submit"]');
+    await page.waitForSelector('#camera-form .form-error:not([hidden])', { timeout: 8000 });
+    assert.match(await text('#camera-form .form-error'), /ignoreRegions/);
+    await page.fill('#camera-form input[name="ignoreRegions"]', '');
+    await page.click('#camera-form button[type="submit"]');
+    await waitFor(async () => (await text(`${cam} .name`)).trim() === 'Archive room', { what: 'the new name' });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-settings.png'), fullPage: true });
+    await page.click(`${cam} .delete-btn`);
+    await page.waitForSelector(cam, { state: 'detached', timeout: 8000 });
+    await page.waitForSelector('#camera-buttons [data-camera-id="CAM8"]', { state: 'detached', timeout: 8000 });
+    await page.click('#tab-live');
+
+    // A viewer gets no Settings tab.
+    const { createApiToken } = await hadir.gql('mutation { createApiToken(input: {role: VIEWER, name: "dashboard viewer"}) { token } }');
+    const viewer = await browser.context.newPage();
+    viewer.on('pageerror', (error) => pageErrors.push(error));
+    await viewer.goto(withToken(dashboard, createApiToken.token));
+    await viewer.waitForSelector(item('eko'), { timeout: 15_000 });
+    assert.equal(await viewer.isVisible('#tab-settings'), false);
+    await viewer.close();
+  });
+
   it('fits a phone screen', async () => {
     const phone = await browser.context.newPage();
     phone.on('pageerror', (error) => pageErrors.push(error));
