@@ -184,24 +184,8 @@ async fn an_mjpeg_camera_end_to_end(backend: Backend) {
         server.http.get(&metrics_url).send().await.unwrap().status(),
         401
     );
-    let metrics = server
-        .http
-        .get(&metrics_url)
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let value = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{name} in {metrics}"))
-    };
+    let metrics = server.metrics().await;
+    let value = |series: &str| metrics.value(series);
     assert!(value("hadir_camera_frames_total{camera=\"DOOR\"}") >= 2.0);
     assert!(value("hadir_camera_frames_processed_total{camera=\"DOOR\"}") >= 1.0);
     assert!(value("hadir_recognitions_total{camera=\"DOOR\"}") >= 1.0);
@@ -485,24 +469,14 @@ async fn faces_in_ignore_regions_are_not_recognised(backend: Backend) {
         json!([[0.25, 0.0, 0.75, 1.0]])
     );
     let ignored = || async {
-        let metrics = server
-            .http
-            .get(server.url("/metrics"))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
+        server
+            .metrics()
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix("hadir_ignored_faces_total{camera=\"WALL\"} "))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
+            .get("hadir_ignored_faces_total{camera=\"WALL\"}")
+            .unwrap_or(0.0)
     };
     let mut waited = 0;
-    while ignored().await < 4 {
+    while ignored().await < 4.0 {
         assert!(
             waited < 60,
             "faces in the region should be found and ignored"

@@ -290,28 +290,16 @@ async fn presence_notifications_and_availability_reach_mqtt() {
     let _ = late.disconnect().await;
 
     // /metrics: connected, messages published, none dropped.
-    let metrics = server
-        .http
-        .get(server.url("/metrics"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(metrics.contains("\nhadir_mqtt_connected 1\n"), "{metrics}");
+    let metrics = server.metrics().await;
+    assert_eq!(metrics.value("hadir_mqtt_connected"), 1.0);
+    assert_eq!(
+        metrics.value("hadir_mqtt_messages_total{result=\"dropped\"}"),
+        0.0
+    );
     assert!(
-        metrics.contains("hadir_mqtt_messages_total{result=\"dropped\"} 0"),
+        metrics.value("hadir_mqtt_messages_total{result=\"published\"}") >= 8.0,
         "{metrics}"
     );
-    let published: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("hadir_mqtt_messages_total{result=\"published\"} "))
-        .expect("published count")
-        .parse()
-        .unwrap();
-    assert!(published >= 8, "{metrics}");
 
     // hadir dies: the broker says offline for it (the last will).
     server.kill();

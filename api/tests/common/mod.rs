@@ -264,6 +264,21 @@ impl TestServer {
         format!("http://{}{path}", self.addr)
     }
 
+    /// `GET /metrics` with the admin token: the Prometheus text.
+    pub async fn metrics(&self) -> Metrics {
+        let text = self
+            .http
+            .get(self.url("/metrics"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("the metrics' text");
+        Metrics(text)
+    }
+
     /// Posts a GraphQL request with the given token (None: no Authorization header);
     /// returns the HTTP status and the JSON body.
     pub async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
@@ -458,4 +473,30 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// The Prometheus text of `/metrics`.
+pub struct Metrics(pub String);
+
+impl Metrics {
+    /// The value of the series written exactly `series` (name and labels), if present.
+    pub fn get(&self, series: &str) -> Option<f64> {
+        self.0.lines().find_map(|line| {
+            line.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+                .and_then(|value| value.trim().parse().ok())
+        })
+    }
+
+    /// As [`Metrics::get`], failing the test (with the whole text) when the series is missing.
+    pub fn value(&self, series: &str) -> f64 {
+        self.get(series)
+            .unwrap_or_else(|| panic!("{series} is not in /metrics:\n{}", self.0))
+    }
+}
+
+impl std::fmt::Display for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
