@@ -1239,27 +1239,36 @@
     formError(form, null);
   }
 
-  async function saveEmployee(event) {
-    event.preventDefault();
-    const form = event.target;
-    const fields = { name: field(form, 'name').value.trim(), department: blankToNull(field(form, 'department').value), role: blankToNull(field(form, 'role').value) };
+  // Saves a settings form: `update` when it edits a record (its id in data-editing), else
+  // `create` with the id from `idField`; the server's error goes into the form.
+  async function saveRecord(form, fields, { update, create, idField, reset }) {
     try {
       if (form.dataset.editing) {
-        await gql('mutation($id: ID!, $input: EmployeeUpdateInput!) { updateEmployee(employeeId: $id, input: $input) { employeeId } }',
-          { id: form.dataset.editing, input: fields });
+        await gql(update, { id: form.dataset.editing, input: fields });
         toast(`${fields.name} saved`);
       } else {
-        await gql('mutation($input: EmployeeInput!) { createEmployee(input: $input) { employeeId } }',
-          { input: { employeeId: field(form, 'employeeId').value.trim(), ...fields } });
+        await gql(create, { input: { [idField]: field(form, idField).value.trim(), ...fields } });
         toast(`${fields.name} added`);
       }
       form.reset();
-      resetEmployeeForm();
+      reset();
       loadSettings();
     } catch (error) {
       if (error instanceof AuthError) handleError(error);
       else formError(form, error.message);
     }
+  }
+
+  async function saveEmployee(event) {
+    event.preventDefault();
+    const form = event.target;
+    const fields = { name: field(form, 'name').value.trim(), department: blankToNull(field(form, 'department').value), role: blankToNull(field(form, 'role').value) };
+    await saveRecord(form, fields, {
+      update: 'mutation($id: ID!, $input: EmployeeUpdateInput!) { updateEmployee(employeeId: $id, input: $input) { employeeId } }',
+      create: 'mutation($input: EmployeeInput!) { createEmployee(input: $input) { employeeId } }',
+      idField: 'employeeId',
+      reset: resetEmployeeForm,
+    });
   }
 
   async function deleteEmployee(e) {
@@ -1361,23 +1370,12 @@
       enabled: field(form, 'enabled').checked,
       ignoreRegions,
     };
-    try {
-      if (form.dataset.editing) {
-        await gql('mutation($id: ID!, $input: CameraUpdateInput!) { updateCamera(cameraId: $id, input: $input) { cameraId } }',
-          { id: form.dataset.editing, input: fields });
-        toast(`${fields.name} saved`);
-      } else {
-        await gql('mutation($input: CameraInput!) { createCamera(input: $input) { cameraId } }',
-          { input: { cameraId: field(form, 'cameraId').value.trim(), ...fields } });
-        toast(`${fields.name} added`);
-      }
-      form.reset();
-      resetCameraForm();
-      loadSettings();
-    } catch (error) {
-      if (error instanceof AuthError) handleError(error);
-      else formError(form, error.message);
-    }
+    await saveRecord(form, fields, {
+      update: 'mutation($id: ID!, $input: CameraUpdateInput!) { updateCamera(cameraId: $id, input: $input) { cameraId } }',
+      create: 'mutation($input: CameraInput!) { createCamera(input: $input) { cameraId } }',
+      idField: 'cameraId',
+      reset: resetCameraForm,
+    });
   }
 
   async function deleteCamera(c) {
