@@ -28,9 +28,18 @@ struct Received {
     retained: bool,
 }
 
-/// Subscribes to `filter` and hands over every message.
+/// Subscribes to `filter` on the test broker and hands over every message.
 async fn subscribe(filter: &str) -> (AsyncClient, mpsc::UnboundedReceiver<Received>) {
     let (host, port) = broker();
+    subscribe_at(host, port, filter).await
+}
+
+/// Subscribes to `filter` on the broker at `host:port`.
+async fn subscribe_at(
+    host: String,
+    port: u16,
+    filter: &str,
+) -> (AsyncClient, mpsc::UnboundedReceiver<Received>) {
     let mut options = MqttOptions::new(
         format!("hadir-test-{}-{}", std::process::id(), rand_suffix()),
         host.clone(),
@@ -354,4 +363,75 @@ async fn presence_notifications_and_availability_reach_mqtt() {
             .await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// A broker that is not there when hadir starts: the server works without it, says so in
+/// /metrics, and publishes its state once the broker comes up (no restart of hadir).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_that_comes_later_gets_the_state() {
+    let Some(db) = TestDb::create(Backend::Sqlite, "broker_comes_later") else {
+        return;
+    };
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let prefix = format!("hadir-late-{}", rand_suffix());
+    let server = TestServer::start(
+        &db,
+        &ServerOptions {
+            extra_env: vec![
+                ("HADIR_MQTT_URL".into(), format!("mqtt://127.0.0.1:{port}")),
+                ("HADIR_MQTT_TOPIC_PREFIX".into(), prefix.clone()),
+            ],
+            ..Default::default()
+        },
+    );
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Ana Putri\"}) { employeeId } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(server.metrics().await.value("hadir_mqtt_connected"), 0.0);
+
+    // The broker starts (Mosquitto of the test's own, on that port).
+    let mut broker = std::process::Command::new("mosquitto")
+        .args(["-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("mosquitto (scripts/install-test-deps installs it)");
+    let mut ready = false;
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "mosquitto did not start on port {port}");
+    let (_watcher, mut messages) =
+        subscribe_at("127.0.0.1".into(), port, &format!("{prefix}/#")).await;
+    let mut seen = HashMap::new();
+    // hadir retries with a backoff capped at 30 s.
+    let online = next_on(
+        &mut messages,
+        &mut seen,
+        &format!("{prefix}/status"),
+        Duration::from_secs(45),
+    )
+    .await;
+    assert_eq!(online.payload, "online");
+    let presence = next_json(
+        &mut messages,
+        &mut seen,
+        &format!("{prefix}/employees/E1/presence"),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(presence["status"], "UNAVAILABLE");
+    assert_eq!(server.metrics().await.value("hadir_mqtt_connected"), 1.0);
+    let _ = broker.kill();
+    let _ = broker.wait();
 }
