@@ -89,12 +89,7 @@ impl MqttSettings {
                  (no +, # or leading $)"
             ));
         }
-        let decode = |text: &str| {
-            url::form_urlencoded::parse(format!("x={text}").as_bytes())
-                .next()
-                .map(|(_, value)| value.into_owned())
-                .unwrap_or_default()
-        };
+        let decode = vision::source::percent_decode;
         Ok(Self {
             host,
             port: parsed.port().unwrap_or(1883),
@@ -453,11 +448,11 @@ mod tests {
     #[test]
     fn broker_urls_are_read_and_bad_ones_named() {
         let settings =
-            MqttSettings::parse("mqtt://ha:s%40cret@broker.lan:1884", "office/").unwrap();
+            MqttSettings::parse("mqtt://ha:s%40c+ret@broker.lan:1884", "office/").unwrap();
         assert_eq!(settings.host, "broker.lan");
         assert_eq!(settings.port, 1884);
         assert_eq!(settings.username.as_deref(), Some("ha"));
-        assert_eq!(settings.password.as_deref(), Some("s@cret"));
+        assert_eq!(settings.password.as_deref(), Some("s@c+ret"));
         assert_eq!(settings.topic("status"), "office/status");
         let plain = MqttSettings::parse("mqtt://127.0.0.1", "hadir").unwrap();
         assert_eq!((plain.port, plain.username), (1883, None));

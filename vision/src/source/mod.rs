@@ -65,6 +65,29 @@ pub trait FrameSource: Send {
 /// How long a source waits for a frame before it gives up.
 pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Decodes `%XX` escapes (user names and passwords in URLs); anything else is kept as it is
+/// (a `+` stays a `+`).
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(v) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Opens the source a camera's stream URL names.
 pub async fn open(
     url: &str,
@@ -111,4 +134,18 @@ fn open_webcam(url: &str, _sample_interval: Duration) -> Result<Box<dyn FrameSou
     Err(SourceError::Unsupported(format!(
         "webcam {url:?}: hadir reads local webcams through Video4Linux2, on Linux only"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_percent_decoded() {
+        assert_eq!(percent_decode("admin"), "admin");
+        assert_eq!(percent_decode("p%40ss%3Aword"), "p@ss:word");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("a+b"), "a+b");
+        assert_eq!(percent_decode("%aé%"), "%aé%", "no escape, no panic");
+    }
 }

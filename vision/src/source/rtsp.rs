@@ -16,7 +16,7 @@ use retina::{
     codec::{CodecItem, FrameFormat},
 };
 
-use super::{Frame, FrameSource, SourceError};
+use super::{Frame, FrameSource, SourceError, percent_decode};
 
 /// Failed decodes of key frames in a row after which the stream is declared undecodable.
 pub const MAX_FAILED_KEY_FRAMES: u32 = 3;
@@ -110,25 +110,6 @@ impl RtspSource {
     }
 }
 
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(v) = u8::from_str_radix(&text[i + 1..i + 3], 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[async_trait::async_trait]
 impl FrameSource for RtspSource {
     async fn next_frame(&mut self) -> Result<Frame, SourceError> {
@@ -199,17 +180,5 @@ impl FrameSource for RtspSource {
                 captured_at: SystemTime::now(),
             });
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credentials_are_percent_decoded() {
-        assert_eq!(percent_decode("admin"), "admin");
-        assert_eq!(percent_decode("p%40ss%3Aword"), "p@ss:word");
-        assert_eq!(percent_decode("100%"), "100%");
     }
 }
