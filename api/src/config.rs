@@ -122,6 +122,8 @@ pub struct Config {
     pub mqtt_home_assistant: bool,
     /// Home Assistant's discovery prefix.
     pub mqtt_home_assistant_prefix: String,
+    /// CA certificates (PEM) trusted for an `mqtts://` broker, besides the public roots.
+    pub mqtt_ca_file: Option<PathBuf>,
     /// Where to POST events (`[[webhooks]]`: `url`, `events`, `secret`).
     pub webhooks: Vec<crate::webhooks::WebhookConfig>,
     /// A `tracing` filter such as `info` or `hadir=debug,sqlx=warn`.
@@ -167,6 +169,7 @@ impl Default for Config {
             mqtt_url: None,
             mqtt_topic_prefix: crate::mqtt::DEFAULT_TOPIC_PREFIX.to_owned(),
             mqtt_home_assistant: false,
+            mqtt_ca_file: None,
             mqtt_home_assistant_prefix: crate::mqtt::home_assistant::DEFAULT_DISCOVERY_PREFIX
                 .to_owned(),
             webhooks: Vec::new(),
@@ -353,6 +356,9 @@ impl Config {
         if let Some(v) = env("HADIR_MQTT_HOME_ASSISTANT_PREFIX") {
             self.mqtt_home_assistant_prefix = v;
         }
+        if let Some(v) = env("HADIR_MQTT_CA_FILE") {
+            self.mqtt_ca_file = Some(PathBuf::from(v)).filter(|p| !p.as_os_str().is_empty());
+        }
         // Webhooks from the environment: URLs, comma-separated, sharing a secret and events.
         if let Some(urls) = env("HADIR_WEBHOOK_URLS") {
             let secret = env("HADIR_WEBHOOK_SECRET").filter(|s| !s.is_empty());
@@ -452,7 +458,10 @@ impl Config {
         self.mqtt_url
             .as_deref()
             .map(|url| {
-                let settings = crate::mqtt::MqttSettings::parse(url, &self.mqtt_topic_prefix)?;
+                let mut settings = crate::mqtt::MqttSettings::parse(url, &self.mqtt_topic_prefix)?;
+                if let Some(ca_file) = &self.mqtt_ca_file {
+                    settings = settings.with_ca_file(ca_file)?;
+                }
                 if self.mqtt_home_assistant {
                     settings.with_home_assistant(&self.mqtt_home_assistant_prefix)
                 } else {
@@ -675,10 +684,19 @@ mod tests {
             error.contains("webhook 1") && error.contains("employee.lost"),
             "{error}"
         );
-        let error = Config::load_with(None, env_of(&[("HADIR_MQTT_URL", "mqtts://broker")]))
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("mqtt_url"), "{error}");
+        let error = Config::load_with(
+            None,
+            env_of(&[
+                ("HADIR_MQTT_URL", "mqtts://broker"),
+                ("HADIR_MQTT_CA_FILE", "/nonexistent/ca.pem"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("mqtt_url") && error.contains("/nonexistent/ca.pem"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -435,3 +435,186 @@ async fn a_broker_that_comes_later_gets_the_state() {
     let _ = broker.kill();
     let _ = broker.wait();
 }
+
+/// Runs `openssl` with `args` in `dir`, failing the test with its output when it fails.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let output = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A free port on 127.0.0.1.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// `mqtts://` to a broker whose certificate a private CA signed: with `HADIR_MQTT_CA_FILE`
+/// naming that CA, hadir connects and publishes; without it, the broker is not trusted and
+/// nothing is published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_broker_with_a_private_ca() {
+    let Some(db) = TestDb::create(Backend::Sqlite, "tls_broker") else {
+        return;
+    };
+    // A CA, and a certificate for 127.0.0.1 that it signs.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=hadir test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+    );
+    std::fs::write(
+        d.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .unwrap();
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "server.pem",
+        ],
+    );
+    // Readable by Mosquitto, which drops root for its own user when started as root.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for file in ["ca.pem", "server.pem", "server.key"] {
+        std::fs::set_permissions(d.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    // Mosquitto with a TLS listener (hadir) and a plain one (the test's subscriber).
+    let (tls_port, plain_port) = (free_port(), free_port());
+    let config = d.join("mosquitto.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "per_listener_settings false\nallow_anonymous true\n\
+             listener {tls_port} 127.0.0.1\ncafile {ca}\ncertfile {cert}\nkeyfile {key}\n\
+             listener {plain_port} 127.0.0.1\n",
+            ca = d.join("ca.pem").display(),
+            cert = d.join("server.pem").display(),
+            key = d.join("server.key").display(),
+        ),
+    )
+    .unwrap();
+    let mut broker = std::process::Command::new("mosquitto")
+        .arg("-c")
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mosquitto (scripts/install-test-deps installs it)");
+    let mut ready = false;
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", plain_port)).is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if !ready {
+        let _ = broker.kill();
+        let output = broker.wait_with_output().unwrap();
+        panic!(
+            "mosquitto did not start: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let prefix = format!("hadir-tls-{}", rand_suffix());
+    let (_watcher, mut messages) =
+        subscribe_at("127.0.0.1".into(), plain_port, &format!("{prefix}/#")).await;
+    let mut seen = HashMap::new();
+    let options = |ca: Option<&std::path::Path>| {
+        let mut env = vec![
+            (
+                "HADIR_MQTT_URL".to_owned(),
+                format!("mqtts://127.0.0.1:{tls_port}"),
+            ),
+            ("HADIR_MQTT_TOPIC_PREFIX".to_owned(), prefix.clone()),
+        ];
+        if let Some(ca) = ca {
+            env.push(("HADIR_MQTT_CA_FILE".to_owned(), ca.display().to_string()));
+        }
+        ServerOptions {
+            extra_env: env,
+            ..Default::default()
+        }
+    };
+
+    // Without the CA: not trusted, not connected, nothing published.
+    let untrusting = TestServer::start(&db, &options(None));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        untrusting.metrics().await.value("hadir_mqtt_connected"),
+        0.0
+    );
+    match tokio::time::timeout(Duration::from_millis(200), messages.recv()).await {
+        Err(_) => {}
+        Ok(Some(message)) => panic!("published through an untrusted broker: {message:?}"),
+        Ok(None) => panic!("the test's subscriber stopped"),
+    }
+    drop(untrusting);
+
+    // With it: online over TLS.
+    let server = TestServer::start(&db, &options(Some(&d.join("ca.pem"))));
+    let online = next_on(
+        &mut messages,
+        &mut seen,
+        &format!("{prefix}/status"),
+        Duration::from_secs(15),
+    )
+    .await;
+    assert_eq!(online.payload, "online");
+    assert_eq!(server.metrics().await.value("hadir_mqtt_connected"), 1.0);
+    let _ = broker.kill();
+    let _ = broker.wait();
+}

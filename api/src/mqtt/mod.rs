@@ -16,6 +16,8 @@
 //! | `{prefix}/summary` | yes | the present / alert / not seen / total counts changed |
 //!
 //! Retained topics mean a client that subscribes later still gets the current state at once.
+//! `mqtts://` connects with TLS (rustls), checking the broker against the public roots and
+//! the CA certificates of `mqtt_ca_file` (a broker with a private CA).
 //! [`home_assistant`] adds Home Assistant's discovery messages for the same topics.
 //! Publishing never holds up the server: when the broker is away, messages wait in a bounded
 //! queue ([`MQTT_QUEUE`]) and the newest are dropped (and logged) once it is full; on
@@ -60,23 +62,27 @@ pub struct MqttSettings {
     pub client_id: String,
     /// Home Assistant's discovery prefix, where its discovery messages are wanted.
     pub home_assistant: Option<String>,
+    /// TLS (`mqtts://`): the broker's certificate is checked against the public roots and
+    /// the CA certificates of `ca_file`, where one is given.
+    pub tls: bool,
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl MqttSettings {
-    /// Reads `mqtt://[user[:password]@]host[:port]` (port 1883 by default).
+    /// Reads `mqtt://[user[:password]@]host[:port]` (port 1883 by default) or `mqtts://…`
+    /// (TLS, port 8883 by default).
     pub fn parse(url: &str, topic_prefix: &str) -> Result<Self, String> {
         let parsed = url::Url::parse(url.trim())
             .map_err(|e| format!("{url:?} is not a URL such as mqtt://127.0.0.1:1883 ({e})"))?;
-        match parsed.scheme() {
-            "mqtt" | "tcp" => {}
-            "mqtts" | "ssl" => {
+        let tls = match parsed.scheme() {
+            "mqtt" | "tcp" => false,
+            "mqtts" | "ssl" => true,
+            other => {
                 return Err(format!(
-                    "{url:?}: hadir speaks plain MQTT (mqtt://); reach a TLS broker through a \
-                     local bridge such as Mosquitto's"
+                    "{url:?}: scheme {other:?} is not mqtt:// or mqtts://"
                 ));
             }
-            other => return Err(format!("{url:?}: scheme {other:?} is not mqtt://")),
-        }
+        };
         let host = parsed
             .host_str()
             .filter(|h| !h.is_empty())
@@ -92,13 +98,58 @@ impl MqttSettings {
         let decode = vision::source::percent_decode;
         Ok(Self {
             host,
-            port: parsed.port().unwrap_or(1883),
+            port: parsed.port().unwrap_or(if tls { 8883 } else { 1883 }),
             username: Some(decode(parsed.username())).filter(|u| !u.is_empty()),
             password: parsed.password().map(decode),
             topic_prefix: prefix.to_owned(),
             client_id: format!("hadir-{}-{}", std::process::id(), rand::random::<u32>()),
             home_assistant: None,
+            tls,
+            ca_file: None,
         })
+    }
+
+    /// Trusts the CA certificates (PEM) of `path` too, for a broker with a private CA.
+    pub fn with_ca_file(mut self, path: &std::path::Path) -> Result<Self, String> {
+        if !self.tls {
+            return Err(format!(
+                "a CA file ({}) is for TLS brokers: use an mqtts:// URL",
+                path.display()
+            ));
+        }
+        self.ca_file = Some(path.to_owned());
+        self.tls_config()?;
+        Ok(self)
+    }
+
+    /// The TLS client configuration: the public roots, plus the CA file's certificates.
+    pub fn tls_config(&self) -> Result<rustls::ClientConfig, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(path) = &self.ca_file {
+            let pem =
+                std::fs::read(path).map_err(|e| format!("CA file {}: {e}", path.display()))?;
+            let mut added = 0;
+            for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+                let cert = cert.map_err(|e| format!("CA file {}: {e}", path.display()))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("CA file {}: {e}", path.display()))?;
+                added += 1;
+            }
+            if added == 0 {
+                return Err(format!(
+                    "CA file {} holds no PEM certificate",
+                    path.display()
+                ));
+            }
+        }
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))
+        .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
     }
 
     /// Also publishes Home Assistant discovery messages under `discovery_prefix`.
@@ -292,6 +343,18 @@ impl MqttBridge {
         if let Some(username) = &settings.username {
             options.set_credentials(username, settings.password.clone().unwrap_or_default());
         }
+        if settings.tls {
+            // Checked when the configuration loaded; a failure here is logged, and the
+            // connection attempts then fail and say why.
+            match settings.tls_config() {
+                Ok(config) => {
+                    options.set_transport(rumqttc::Transport::tls_with_config(
+                        rumqttc::TlsConfiguration::Rustls(Arc::new(config)),
+                    ));
+                }
+                Err(error) => tracing::error!("MQTT TLS: {error}"),
+            }
+        }
         let (client, mut event_loop) = AsyncClient::new(options, MQTT_QUEUE);
         let connected = Arc::new(Notify::new());
 
@@ -455,11 +518,24 @@ mod tests {
         assert_eq!(settings.password.as_deref(), Some("s@c+ret"));
         assert_eq!(settings.topic("status"), "office/status");
         let plain = MqttSettings::parse("mqtt://127.0.0.1", "hadir").unwrap();
-        assert_eq!((plain.port, plain.username), (1883, None));
-        let error = MqttSettings::parse("mqtts://broker:8883", "hadir").unwrap_err();
-        assert!(error.contains("plain MQTT"), "{error}");
+        assert_eq!((plain.port, plain.username.as_deref()), (1883, None));
+        let tls = MqttSettings::parse("mqtts://broker.example.com", "hadir").unwrap();
+        assert!(tls.tls);
+        assert_eq!(tls.port, 8883);
+        assert!(tls.tls_config().is_ok(), "the public roots alone");
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("ca.pem");
+        std::fs::write(&empty, "not a certificate").unwrap();
+        let error = tls.clone().with_ca_file(&empty).unwrap_err();
+        assert!(error.contains("holds no PEM certificate"), "{error}");
+        let error = tls
+            .with_ca_file(&dir.path().join("missing.pem"))
+            .unwrap_err();
+        assert!(error.contains("missing.pem"), "{error}");
+        let error = plain.with_ca_file(&empty).unwrap_err();
+        assert!(error.contains("mqtts://"), "{error}");
         let error = MqttSettings::parse("http://broker", "hadir").unwrap_err();
-        assert!(error.contains("not mqtt://"), "{error}");
+        assert!(error.contains("not mqtt:// or mqtts://"), "{error}");
         let error = MqttSettings::parse("mqtt://broker", "a/#").unwrap_err();
         assert!(error.contains("topic prefix"), "{error}");
     }
