@@ -435,7 +435,11 @@ impl Config {
                 .wanted_events()
                 .map_err(|reason| ConfigError::Invalid {
                     key: "webhooks",
-                    reason: format!("webhook {} ({}): {reason}", index + 1, webhook.url),
+                    reason: format!(
+                        "webhook {} ({}): {reason}",
+                        index + 1,
+                        crate::webhooks::shown(&webhook.url)
+                    ),
                 })?;
         }
         if !(self.database_url.starts_with("sqlite:")

@@ -70,10 +70,10 @@ pub struct WebhookConfig {
 impl WebhookConfig {
     /// Checks the URL and the event names; returns the events it wants.
     pub fn wanted_events(&self) -> Result<Vec<&'static str>, String> {
-        let parsed = url::Url::parse(self.url.trim())
-            .map_err(|e| format!("{:?} is not a URL ({e})", self.url))?;
+        let parsed =
+            url::Url::parse(self.url.trim()).map_err(|e| format!("the url is not a URL ({e})"))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(format!("{:?} is not an http(s):// URL", self.url));
+            return Err(format!("{} is not an http(s):// URL", shown(&self.url)));
         }
         let Some(events) = &self.events else {
             return Ok(DEFAULT_EVENTS.to_vec());
@@ -129,6 +129,20 @@ fn event_data(event: &Event) -> Value {
     }
 }
 
+/// A webhook URL as logs show it: scheme, host and port only. Paths and credentials often
+/// hold the receiver's secret (a chat service's incoming-webhook URL, say).
+pub fn shown(url: &str) -> String {
+    match url::Url::parse(url.trim()) {
+        Ok(parsed) => format!(
+            "{}://{}{}/…",
+            parsed.scheme(),
+            parsed.host_str().unwrap_or_default(),
+            parsed.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ),
+        Err(_) => "(not a URL)".to_owned(),
+    }
+}
+
 /// `sha256=` and the hex HMAC-SHA256 of `body` under `secret`.
 pub fn signature(secret: &str, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
@@ -169,11 +183,12 @@ impl Webhooks {
             tasks.push(tokio::spawn(send_in_order(
                 http.clone(),
                 config.url.trim().to_owned(),
+                shown(&config.url),
                 config.secret.clone().filter(|s| !s.is_empty()),
                 receiver,
                 counters.clone(),
             )));
-            routes.push((wanted, sender, config.url.trim().to_owned()));
+            routes.push((wanted, sender, shown(&config.url)));
         }
         let mut bus = events.subscribe();
         tasks.push(tokio::spawn(async move {
@@ -233,6 +248,7 @@ impl Webhooks {
 async fn send_in_order(
     http: reqwest::Client,
     url: String,
+    shown_url: String,
     secret: Option<String>,
     mut queue: mpsc::Receiver<Arc<Delivery>>,
     counters: Arc<IntegrationCounters>,
@@ -252,7 +268,7 @@ async fn send_in_order(
             let failure = match request.send().await {
                 Ok(response) if response.status().is_success() => None,
                 Ok(response) => Some(format!("answered {}", response.status())),
-                Err(error) => Some(error.to_string()),
+                Err(error) => Some(error.without_url().to_string()),
             };
             let Some(failure) = failure else {
                 counters.webhook_delivered.fetch_add(1, Ordering::Relaxed);
@@ -260,12 +276,12 @@ async fn send_in_order(
             };
             if attempt == WEBHOOK_ATTEMPTS {
                 counters.webhook_dropped.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(%url, event = delivery.event, delivery = %delivery.id,
+                tracing::error!(url = %shown_url, event = delivery.event, delivery = %delivery.id,
                     "webhook delivery dropped after {attempt} attempts: {failure}");
                 break;
             }
             counters.webhook_retried.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%url, event = delivery.event, delivery = %delivery.id,
+            tracing::warn!(url = %shown_url, event = delivery.event, delivery = %delivery.id,
                 "webhook attempt {attempt} failed ({failure}); retrying in {delay:?}");
             tokio::time::sleep(delay).await;
             delay *= 2;
@@ -310,5 +326,9 @@ mod tests {
         );
         let error = hook("ftp://x/", None).wanted_events().unwrap_err();
         assert!(error.contains("not an http(s)"), "{error}");
+        assert_eq!(
+            shown("https://hooks.example.com:8443/services/T0/B1/s3cr3t?token=x"),
+            "https://hooks.example.com:8443/…"
+        );
     }
 }
