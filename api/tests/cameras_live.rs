@@ -251,15 +251,10 @@ async fn an_mjpeg_camera_end_to_end(backend: Backend) {
     // It comes back on the same address: CAMERA_UP, and recognition resumes.
     let camera = Camera::start(port, showing).await;
     camera.show(&enrolled);
-    let mut up = false;
-    for _ in 0..5 {
-        let n = next_event(&mut notifications, Duration::from_secs(40)).await;
-        if n["notificationCreated"]["type"] == "CAMERA_UP" {
-            up = true;
-            break;
-        }
-    }
-    assert!(up, "CAMERA_UP expected");
+    assert!(
+        notification_of(&mut notifications, "CAMERA_UP", 5, Duration::from_secs(40)).await,
+        "CAMERA_UP expected"
+    );
     let event = next_event(&mut statuses, Duration::from_secs(30)).await;
     assert_eq!(
         event["employeeStatusChanged"]["presence"]["status"],
@@ -356,25 +351,21 @@ async fn an_rtsp_camera_end_to_end(backend: Backend) {
     // The RTSP server dies: CAMERA_DOWN. It comes back: CAMERA_UP, recognition resumes.
     let port = camera.port();
     camera.kill();
-    let mut down = false;
-    for _ in 0..6 {
-        let n = next_event(&mut notifications, Duration::from_secs(20)).await;
-        if n["notificationCreated"]["type"] == "CAMERA_DOWN" {
-            down = true;
-            break;
-        }
-    }
-    assert!(down, "CAMERA_DOWN expected");
+    assert!(
+        notification_of(
+            &mut notifications,
+            "CAMERA_DOWN",
+            6,
+            Duration::from_secs(20)
+        )
+        .await,
+        "CAMERA_DOWN expected"
+    );
     let _camera = RtspCamera::start(port);
-    let mut up = false;
-    for _ in 0..6 {
-        let n = next_event(&mut notifications, Duration::from_secs(60)).await;
-        if n["notificationCreated"]["type"] == "CAMERA_UP" {
-            up = true;
-            break;
-        }
-    }
-    assert!(up, "CAMERA_UP expected");
+    assert!(
+        notification_of(&mut notifications, "CAMERA_UP", 6, Duration::from_secs(60)).await,
+        "CAMERA_UP expected"
+    );
     let event = next_event(&mut statuses, Duration::from_secs(30)).await;
     assert_eq!(
         event["employeeStatusChanged"]["presence"]["status"],
@@ -399,6 +390,25 @@ async fn an_mp4_recording_as_a_camera(backend: Backend) {
     let url = url::Url::from_file_path(&video).unwrap().to_string();
     add_camera_and_follow_the_door_video(&server, "REPLAY", &url, &mut statuses, &mut unknown)
         .await;
+}
+
+/// Reads notifications until one of type `kind` comes: true when it does within `tries`
+/// notifications, each awaited at most `within`.
+async fn notification_of<S>(
+    notifications: &mut S,
+    kind: &str,
+    tries: usize,
+    within: Duration,
+) -> bool
+where
+    S: futures_util::Stream<Item = Result<serde_json::Value, graphql_ws_client::Error>> + Unpin,
+{
+    for _ in 0..tries {
+        if next_event(notifications, within).await["notificationCreated"]["type"] == kind {
+            return true;
+        }
+    }
+    false
 }
 
 /// Adds camera `camera_id` reading the door video from `stream_url` through the API (its task

@@ -318,13 +318,7 @@ async fn enrol_from_the_command_line(backend: Backend) {
         return;
     };
     let server = TestServer::start(&db, &ServerOptions::default());
-    server
-        .gql(
-            ADMIN_TOKEN,
-            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Barack Obama\"}) { employeeId } }",
-            json!({}),
-        )
-        .await;
+    server.create_employee("E1", "Barack Obama").await;
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_hadir"))
         .args(["enroll", "--employee-id", "E1"])
         .args([
@@ -382,13 +376,7 @@ async fn switching_models_asks_for_reenrolment(backend: Backend) {
         message.contains("insightface") && message.contains("non-commercial"),
         "{message}"
     );
-    server
-        .gql(
-            ADMIN_TOKEN,
-            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Barack Obama\"}) { employeeId } }",
-            json!({}),
-        )
-        .await;
+    server.create_employee("E1", "Barack Obama").await;
     let (_, body) = upload(
         &server,
         ADMIN_TOKEN,
@@ -440,13 +428,7 @@ async fn cuda_without_a_cuda_library_is_reported(backend: Backend) {
         message.contains("CUDA") && message.contains("onnxruntime-gpu"),
         "{message}"
     );
-    server
-        .gql(
-            ADMIN_TOKEN,
-            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Ann\"}) { employeeId } }",
-            json!({}),
-        )
-        .await;
+    server.create_employee("E1", "Ann").await;
     let (_, body) = upload(
         &server,
         ADMIN_TOKEN,

@@ -386,13 +386,7 @@ async fn a_broker_that_comes_later_gets_the_state() {
             ..Default::default()
         },
     );
-    server
-        .gql(
-            ADMIN_TOKEN,
-            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Ana Putri\"}) { employeeId } }",
-            json!({}),
-        )
-        .await;
+    server.create_employee("E1", "Ana Putri").await;
     assert_eq!(server.metrics().await.value("hadir_mqtt_connected"), 0.0);
 
     // The broker starts (Mosquitto of the test's own, on that port).

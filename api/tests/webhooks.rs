@@ -115,13 +115,7 @@ async fn events_are_posted_signed_retried_and_in_order() {
             ..Default::default()
         },
     );
-    server
-        .gql(
-            ADMIN_TOKEN,
-            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Ana Putri\"}) { employeeId } }",
-            json!({}),
-        )
-        .await;
+    server.create_employee("E1", "Ana Putri").await;
     server
         .gql(
             ADMIN_TOKEN,

@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use openh264::{decoder::Decoder, formats::YUVSource, nal_units};
+use openh264::{decoder::Decoder, nal_units};
 
 mod common;
 use vision::{
@@ -93,11 +93,9 @@ fn access_units(video: &PathBuf) -> Vec<(bool, Vec<u8>)> {
     units
 }
 
+/// A decoded frame as RGB, as the camera sources convert it.
 fn to_rgb(yuv: &openh264::decoder::DecodedYUV<'_>) -> image::RgbImage {
-    let (w, h) = yuv.dimensions();
-    let mut rgb = vec![0u8; w * h * 3];
-    yuv.write_rgb8(&mut rgb);
-    image::RgbImage::from_raw(w as u32, h as u32, rgb).expect("frame")
+    vision::source::h264::to_rgb(yuv).expect("a decoded frame of its own size")
 }
 
 fn main() {

@@ -8,7 +8,7 @@
 use entity::{camera, employee};
 use serde_json::{Value, json};
 
-use super::{Message, MqttSettings};
+use super::{Message, MqttSettings, state_or_cleared};
 
 /// Home Assistant's default discovery prefix.
 pub const DEFAULT_DISCOVERY_PREFIX: &str = "homeassistant";
@@ -64,16 +64,6 @@ fn merged(mut base: Value, extra: Value) -> Value {
     base
 }
 
-fn retained(topic: String, payload: Option<Value>) -> Message {
-    Message {
-        topic,
-        payload: payload
-            .map(|v| v.to_string().into_bytes())
-            .unwrap_or_default(),
-        retain: true,
-    }
-}
-
 /// The device tracker of an employee (`None`: removed).
 pub(super) fn employee(
     settings: &MqttSettings,
@@ -82,7 +72,7 @@ pub(super) fn employee(
     record: Option<&employee::Model>,
 ) -> Message {
     let state = settings.topic(&format!("employees/{employee_id}/presence"));
-    retained(
+    state_or_cleared(
         config_topic(settings, discovery_prefix, "device_tracker", employee_id),
         record.map(|record| {
             merged(
@@ -111,7 +101,7 @@ pub(super) fn camera(
     record: Option<&camera::Model>,
 ) -> Message {
     let state = settings.topic(&format!("cameras/{camera_id}/status"));
-    retained(
+    state_or_cleared(
         config_topic(
             settings,
             discovery_prefix,
@@ -142,7 +132,7 @@ pub(super) fn summary(settings: &MqttSettings, discovery_prefix: &str) -> Vec<Me
     ]
     .into_iter()
     .map(|(field, name, icon)| {
-        retained(
+        state_or_cleared(
             config_topic(
                 settings,
                 discovery_prefix,

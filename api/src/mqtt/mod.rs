@@ -186,7 +186,7 @@ pub(crate) struct Message {
 
 /// A retained state, or (for a deleted record) the empty retained message that clears the
 /// topic.
-fn state_or_cleared(topic: String, state: Option<Value>) -> Message {
+pub(crate) fn state_or_cleared(topic: String, state: Option<Value>) -> Message {
     Message {
         topic,
         payload: state

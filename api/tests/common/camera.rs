@@ -132,13 +132,7 @@ pub async fn server_with_obama(
             ..Default::default()
         },
     );
-    server
-        .gql(
-            ADMIN_TOKEN,
-            "mutation { createEmployee(input: {employeeId: \"E1\", name: \"Barack Obama\"}) { employeeId } }",
-            json!({}),
-        )
-        .await;
+    server.create_employee("E1", "Barack Obama").await;
     enrol(&server, "E1", "obama.jpg").await;
     server
 }

@@ -264,6 +264,16 @@ impl TestServer {
         format!("http://{}{path}", self.addr)
     }
 
+    /// Creates employee `id` named `name` (admin token).
+    pub async fn create_employee(&self, id: &str, name: &str) {
+        self.gql(
+            ADMIN_TOKEN,
+            "mutation($input: EmployeeInput!) { createEmployee(input: $input) { employeeId } }",
+            json!({ "input": { "employeeId": id, "name": name } }),
+        )
+        .await;
+    }
+
     /// `GET /metrics` with the admin token: the Prometheus text.
     pub async fn metrics(&self) -> Metrics {
         let text = self

@@ -5,6 +5,7 @@
 //! - [`file`]: folders of images, single images and video recordings as cameras (tests,
 //!   replays).
 //! - [`recording`]: MP4/MOV and raw H.264 recordings, decoded and sampled for [`file`].
+//! - [`h264`]: what the H.264 sources share (key frames only or not, undecodable streams, RGB).
 //! - [`mjpeg`]: the multipart parser the MJPEG source reads with.
 //! - [`webcam`]: local webcams through Video4Linux2 (Linux).
 //! - [`rtsp`]: RTSP cameras: `retina` for the stream, `openh264` for H.264, key frames only
@@ -14,6 +15,7 @@
 //! (hadir's camera tasks). Tests and replays feed files through the same trait.
 
 pub mod file;
+pub mod h264;
 pub mod http;
 pub mod mjpeg;
 pub mod recording;

@@ -15,19 +15,12 @@ use std::{
 };
 
 use image::RgbImage;
-use openh264::{decoder::Decoder, formats::YUVSource};
+use openh264::decoder::Decoder;
 
-use super::SourceError;
+use super::{SourceError, h264};
 
 /// The frame rate assumed for raw H.264 files.
 pub const H264_FILE_FPS: f64 = 25.0;
-
-/// Failed decodes of key frames in a row after which a recording is declared undecodable.
-pub const MAX_FAILED_KEY_FRAMES: u32 = 3;
-
-/// How much longer than the sampling interval the key-frame interval may be for key frames
-/// alone to be decoded (timestamps are rounded to the track's timescale).
-const KEY_FRAME_SLACK: Duration = Duration::from_millis(50);
 
 /// How early a frame may fall before the next sampling time and still be taken (timestamps
 /// in the track's timescale do not add up exactly to the sampling interval).
@@ -39,14 +32,6 @@ fn convert_hint(path: &Path) -> String {
         "convert it with `ffmpeg -i {} -an -c:v libx264 -profile:v baseline -bf 0 recording.mp4`",
         path.display()
     )
-}
-
-fn to_rgb(yuv: &openh264::decoder::DecodedYUV<'_>) -> Result<RgbImage, SourceError> {
-    let (width, height) = yuv.dimensions();
-    let mut rgb = vec![0u8; width * height * 3];
-    yuv.write_rgb8(&mut rgb);
-    RgbImage::from_raw(width as u32, height as u32, rgb)
-        .ok_or_else(|| SourceError::Decode("a decoded frame has the wrong size".into()))
 }
 
 /// A recording being played: which kind of file, and where playback is.
@@ -127,7 +112,7 @@ impl RawH264 {
                     let sampled = self.decoded.is_multiple_of(self.stride);
                     self.decoded += 1;
                     if sampled {
-                        return to_rgb(&yuv).map(Some);
+                        return h264::to_rgb(&yuv).map(Some);
                     }
                 }
                 Ok(None) => {}
@@ -264,8 +249,7 @@ impl Mp4Recording {
 
     /// Whether key frames alone are frequent enough for the sampling rate.
     pub fn decodes_key_frames_only(&self) -> bool {
-        self.key_frame_interval
-            .is_some_and(|gop| gop <= self.sample_interval + KEY_FRAME_SLACK)
+        h264::key_frames_suffice(self.key_frame_interval, self.sample_interval)
     }
 
     fn media_time(&self, ticks: u64) -> Duration {
@@ -317,14 +301,14 @@ impl Mp4Recording {
                         continue;
                     }
                     self.next_due = at + self.sample_interval;
-                    return to_rgb(&yuv).map(Some);
+                    return h264::to_rgb(&yuv).map(Some);
                 }
                 Ok(None) => {}
                 Err(error) => {
                     self.waiting_for_key_frame = true;
                     if sample.is_sync {
                         self.failed_key_frames += 1;
-                        if self.failed_key_frames >= MAX_FAILED_KEY_FRAMES {
+                        if self.failed_key_frames >= h264::MAX_FAILED_KEY_FRAMES {
                             return Err(SourceError::Unsupported(format!(
                                 "openh264 cannot decode {} ({error}); {}",
                                 self.path.display(),

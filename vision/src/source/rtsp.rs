@@ -10,16 +10,13 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::StreamExt;
-use openh264::{decoder::Decoder, formats::YUVSource};
+use openh264::decoder::Decoder;
 use retina::{
     client::{Credentials, PlayOptions, Session, SessionOptions, SetupOptions},
     codec::{CodecItem, FrameFormat},
 };
 
-use super::{Frame, FrameSource, SourceError, percent_decode};
-
-/// Failed decodes of key frames in a row after which the stream is declared undecodable.
-pub const MAX_FAILED_KEY_FRAMES: u32 = 3;
+use super::{Frame, FrameSource, SourceError, h264, percent_decode};
 
 /// An RTSP camera.
 pub struct RtspSource {
@@ -105,8 +102,7 @@ impl RtspSource {
 
     /// Whether key frames alone are frequent enough for the sampling rate.
     pub fn decodes_key_frames_only(&self) -> bool {
-        self.key_frame_interval
-            .is_some_and(|gop| gop <= self.sample_interval + Duration::from_millis(50))
+        h264::key_frames_suffice(self.key_frame_interval, self.sample_interval)
     }
 }
 
@@ -149,17 +145,14 @@ impl FrameSource for RtspSource {
                     if !due {
                         continue;
                     }
-                    let (width, height) = yuv.dimensions();
-                    let mut rgb = vec![0u8; width * height * 3];
-                    yuv.write_rgb8(&mut rgb);
-                    image::RgbImage::from_raw(width as u32, height as u32, rgb)
+                    h264::to_rgb(&yuv)?
                 }
                 Ok(None) => continue,
                 Err(error) => {
                     self.waiting_for_key_frame = true;
                     if key {
                         self.failed_key_frames += 1;
-                        if self.failed_key_frames >= MAX_FAILED_KEY_FRAMES {
+                        if self.failed_key_frames >= h264::MAX_FAILED_KEY_FRAMES {
                             return Err(SourceError::Unsupported(format!(
                                 "openh264 cannot decode this H.264 stream ({error}); set the \
                                  camera to the baseline profile without B-frames"
@@ -169,14 +162,9 @@ impl FrameSource for RtspSource {
                     continue;
                 }
             };
-            let Some(image) = decoded else {
-                return Err(SourceError::Decode(
-                    "a decoded frame has the wrong size".into(),
-                ));
-            };
             self.last_frame = Some(now);
             return Ok(Frame {
-                image,
+                image: decoded,
                 captured_at: SystemTime::now(),
             });
         }
