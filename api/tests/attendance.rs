@@ -220,7 +220,15 @@ async fn a_simulated_working_day(backend: Backend) {
         )
         .await;
     assert_eq!(presence["employee"]["presence"]["status"], "AVAILABLE");
-    assert_eq!(presence["employee"]["presence"]["lastSeenAgo"], "just now");
+    // Still the live sighting of a few seconds ago, not the buffered one of days ago (the
+    // steps between take seconds on a loaded machine: "just now" or "N seconds ago").
+    let ago = presence["employee"]["presence"]["lastSeenAgo"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        ago == "just now" || ago.ends_with(" seconds ago"),
+        "{presence}"
+    );
 
     // The closer writes ABSENT for E4: today's working day has ended.
     let mut day = Value::Null;
