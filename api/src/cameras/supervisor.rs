@@ -30,6 +30,11 @@ use crate::{
     presence::{PresenceEngine, Sighting},
 };
 
+/// The longest a camera's `last_frame_at` goes unwritten while its frames come: each frame
+/// does not need a database write to show the camera is alive. Also at most a third of
+/// `camera_timeout`, so that a working camera is never taken for a dead one.
+pub const MAX_FRAME_TOUCH_INTERVAL: Duration = Duration::from_secs(5);
+
 /// First wait before reconnecting to a camera that failed.
 pub const RECONNECT_MIN: Duration = Duration::from_secs(1);
 /// Longest wait between reconnection attempts.
@@ -301,18 +306,26 @@ async fn capture(
 ) {
     let mut backoff = RECONNECT_MIN;
     let mut sequence = 0u64;
+    let touch_every =
+        (supervisor.engine.settings().camera_timeout / 3).min(MAX_FRAME_TOUCH_INTERVAL);
     loop {
         let problem = match source::open(&url, interval).await {
             Ok(mut stream) => {
                 backoff = RECONNECT_MIN;
+                // The first frame of each connection is written at once (the camera may be
+                // coming back up), then one every `touch_every`.
+                let mut last_touch: Option<std::time::Instant> = None;
                 loop {
                     match stream.next_frame().await {
                         Ok(frame) => {
                             counters.frames.fetch_add(1, Ordering::Relaxed);
-                            if let Err(error) =
-                                supervisor.engine.camera_frame(&camera_id, None).await
-                            {
-                                tracing::warn!(%camera_id, %error, "cannot record the camera's frame");
+                            if last_touch.is_none_or(|t| t.elapsed() >= touch_every) {
+                                last_touch = Some(std::time::Instant::now());
+                                if let Err(error) =
+                                    supervisor.engine.camera_frame(&camera_id, None).await
+                                {
+                                    tracing::warn!(%camera_id, %error, "cannot record the camera's frame");
+                                }
                             }
                             sequence += 1;
                             mailbox.send_modify(|slot| {
