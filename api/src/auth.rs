@@ -24,6 +24,11 @@ pub const TOKEN_BYTES: usize = 32;
 pub const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::minutes(1);
 /// Name of the token created on first start when none exists.
 pub const FIRST_START_TOKEN_NAME: &str = "first start";
+/// How often tokens revoked by another process (`hadir token revoke`, another node) are
+/// looked for, so that their WebSockets close within about this long.
+pub const REVOCATION_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+/// Revocations waiting for slow listeners before they skip some (and re-check instead).
+pub const REVOCATION_QUEUE: usize = 256;
 /// Name under which `HADIR_ADMIN_TOKEN` is recorded.
 pub const BOOTSTRAP_TOKEN_NAME: &str = "HADIR_ADMIN_TOKEN";
 
@@ -105,6 +110,9 @@ pub fn token_from_authorization(value: &str) -> Option<&str> {
 pub struct TokenStore {
     db: DatabaseConnection,
     bootstrap_admin_hash: Option<String>,
+    /// The id of each token revoked, by this process or (see [`Self::spawn_revocation_watch`])
+    /// another: open connections of that token close.
+    revoked: tokio::sync::broadcast::Sender<i64>,
 }
 
 /// A token just created: the secret (shown once) and its stored record.
@@ -119,7 +127,52 @@ impl TokenStore {
         Self {
             db,
             bootstrap_admin_hash: bootstrap_admin_token.map(hash_token),
+            revoked: tokio::sync::broadcast::Sender::new(REVOCATION_QUEUE),
         }
+    }
+
+    /// The ids of tokens as they are revoked.
+    pub fn revocations(&self) -> tokio::sync::broadcast::Receiver<i64> {
+        self.revoked.subscribe()
+    }
+
+    /// Every revoked token's id.
+    async fn revoked_ids(&self) -> AppResult<std::collections::HashSet<i64>> {
+        use sea_orm::QuerySelect;
+        Ok(api_token::Entity::find()
+            .select_only()
+            .column(api_token::Column::Id)
+            .filter(api_token::Column::RevokedAt.is_not_null())
+            .into_tuple::<i64>()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    /// Looks for tokens revoked elsewhere every [`REVOCATION_POLL_INTERVAL`] and announces
+    /// them (tokens revoked here are announced at once).
+    pub fn spawn_revocation_watch(&self) -> tokio::task::JoinHandle<()> {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut known = store.revoked_ids().await.unwrap_or_default();
+            let mut ticker = tokio::time::interval(REVOCATION_POLL_INTERVAL);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                match store.revoked_ids().await {
+                    Ok(now) => {
+                        for id in now.difference(&known) {
+                            let _ = store.revoked.send(*id);
+                        }
+                        known = now;
+                    }
+                    Err(error) => {
+                        tracing::debug!(%error, "cannot look for revoked tokens");
+                    }
+                }
+            }
+        })
     }
 
     /// The principal of a token, or None when the token is unknown or revoked.
@@ -205,6 +258,7 @@ impl TokenStore {
         let mut active: api_token::ActiveModel = record.into();
         active.revoked_at = Set(Some(Utc::now()));
         active.update(&self.db).await?;
+        let _ = self.revoked.send(id);
         Ok(true)
     }
 

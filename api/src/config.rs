@@ -36,6 +36,28 @@ pub const DEFAULT_QUERY_DEPTH_LIMIT: usize = 12;
 pub const DEFAULT_QUERY_COMPLEXITY_LIMIT: usize = 2_000;
 /// The largest HTTP request body accepted (GraphQL requests, uploads).
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+/// The largest JSON body of a GraphQL request (and of a WebSocket message).
+pub const DEFAULT_MAX_JSON_BYTES: usize = 64 * 1024;
+/// Files one multipart request may upload (`enrollFace` takes one photo).
+pub const DEFAULT_MAX_UPLOAD_FILES: usize = 1;
+/// Operations one batched request (a JSON array) may hold.
+pub const DEFAULT_MAX_BATCH_OPERATIONS: usize = 10;
+/// Connections served at once (WebSockets included); one more is answered 503. Well above
+/// the 10,000-subscriber benchmark, which runs from one address.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
+/// A connection that sends no whole request head for this long is closed (half-sent
+/// headers, and idle keep-alive connections between requests: clients should keep idle
+/// connections for less, as most do).
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 30;
+/// The longest an ordinary request (body and execution) may take; live streams and
+/// WebSockets are not ordinary requests.
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
+/// Failed authentications per client address and minute before it is refused (429) for
+/// the rest of the minute (0: no limit).
+pub const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 30;
+/// Threads encoding live frames (JPEG) at once.
+pub const DEFAULT_IMAGE_WORKERS: usize = 2;
+
 /// Threads one model inference may use.
 pub const DEFAULT_INFERENCE_THREADS: usize = 1;
 /// Frames analysed at once by default.
@@ -63,7 +85,31 @@ pub struct Config {
     pub monitor_interval_ms: u64,
     pub query_depth_limit: usize,
     pub query_complexity_limit: usize,
+    /// The largest HTTP request body (multipart uploads).
     pub max_request_bytes: usize,
+    /// The largest JSON body of a GraphQL request and of a WebSocket message.
+    pub max_json_bytes: usize,
+    /// Files one multipart request may upload.
+    pub max_upload_files: usize,
+    /// Operations one batched request may hold.
+    pub max_batch_operations: usize,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Seconds a connection may take to send a request head (and may stay idle between
+    /// requests).
+    pub header_read_timeout_secs: u64,
+    /// Seconds an ordinary request may take, body and execution.
+    pub request_timeout_secs: u64,
+    /// Failed authentications per address and minute before it must wait (0: no limit).
+    pub auth_failures_per_minute: u32,
+    /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<String>,
+    /// A PEM certificate chain to serve HTTPS with (with `tls_key_file`).
+    pub tls_cert_file: Option<PathBuf>,
+    /// The PEM private key of `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
+    /// Threads encoding live frames at once.
+    pub image_workers: usize,
     /// Serve the GraphiQL explorer at `/`.
     pub graphiql: bool,
     /// Serve the dashboard at `/dashboard/`.
@@ -143,6 +189,17 @@ impl Default for Config {
             query_depth_limit: DEFAULT_QUERY_DEPTH_LIMIT,
             query_complexity_limit: DEFAULT_QUERY_COMPLEXITY_LIMIT,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            max_json_bytes: DEFAULT_MAX_JSON_BYTES,
+            max_upload_files: DEFAULT_MAX_UPLOAD_FILES,
+            max_batch_operations: DEFAULT_MAX_BATCH_OPERATIONS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT_SECS,
+            request_timeout_secs: DEFAULT_REQUEST_TIMEOUT_SECS,
+            auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
+            trusted_proxies: Vec::new(),
+            tls_cert_file: None,
+            tls_key_file: None,
+            image_workers: DEFAULT_IMAGE_WORKERS,
             graphiql: true,
             dashboard: true,
             face_models: "default".to_owned(),
@@ -278,6 +335,39 @@ impl Config {
         if let Some(v) = env("HADIR_MAX_REQUEST_BYTES") {
             self.max_request_bytes = parse("HADIR_MAX_REQUEST_BYTES", v)?;
         }
+        if let Some(v) = env("HADIR_MAX_JSON_BYTES") {
+            self.max_json_bytes = parse("HADIR_MAX_JSON_BYTES", v)?;
+        }
+        if let Some(v) = env("HADIR_MAX_UPLOAD_FILES") {
+            self.max_upload_files = parse("HADIR_MAX_UPLOAD_FILES", v)?;
+        }
+        if let Some(v) = env("HADIR_MAX_BATCH_OPERATIONS") {
+            self.max_batch_operations = parse("HADIR_MAX_BATCH_OPERATIONS", v)?;
+        }
+        if let Some(v) = env("HADIR_MAX_CONNECTIONS") {
+            self.max_connections = parse("HADIR_MAX_CONNECTIONS", v)?;
+        }
+        if let Some(v) = env("HADIR_HEADER_READ_TIMEOUT_SECS") {
+            self.header_read_timeout_secs = parse("HADIR_HEADER_READ_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = env("HADIR_REQUEST_TIMEOUT_SECS") {
+            self.request_timeout_secs = parse("HADIR_REQUEST_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = env("HADIR_AUTH_FAILURES_PER_MINUTE") {
+            self.auth_failures_per_minute = parse("HADIR_AUTH_FAILURES_PER_MINUTE", v)?;
+        }
+        if let Some(v) = env("HADIR_TRUSTED_PROXIES") {
+            self.trusted_proxies = comma_list(&v);
+        }
+        if let Some(v) = env("HADIR_TLS_CERT_FILE") {
+            self.tls_cert_file = Some(PathBuf::from(v)).filter(|p| !p.as_os_str().is_empty());
+        }
+        if let Some(v) = env("HADIR_TLS_KEY_FILE") {
+            self.tls_key_file = Some(PathBuf::from(v)).filter(|p| !p.as_os_str().is_empty());
+        }
+        if let Some(v) = env("HADIR_IMAGE_WORKERS") {
+            self.image_workers = parse("HADIR_IMAGE_WORKERS", v)?;
+        }
         if let Some(v) = env("HADIR_GRAPHIQL") {
             self.graphiql = parse("HADIR_GRAPHIQL", v)?;
         }
@@ -398,6 +488,13 @@ impl Config {
             ("query_depth_limit", self.query_depth_limit as u64),
             ("query_complexity_limit", self.query_complexity_limit as u64),
             ("max_request_bytes", self.max_request_bytes as u64),
+            ("max_json_bytes", self.max_json_bytes as u64),
+            ("max_upload_files", self.max_upload_files as u64),
+            ("max_batch_operations", self.max_batch_operations as u64),
+            ("max_connections", self.max_connections as u64),
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("request_timeout_secs", self.request_timeout_secs),
+            ("image_workers", self.image_workers as u64),
             ("inference_threads", self.inference_threads as u64),
             ("inference_workers", self.inference_workers as u64),
             ("max_photo_bytes", self.max_photo_bytes as u64),
@@ -426,6 +523,8 @@ impl Config {
                 reason: format!("{threshold} is not a similarity between -1 and 1"),
             });
         }
+        self.trusted_proxies()?;
+        self.tls_files()?;
         self.model_set()?;
         self.provider()?;
         self.schedule()?;
@@ -477,6 +576,51 @@ impl Config {
                 key: "mqtt_url",
                 reason,
             })
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` is believed.
+    pub fn trusted_proxies(&self) -> Result<crate::server::client::TrustedProxies, ConfigError> {
+        crate::server::client::TrustedProxies::parse(&self.trusted_proxies).map_err(|reason| {
+            ConfigError::Invalid {
+                key: "trusted_proxies",
+                reason,
+            }
+        })
+    }
+
+    /// The certificate and key to serve HTTPS with, when both are set.
+    pub fn tls_files(&self) -> Result<Option<crate::server::listener::TlsFiles>, ConfigError> {
+        match (&self.tls_cert_file, &self.tls_key_file) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => Ok(Some(crate::server::listener::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })),
+            _ => Err(ConfigError::Invalid {
+                key: "tls_cert_file/tls_key_file",
+                reason: "set both, or neither (plain HTTP)".to_owned(),
+            }),
+        }
+    }
+
+    /// How `POST /graphql` bodies are read.
+    pub fn body_limits(&self) -> crate::server::graphql_body::BodyLimits {
+        crate::server::graphql_body::BodyLimits {
+            max_json_bytes: self.max_json_bytes,
+            max_multipart_bytes: self.max_request_bytes,
+            max_files: self.max_upload_files,
+            max_file_bytes: self.max_photo_bytes,
+            max_batch: self.max_batch_operations,
+            timeout: self.request_timeout(),
+        }
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
     }
 
     /// The address to listen on.
@@ -572,6 +716,15 @@ impl Config {
     pub fn monitor_interval(&self) -> Duration {
         Duration::from_millis(self.monitor_interval_ms)
     }
+}
+
+/// The entries of a comma-separated list, trimmed, empty ones left out.
+fn comma_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[cfg(test)]

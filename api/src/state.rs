@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::{
     attendance::Attendance,
     auth::TokenStore,
-    cameras::{CameraRegistry, supervisor::CameraSupervisor},
+    cameras::{CameraRegistry, live::LiveEncoder, supervisor::CameraSupervisor},
     clock::Clock,
     config::Config,
     employees::EmployeeDirectory,
@@ -58,6 +58,8 @@ pub struct AppState {
     pub attendance: Attendance,
     /// The camera tasks and their latest frames.
     pub live_cameras: Arc<CameraSupervisor>,
+    /// Live frames as JPEG for viewers, off the async runtime.
+    pub live_encoder: Arc<LiveEncoder>,
     /// What MQTT and the webhooks delivered (for `/metrics`).
     pub integrations: Arc<crate::metrics::IntegrationCounters>,
 }
@@ -105,6 +107,7 @@ impl AppState {
                 config.recognition_settings(),
                 ai_status,
             ),
+            live_encoder: Arc::new(LiveEncoder::new(config.image_workers)),
             faces,
             attendance,
             integrations: Arc::default(),

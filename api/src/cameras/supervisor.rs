@@ -67,6 +67,8 @@ pub struct LiveFrame {
     pub frame: Arc<Frame>,
     /// Each face's box (x1, y1, x2, y2) and, where recognised, the employee's id.
     pub faces: Vec<([f32; 4], Option<String>)>,
+    /// The frame as JPEG at the sizes viewers asked for (see [`super::live::LiveEncoder`]).
+    pub encodings: super::live::Encodings,
 }
 
 /// Frames counted per camera.
@@ -394,7 +396,11 @@ async fn recognise(
                     .as_ref()
                     .map(|live| live.faces.clone())
                     .unwrap_or_default();
-                live_sender.send_replace(Some(Arc::new(LiveFrame { frame, faces })));
+                live_sender.send_replace(Some(Arc::new(LiveFrame {
+                    frame,
+                    faces,
+                    encodings: Default::default(),
+                })));
                 continue;
             }
         };
@@ -439,6 +445,7 @@ async fn recognise(
                     ([m.face.x1, m.face.y1, m.face.x2, m.face.y2], who)
                 })
                 .collect(),
+            encodings: Default::default(),
         };
         live_sender.send_replace(Some(Arc::new(live)));
         for verdict in decision.decide(&matches) {

@@ -4,8 +4,10 @@
 //! - [`types`]: the object types, built from the services' records.
 //! - [`loaders`]: DataLoaders against N+1 reads.
 //! - [`error`]: `extensions.code` on every error.
+//! - [`cost`]: the size of an operation, checked before anything else runs.
 //! - [`fanout`]: subscribers of the same selection share one execution and one serialisation.
 
+pub mod cost;
 pub mod error;
 pub mod fanout;
 pub mod loaders;
@@ -45,6 +47,9 @@ pub fn sdl() -> String {
 /// The schema serving requests, with its limits and data.
 pub fn build_schema(state: AppState, config: &Config) -> AppSchema {
     schema_builder()
+        .extension(cost::OperationCost {
+            limit: config.query_complexity_limit,
+        })
         .limit_depth(config.query_depth_limit)
         .limit_complexity(config.query_complexity_limit)
         .limit_recursive_depth(config.query_depth_limit.saturating_mul(4).max(32))

@@ -271,22 +271,25 @@ impl SubscriptionRoot {
         };
         let gap = Duration::from_secs_f64(1.0 / max_fps);
         let receiver = state.live_cameras.watch_live(&camera_id);
+        let encoder = state.live_encoder.clone();
         let id = camera_id.clone();
-        Ok(WatchStream::new(receiver)
+        let frames = WatchStream::new(receiver)
             .filter_map(|frame| frame)
-            .throttle(gap)
-            .filter_map(move |live| {
-                let jpeg = crate::cameras::live::encode(&live, width, annotate).ok()?;
-                let source = &live.frame.image;
-                let scale = width.map_or(1.0, |w| w as f64 / source.width().max(1) as f64);
+            .throttle(gap);
+        Ok(futures_util::StreamExt::filter_map(frames, move |live| {
+            let encoder = encoder.clone();
+            let id = id.clone();
+            async move {
+                let encoded = encoder.jpeg(&live, width, annotate).await.ok()?;
+                let scale = f64::from(encoded.width) / f64::from(live.frame.image.width().max(1));
                 Some(VideoFrame {
-                    camera_id: id.clone(),
+                    camera_id: id,
                     captured_at: live.frame.captured_at.into(),
-                    width: (source.width() as f64 * scale).round() as i32,
-                    height: (source.height() as f64 * scale).round() as i32,
+                    width: encoded.width as i32,
+                    height: encoded.height as i32,
                     jpeg_base64: base64::Engine::encode(
                         &base64::engine::general_purpose::STANDARD,
-                        jpeg,
+                        &encoded.jpeg,
                     ),
                     faces: live
                         .faces
@@ -300,7 +303,8 @@ impl SubscriptionRoot {
                         })
                         .collect(),
                 })
-            }))
+            }
+        }))
     }
 
     /// The summary counts, whenever they change.

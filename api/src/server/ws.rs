@@ -4,9 +4,10 @@
 //! event is resolved and serialised once per selection; each socket only frames and writes.
 //!
 //! The token comes in `connection_init` (`{"authorization": "Bearer …"}`), or in the upgrade
-//! request's `Authorization` header.
+//! request's `Authorization` header. It is checked again before every operation, and a
+//! socket whose token is revoked is closed with 4403 as soon as the revocation is known.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, net::IpAddr, time::Duration};
 
 use async_graphql::Request;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -17,6 +18,7 @@ use tokio::{
     task::JoinHandle,
 };
 
+use super::gate::{Gate, Refusal};
 use crate::{
     auth::{Principal, token_from_authorization},
     graphql::{
@@ -25,6 +27,12 @@ use crate::{
     },
     state::AppState,
 };
+
+/// Bytes buffered per WebSocket for reading; small, since thousands of subscribers each
+/// hold one.
+pub const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Bytes buffered per WebSocket for writing before a flush.
+pub const WS_WRITE_BUFFER_BYTES: usize = 4 * 1024;
 
 /// Time a client has to send `connection_init`.
 pub const CONNECTION_INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -69,19 +77,38 @@ pub struct Connection {
     pub app: AppState,
     pub schema: AppSchema,
     pub hub: SubscriptionHub,
+    pub gate: Gate,
+    /// The client's address (failed authentications are counted by it).
+    pub client: IpAddr,
     pub protocol: Protocol,
-    /// The caller according to the upgrade request's header, if it carried a token.
-    pub header_principal: Option<Principal>,
+    /// The caller according to the upgrade request's header, and its token, if it carried one.
+    pub header_principal: Option<(Principal, String)>,
+}
+
+/// Why a socket's token no longer holds, as a close frame.
+fn refusal_close(refusal: &Refusal) -> Message {
+    match refusal {
+        Refusal::TooManyFailures(_) => close(4429, &refusal.message()),
+        Refusal::Unavailable => close(1011, &refusal.message()),
+        _ => close(4403, &format!("forbidden: {}", refusal.message())),
+    }
 }
 
 fn text(value: Value) -> Message {
     Message::Text(value.to_string().into())
 }
 
+/// The most a close frame's reason may hold (RFC 6455: 125 bytes of payload, 2 for the code).
+pub const MAX_CLOSE_REASON_BYTES: usize = 123;
+
 fn close(code: u16, reason: &str) -> Message {
+    let mut end = reason.len().min(MAX_CLOSE_REASON_BYTES);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
     Message::Close(Some(CloseFrame {
         code,
-        reason: Utf8Bytes::from(reason.to_owned()),
+        reason: Utf8Bytes::from(reason[..end].to_owned()),
     }))
 }
 
@@ -118,14 +145,12 @@ impl Connection {
             let _ = sink.close().await;
         });
 
-        let principal = match self.handshake(&mut stream, &outbox).await {
-            Some(p) => p,
-            None => {
-                drop(outbox);
-                let _ = writer.await;
-                return;
-            }
+        let Some((principal, token)) = self.handshake(&mut stream, &outbox).await else {
+            drop(outbox);
+            let _ = writer.await;
+            return;
         };
+        let mut revocations = self.app.tokens.revocations();
         let keepalive = (self.protocol == Protocol::LegacyWs).then(|| {
             let outbox = outbox.clone();
             tokio::spawn(async move {
@@ -140,12 +165,42 @@ impl Connection {
         });
 
         let mut subscriptions: HashMap<String, JoinHandle<()>> = HashMap::new();
-        while let Some(Ok(message)) = stream.next().await {
+        loop {
+            let message = tokio::select! {
+                message = stream.next() => match message {
+                    Some(Ok(message)) => message,
+                    _ => break,
+                },
+                revoked = revocations.recv() => {
+                    let still_valid = match revoked {
+                        Ok(id) if principal.token_id != Some(id) => continue,
+                        Ok(_) => Err(Refusal::Unknown),
+                        // Missed some: check this socket's token again.
+                        Err(RecvError::Lagged(_)) => self.recheck(&token).await.map(|_| ()),
+                        Err(RecvError::Closed) => Ok(()),
+                    };
+                    match still_valid {
+                        Ok(()) => continue,
+                        Err(refusal) => {
+                            let _ = outbox.send(refusal_close(&refusal)).await;
+                            break;
+                        }
+                    }
+                }
+            };
             let body = match message {
                 Message::Text(t) => t,
                 Message::Binary(b) => match Utf8Bytes::try_from(b) {
                     Ok(t) => t,
-                    Err(_) => break,
+                    Err(_) => {
+                        let _ = outbox
+                            .send(close(
+                                4400,
+                                "invalid message: binary data that is not UTF-8",
+                            ))
+                            .await;
+                        break;
+                    }
                 },
                 Message::Close(_) => break,
                 Message::Ping(_) | Message::Pong(_) => continue,
@@ -173,6 +228,14 @@ impl Connection {
                     let Some(id) = id else {
                         let _ = outbox.send(close(4400, "invalid message: no id")).await;
                         break;
+                    };
+                    // Every operation runs under a token that still holds.
+                    let principal = match self.recheck(&token).await {
+                        Ok(principal) => principal,
+                        Err(refusal) => {
+                            let _ = outbox.send(refusal_close(&refusal)).await;
+                            break;
+                        }
                     };
                     subscriptions.retain(|_, task| !task.is_finished());
                     if subscriptions.contains_key(&id) {
@@ -222,7 +285,7 @@ impl Connection {
         &self,
         stream: &mut futures_util::stream::SplitStream<WebSocket>,
         outbox: &mpsc::Sender<Message>,
-    ) -> Option<Principal> {
+    ) -> Option<(Principal, String)> {
         let first = tokio::time::timeout(CONNECTION_INIT_TIMEOUT, async {
             while let Some(Ok(message)) = stream.next().await {
                 match message {
@@ -252,11 +315,12 @@ impl Connection {
             return None;
         }
         match self.authenticate(&init["payload"]).await {
-            Ok(principal) => {
+            Ok(authenticated) => {
                 let _ = outbox.send(text(json!({ "type": "connection_ack" }))).await;
-                Some(principal)
+                Some(authenticated)
             }
-            Err(reason) => {
+            Err(refusal) => {
+                let reason = refusal.message();
                 if self.protocol == Protocol::LegacyWs {
                     let _ = outbox
                         .send(text(
@@ -264,27 +328,26 @@ impl Connection {
                         ))
                         .await;
                 }
-                let _ = outbox.send(close(4403, &reason)).await;
+                let _ = outbox.send(refusal_close(&refusal)).await;
                 None
             }
         }
     }
 
-    async fn authenticate(&self, payload: &Value) -> Result<Principal, String> {
+    /// The caller of `connection_init`: its payload's token, else the upgrade's header.
+    async fn authenticate(&self, payload: &Value) -> Result<(Principal, String), Refusal> {
         match token_from_init_payload(payload) {
-            Some(token) => match self.app.tokens.authenticate(&token).await {
-                Ok(Some(principal)) => Ok(principal),
-                Ok(None) => Err("forbidden: the token is unknown or revoked".to_owned()),
-                Err(error) => {
-                    tracing::error!(%error, "cannot check a token");
-                    Err("cannot check the token now".to_owned())
-                }
-            },
-            None => self.header_principal.clone().ok_or_else(|| {
-                "forbidden: send {\"authorization\": \"Bearer <token>\"} in connection_init"
-                    .to_owned()
-            }),
+            Some(token) => {
+                let principal = self.gate.token(self.client, &token).await?;
+                Ok((principal, token))
+            }
+            None => self.header_principal.clone().ok_or(Refusal::NoToken),
         }
+    }
+
+    /// The socket's token checked again (it may have been revoked since).
+    async fn recheck(&self, token: &str) -> Result<Principal, Refusal> {
+        self.gate.token(self.client, token).await
     }
 
     /// Starts one operation: subscriptions through the hub, queries and mutations directly.

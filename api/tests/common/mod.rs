@@ -26,6 +26,9 @@ use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValu
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 /// The variable naming a PostgreSQL server for the PostgreSQL variants.
 pub const POSTGRES_URL_VAR: &str = "HADIR_TEST_POSTGRES_URL";
+/// How long the tests' HTTP client keeps an idle connection: less than the server's
+/// `header_read_timeout`.
+pub const CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait for the server to start listening.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -249,7 +252,12 @@ impl TestServer {
         Self {
             addr,
             child,
-            http: reqwest::Client::new(),
+            // Idle connections are dropped before the server's header_read_timeout closes
+            // them (a request sent on a connection the server is closing fails).
+            http: reqwest::Client::builder()
+                .pool_idle_timeout(CLIENT_IDLE_TIMEOUT)
+                .build()
+                .expect("HTTP client"),
             log_path,
             stdout_lines: receiver,
             startup_output,
