@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{
     ADMIN_TOKEN, Backend, Operation, ServerOptions, TestDb, TestServer, create_token, next_event,
-    no_event,
+    no_event, raw::RawSocket,
 };
 use serde_json::{Value, json};
 
@@ -970,63 +970,6 @@ async fn explorer_health_and_schema_are_served(backend: Backend) {
     );
     let time = chrono::DateTime::parse_from_rfc3339(data["serverTime"].as_str().unwrap()).unwrap();
     assert!((chrono::Utc::now() - time.to_utc()).num_seconds().abs() < 30);
-}
-
-/// A raw `graphql-transport-ws` socket, for checking the protocol's messages themselves.
-struct RawSocket(
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-);
-
-impl RawSocket {
-    async fn open(server: &TestServer, token: &str) -> Self {
-        use futures_util::SinkExt;
-        use tokio_tungstenite::tungstenite::{
-            Message, client::IntoClientRequest, http::HeaderValue,
-        };
-        let mut request = format!("ws://{}/graphql", server.addr)
-            .into_client_request()
-            .unwrap();
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            HeaderValue::from_static("graphql-transport-ws"),
-        );
-        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-        socket
-            .send(Message::Text(
-                json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })
-                    .to_string()
-                    .into(),
-            ))
-            .await
-            .unwrap();
-        let mut raw = Self(socket);
-        assert_eq!(raw.next().await["type"], "connection_ack");
-        raw
-    }
-
-    async fn send(&mut self, value: Value) {
-        use futures_util::SinkExt;
-        self.0
-            .send(tokio_tungstenite::tungstenite::Message::Text(
-                value.to_string().into(),
-            ))
-            .await
-            .unwrap();
-    }
-
-    async fn next(&mut self) -> Value {
-        use futures_util::StreamExt;
-        loop {
-            let message = tokio::time::timeout(Duration::from_secs(5), self.0.next())
-                .await
-                .expect("a message in time")
-                .expect("an open socket")
-                .expect("a message");
-            if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
-                return serde_json::from_str(&text).unwrap();
-            }
-        }
-    }
 }
 
 async fn websocket_operations_share_executions_by_role(backend: Backend) {

@@ -1,8 +1,9 @@
 //! The size of an operation, measured right after parsing and before any other work: every
 //! field counts (each alias separately, `__typename` too), and so does every argument and
 //! directive; fragment spreads count as what they expand to. A document over the limit is
-//! refused before validation, whose own visitors expand fragments inline (a few fragments
-//! spreading each other twice would otherwise expand to billions of fields).
+//! refused before async-graphql's own checks, which walk fragments expanded (its recursion
+//! depth check and validation visitors: a few fragments spreading each other twice would
+//! expand to billions of fields). The document parsed here is the one executed.
 //!
 //! The count takes one pass over the document: each fragment's cost is computed once and
 //! reused, cycles are found on the way, and the arithmetic saturates.
@@ -10,8 +11,8 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    Name, Positioned, ServerError, ServerResult, Value, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    Name, Positioned, Request, ServerError, ServerResult, Value,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
     parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
 };
 
@@ -34,23 +35,24 @@ struct OperationCostExtension {
 
 #[async_trait::async_trait]
 impl Extension for OperationCostExtension {
-    async fn parse_query(
+    async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        check(&document, self.limit).map_err(|message| {
-            let mut error = ServerError::new(message, None);
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", Value::from(GRAPHQL_VALIDATION_FAILED));
-            error
-        })?;
-        Ok(document)
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        // A document that does not parse is left to the parser to report.
+        if let Ok(document) = request.parsed_query() {
+            check(document, self.limit).map_err(|message| {
+                let mut error = ServerError::new(message, None);
+                error
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .set("code", Value::from(GRAPHQL_VALIDATION_FAILED));
+                error
+            })?;
+        }
+        next.run(ctx, request).await
     }
 }
 

@@ -98,6 +98,18 @@ fn text(value: Value) -> Message {
     Message::Text(value.to_string().into())
 }
 
+/// The close frame for a message that could not be read: too big (1009), or not WebSocket
+/// (1002).
+fn read_error_close(error: axum::Error, limit: usize) -> Message {
+    match error.into_inner().downcast::<tungstenite::Error>() {
+        Ok(error) if matches!(*error, tungstenite::Error::Capacity(_)) => close(
+            1009,
+            &format!("message too big: at most {limit} bytes (max_json_bytes)"),
+        ),
+        _ => close(1002, "invalid WebSocket data"),
+    }
+}
+
 /// The most a close frame's reason may hold (RFC 6455: 125 bytes of payload, 2 for the code).
 pub const MAX_CLOSE_REASON_BYTES: usize = 123;
 
@@ -169,7 +181,11 @@ impl Connection {
             let message = tokio::select! {
                 message = stream.next() => match message {
                     Some(Ok(message)) => message,
-                    _ => break,
+                    Some(Err(error)) => {
+                        let _ = outbox.send(read_error_close(error, self.app.config.max_json_bytes)).await;
+                        break;
+                    }
+                    None => break,
                 },
                 revoked = revocations.recv() => {
                     let still_valid = match revoked {

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod camera;
+pub mod raw;
 
 use std::{
     io::{BufRead, BufReader},
