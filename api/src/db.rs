@@ -70,25 +70,78 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbSetupError> {
         })
 }
 
-/// Creates the folder of an SQLite file URL (`sqlite://data/hadir.sqlite?mode=rwc`).
-fn ensure_sqlite_folder(url: &str) -> Result<(), DbSetupError> {
+/// Permissions of a folder hadir creates for its SQLite database: the owner only.
+pub const SQLITE_FOLDER_MODE: u32 = 0o700;
+/// Permissions of the SQLite database and its `-wal` and `-shm` files (embeddings and token
+/// hashes): the owner only. SQLite gives the `-wal` and `-shm` files the database's own.
+pub const SQLITE_FILE_MODE: u32 = 0o600;
+
+/// The file of an SQLite URL (`sqlite://data/hadir.sqlite?mode=rwc` → `data/hadir.sqlite`),
+/// None for an in-memory database.
+pub fn sqlite_path(url: &str) -> Option<&Path> {
     let path = url
         .trim_start_matches("sqlite:")
         .trim_start_matches("//")
         .split('?')
         .next()
         .unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
+}
+
+/// Creates the folder of an SQLite file URL (owner only, when hadir creates it) and the
+/// file itself (owner only); a database file others may read is made private.
+fn ensure_sqlite_folder(url: &str) -> Result<(), DbSetupError> {
+    let Some(path) = sqlite_path(url) else {
         return Ok(());
-    }
-    if let Some(folder) = Path::new(path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
+    };
+    let folder_error = |folder: &Path, source| DbSetupError::Folder {
+        folder: folder.display().to_string(),
+        source,
+    };
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !folder.exists()
     {
-        std::fs::create_dir_all(folder).map_err(|source| DbSetupError::Folder {
-            folder: folder.display().to_string(),
-            source,
-        })?;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, SQLITE_FOLDER_MODE);
+        builder
+            .create(folder)
+            .map_err(|source| folder_error(folder, source))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if !path.exists() {
+            // Created empty and private before SQLite opens it (SQLite would use the umask).
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(SQLITE_FILE_MODE)
+                .open(path);
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            let Ok(metadata) = std::fs::metadata(&file) else {
+                continue;
+            };
+            if metadata.permissions().mode() & 0o077 != 0 {
+                match std::fs::set_permissions(
+                    &file,
+                    std::fs::Permissions::from_mode(SQLITE_FILE_MODE),
+                ) {
+                    Ok(()) => tracing::warn!(
+                        file = %file.display(),
+                        "the database file was readable by others; it is now the owner's only"
+                    ),
+                    Err(error) => tracing::warn!(
+                        file = %file.display(),
+                        %error,
+                        "the database file is readable by others and cannot be made private"
+                    ),
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -32,7 +32,8 @@ pub fn camera(camera: &entity::camera::Model) -> Value {
         "cameraId": camera.camera_id,
         "name": camera.camera_name,
         "status": camera.status.to_ascii_uppercase(),
-        "message": camera.status_message,
+        // Integrations see URLs in the message as viewers do.
+        "message": camera.status_message.as_deref().map(crate::redact::message_for_viewers),
         "lastFrameAt": camera.last_frame_at.map(|t| t.to_rfc3339()),
         "since": camera.status_changed_at.map(|t| t.to_rfc3339()),
     })

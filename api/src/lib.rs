@@ -14,6 +14,7 @@
 //! - [`employees`], [`notifications`]: the employee and notification services.
 //! - [`faces`]: enrolment and recognition of photos against the in-memory gallery.
 //! - [`validate`]: checks on identifiers, names and URLs, naming the field at fault.
+//! - [`redact`]: what may be shown of secrets (camera URLs, messages) to admins, logs, viewers.
 //! - [`graphql`]: the schema: query, mutation and subscription roots by domain.
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format.
 //! - [`mqtt`]: the MQTT bridge: presence, notifications and camera status to a broker.
@@ -38,6 +39,7 @@ pub mod metrics;
 pub mod mqtt;
 pub mod notifications;
 pub mod presence;
+pub mod redact;
 pub mod server;
 pub mod state;
 pub mod validate;

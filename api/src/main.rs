@@ -226,7 +226,7 @@ async fn check_camera(
     interval: f64,
     save: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let shown = api::validate::redact_credentials(stream_url);
+    let shown = api::redact::url_for_logs(stream_url);
     if !(interval.is_finite() && interval > 0.0) {
         anyhow::bail!("--interval must be a positive number of seconds, not {interval}");
     }

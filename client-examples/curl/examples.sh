@@ -82,7 +82,7 @@ upsert_employee demo-ana "Ana Putri" Finance Accountant
 upsert_employee demo-budi "Budi Santoso" Engineering "Site engineer"
 
 step "Reporting that demo-ana was seen at $camera_id (reportSighting, as an edge device would)"
-gql 'mutation($input: SightingInput!) { reportSighting(input: $input) { employeeId presence { status lastSeen lastSeenAgo score camera { cameraId name } } } }' \
+gql 'mutation($input: SightingInput!) { reportSighting(input: $input) { employeeId cameraId seenAt status latest } }' \
   "$(jq -nc --arg cam "$camera_id" '{input: {employeeId: "demo-ana", cameraId: $cam, score: 0.71}}')"
 
 step "Everyone and where they were last seen (employees)"

@@ -64,10 +64,10 @@ const statusOf = (id) => page.getAttribute(item(id), 'data-status');
 
 async function sighting(employeeId, cameraId, score = 0.7) {
   const data = await hadir.gql(
-    'mutation($input: SightingInput!) { reportSighting(input: $input) { presence { status } } }',
+    'mutation($input: SightingInput!) { reportSighting(input: $input) { status } }',
     { input: { employeeId, cameraId, score } },
   );
-  assert.equal(data.reportSighting.presence.status, 'AVAILABLE');
+  assert.equal(data.reportSighting.status, 'AVAILABLE');
 }
 
 function rgb(color) {

@@ -348,7 +348,8 @@ async fn capture(
             SourceError::Unsupported(_) => UNSUPPORTED_RETRY,
             _ => backoff,
         };
-        tracing::warn!(%camera_id, error = %problem, ?wait, "camera stream failed; reconnecting");
+        let error = crate::redact::message_for_logs(&problem.to_string());
+        tracing::warn!(%camera_id, %error, ?wait, "camera stream failed; reconnecting");
         if let Err(error) = supervisor
             .engine
             .camera_problem(&camera_id, &problem.to_string())

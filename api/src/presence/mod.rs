@@ -336,7 +336,11 @@ impl PresenceEngine {
     /// Records why a camera delivers nothing (an error from its stream), shown as its
     /// `statusMessage`; its status changes only through frames and the monitor.
     pub async fn camera_problem(&self, camera_id: &str, message: &str) -> AppResult<()> {
-        let message: String = message.chars().take(500).collect();
+        // Stored without the secrets a URL in it may carry.
+        let message: String = crate::redact::message_for_logs(message)
+            .chars()
+            .take(500)
+            .collect();
         let result = camera::Entity::update_many()
             .col_expr(camera::Column::StatusMessage, Some(message).into())
             .filter(camera::Column::CameraId.eq(camera_id))

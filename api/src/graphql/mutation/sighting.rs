@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     auth::RoleGuard,
-    graphql::types::{Camera, Employee},
+    clock::to_stored_precision,
+    graphql::types::{Camera, Employee, HeartbeatReceipt, SightingReceipt},
     presence::Sighting,
     state::AppState,
 };
@@ -39,25 +40,38 @@ pub struct SightingMutation;
 
 #[Object]
 impl SightingMutation {
-    /// Reports a recognised employee; returns the employee with their presence after it.
+    /// Reports a recognised employee; returns a receipt (the employee's status after it),
+    /// not the employee's record.
     #[graphql(guard = "RoleGuard::ingest()")]
     async fn report_sighting(
         &self,
         ctx: &Context<'_>,
         input: SightingInput,
-    ) -> async_graphql::Result<Employee> {
+    ) -> async_graphql::Result<SightingReceipt> {
         let state = ctx.data_unchecked::<AppState>();
+        let seen_at = to_stored_precision(input.seen_at.unwrap_or_else(|| state.clock.now()));
+        let camera_id = input.camera_id.0.trim().to_owned();
         let presence = state
             .engine
             .record_sighting(Sighting {
                 employee_id: input.employee_id.0.trim().to_owned(),
-                camera_id: input.camera_id.0.trim().to_owned(),
-                seen_at: input.seen_at,
+                camera_id: camera_id.clone(),
+                seen_at: Some(seen_at),
                 score: input.score,
             })
             .await
             .extend()?;
-        Ok(presence.into())
+        let employee = Employee::from(presence.clone());
+        let latest = presence.tracking.as_ref().is_some_and(|t| {
+            t.last_seen == seen_at && t.camera_id.as_deref() == Some(camera_id.as_str())
+        });
+        Ok(SightingReceipt {
+            employee_id: employee.employee_id,
+            camera_id: ID(camera_id),
+            seen_at,
+            status: employee.presence.status,
+            latest,
+        })
     }
 
     /// Reports a face nobody enrolled matched; subscribers of `unknownFaceDetected` hear of
@@ -78,20 +92,27 @@ impl SightingMutation {
     }
 
     /// Reports that a camera delivers frames (edge devices that capture themselves send
-    /// this every few seconds); a camera silent for `camera_timeout` goes offline.
+    /// this every few seconds); a camera silent for `camera_timeout` goes offline. Returns
+    /// a receipt, not the camera's record.
     #[graphql(guard = "RoleGuard::ingest()")]
     async fn report_camera_heartbeat(
         &self,
         ctx: &Context<'_>,
         camera_id: ID,
         at: Option<DateTime<Utc>>,
-    ) -> async_graphql::Result<Camera> {
+    ) -> async_graphql::Result<HeartbeatReceipt> {
         let state = ctx.data_unchecked::<AppState>();
-        Ok(state
-            .engine
-            .camera_frame(camera_id.trim(), at)
-            .await
-            .extend()?
-            .into())
+        let camera = Camera::from(
+            state
+                .engine
+                .camera_frame(camera_id.trim(), at)
+                .await
+                .extend()?,
+        );
+        Ok(HeartbeatReceipt {
+            camera_id: camera.camera_id,
+            status: camera.status,
+            last_frame_at: camera.last_frame_at,
+        })
     }
 }

@@ -4,7 +4,7 @@ use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::camera;
 
-use crate::{auth::Principal, cameras::regions, validate::redact_credentials};
+use crate::{auth::Principal, cameras::regions, redact};
 
 /// Whether a camera delivers frames.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -38,11 +38,11 @@ pub struct Camera {
     /// Frames sampled per second.
     pub sample_fps: f64,
     pub source: CameraSource,
-    /// The camera file, for cameras defined by one.
-    pub config_path: Option<String>,
+    #[graphql(skip)]
+    pub config_path_on_server: Option<String>,
     pub last_frame_at: Option<DateTime<Utc>>,
-    /// Why the camera is in its status, in words.
-    pub status_message: Option<String>,
+    #[graphql(skip)]
+    pub status_message_for_admins: Option<String>,
     pub status_changed_at: Option<DateTime<Utc>>,
     /// Where faces are ignored (a poster, a TV): `[x1, y1, x2, y2]` in fractions of the
     /// picture.
@@ -64,15 +64,36 @@ impl Camera {
         format!("/cameras/{}/snapshot.jpg", self.camera_id.as_str())
     }
 
-    /// The stream URL; user and password appear for admins only (others see `***`).
+    /// The stream URL: whole for admins; others see its scheme, host and port only
+    /// (credentials, paths and query parameters such as `?token=` may be secrets).
     async fn stream_url(&self, ctx: &Context<'_>) -> String {
-        let is_admin = ctx.data_opt::<Principal>().is_some_and(Principal::is_admin);
-        if is_admin {
+        if is_admin(ctx) {
             self.stream_url_with_credentials.clone()
         } else {
-            redact_credentials(&self.stream_url_with_credentials)
+            redact::url_for_viewers(&self.stream_url_with_credentials)
         }
     }
+
+    /// Why the camera is in its status, in words (for others than admins, any URL in it
+    /// shows its scheme, host and port only).
+    async fn status_message(&self, ctx: &Context<'_>) -> Option<String> {
+        let message = self.status_message_for_admins.as_deref()?;
+        Some(if is_admin(ctx) {
+            message.to_owned()
+        } else {
+            redact::message_for_viewers(message)
+        })
+    }
+
+    /// The camera file on the server, for cameras defined by one (admins only: a path of
+    /// the server's).
+    async fn config_path(&self, ctx: &Context<'_>) -> Option<String> {
+        self.config_path_on_server.clone().filter(|_| is_admin(ctx))
+    }
+}
+
+fn is_admin(ctx: &Context<'_>) -> bool {
+    ctx.data_opt::<Principal>().is_some_and(Principal::is_admin)
 }
 
 impl From<camera::Model> for Camera {
@@ -99,9 +120,9 @@ impl From<camera::Model> for Camera {
             } else {
                 CameraSource::Api
             },
-            config_path: model.config_path,
+            config_path_on_server: model.config_path,
             last_frame_at: model.last_frame_at,
-            status_message: model.status_message,
+            status_message_for_admins: model.status_message,
             status_changed_at: model.status_changed_at,
             ignore_regions,
             created_at: model.created_at,

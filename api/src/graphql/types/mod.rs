@@ -5,6 +5,7 @@ pub mod attendance;
 pub mod camera;
 pub mod employee;
 pub mod notification;
+pub mod receipt;
 pub mod token;
 
 pub use ai_status::{AiState, AiStatus};
@@ -14,4 +15,5 @@ pub use employee::{
     Detection, Employee, EmployeeChange, Presence, PresenceStatus, PresenceSummary,
 };
 pub use notification::{Notification, NotificationType};
+pub use receipt::{HeartbeatReceipt, SightingReceipt};
 pub use token::{ApiToken, Me, NewApiToken};
