@@ -47,9 +47,11 @@ impl RgbF32 {
         }
     }
 
-    /// `image` in `f32`, shrunk first (as 8-bit, with a triangle filter) when it has more
-    /// than `max_pixels` pixels, keeping its aspect ratio; the scale maps analysed
-    /// coordinates back to `image`'s.
+    /// `image` in `f32`, shrunk first (as 8-bit, box-averaged like [`Filter::Area`]) when it
+    /// has more than `max_pixels` pixels, keeping its aspect ratio; the scale maps analysed
+    /// coordinates back to `image`'s. Nothing of the original's size is allocated: the
+    /// shrinking works a row at a time (`image`'s own resize would make an `f32` RGBA copy of
+    /// 16 bytes a pixel on the way).
     pub fn from_rgb8_capped(image: &RgbImage, max_pixels: usize) -> Scaled {
         let (width, height) = image.dimensions();
         let pixels = width as usize * height as usize;
@@ -61,17 +63,11 @@ impl RgbF32 {
         }
         let shrink = (max_pixels.max(1) as f64 / pixels as f64).sqrt();
         // Rounded down so that the result holds at most `max_pixels`; at least 1×1.
-        let new_width = ((f64::from(width) * shrink).floor() as u32).max(1);
-        let new_height = ((f64::from(height) * shrink).floor() as u32).max(1);
-        let small = image::imageops::resize(
-            image,
-            new_width,
-            new_height,
-            image::imageops::FilterType::Triangle,
-        );
+        let new_width = ((f64::from(width) * shrink).floor() as usize).max(1);
+        let new_height = ((f64::from(height) * shrink).floor() as usize).max(1);
         Scaled {
-            image: Self::from_rgb8(&small),
-            scale: (f64::from(width) / f64::from(new_width)) as f32,
+            image: shrink_rgb8(image, new_width, new_height),
+            scale: (f64::from(width) / new_width as f64) as f32,
         }
     }
 
@@ -180,6 +176,31 @@ impl RgbF32 {
             pass(src, &starts, &weights, taps, dst);
         }
     }
+}
+
+/// `image` box-averaged down to `width` × `height` (`INTER_AREA` semantics), a row at a time:
+/// besides the result, one input row of `f32` and one output row are allocated.
+fn shrink_rgb8(image: &RgbImage, width: usize, height: usize) -> RgbF32 {
+    let (source_width, source_height) = (image.width() as usize, image.height() as usize);
+    let along_y = Taps::new(source_height, height, Filter::Area);
+    let along_x = Taps::new(source_width, width, Filter::Area);
+    let (starts, weights, taps) = along_x.padded(source_width);
+    let row_len = source_width * 3;
+    let raw = image.as_raw();
+    let mut row = vec![0.0f32; row_len];
+    let mut out = RgbF32::new(width, height);
+    for (y, dst) in out.data.chunks_exact_mut(width * 3).enumerate() {
+        row.fill(0.0);
+        let (start, weights_y) = along_y.of(y);
+        for (k, &w) in weights_y.iter().enumerate() {
+            let src = &raw[(start + k) * row_len..(start + k + 1) * row_len];
+            for (d, &s) in row.iter_mut().zip(src) {
+                *d += w * f32::from(s);
+            }
+        }
+        horizontal_any(&row, &starts, &weights, taps, dst);
+    }
+    out
 }
 
 /// One row's horizontal pass with `N` taps per output pixel (unrolled).
@@ -344,7 +365,19 @@ mod tests {
         let scaled = RgbF32::from_rgb8_capped(&big, 100 * 25);
         assert_eq!((scaled.image.width, scaled.image.height), (100, 25));
         assert_eq!(scaled.scale, 4.0);
-        assert_eq!(scaled.image.pixel(50, 10), [10.0, 20.0, 30.0]);
+        let [r, g, b] = scaled.image.pixel(50, 10);
+        assert!((r - 10.0).abs() < 1e-3 && (g - 20.0).abs() < 1e-3 && (b - 30.0).abs() < 1e-3);
+        // Box averaging, as `resize` does on the f32 image.
+        let mut ramp = RgbImage::new(8, 4);
+        for (x, y, pixel) in ramp.enumerate_pixels_mut() {
+            *pixel = image::Rgb([(x * 30) as u8, (y * 60) as u8, 100]);
+        }
+        let shrunk = RgbF32::from_rgb8_capped(&ramp, 8);
+        let reference = RgbF32::from_rgb8(&ramp).resize(4, 2);
+        assert_eq!((shrunk.image.width, shrunk.image.height), (4, 2));
+        for (a, b) in shrunk.image.data.iter().zip(&reference.data) {
+            assert!((a - b).abs() < 1e-3, "{a} vs {b}");
+        }
         let odd = RgbImage::from_pixel(1001, 333, image::Rgb([0, 0, 0]));
         let scaled = RgbF32::from_rgb8_capped(&odd, 10_000);
         assert!(scaled.image.width * scaled.image.height <= 10_000);

@@ -109,8 +109,8 @@ const START_CODE: &[u8] = &[0, 0, 1];
 /// codes) into NAL units as its bytes arrive, in chunks of any size. Bytes before the first
 /// start code are dropped; a NAL unit is returned with its start code once the next start
 /// code (or [`AnnexBSplitter::finish`]) ends it. Linear (each search resumes where the last
-/// one stopped) and bounded: a NAL unit over the cap is an error, and the buffer holds at most
-/// the cap plus the chunk pushed last.
+/// one stopped) and bounded: a NAL unit over the cap is an error (whatever the chunking), and
+/// the buffer holds at most the cap and three bytes, plus the chunk pushed last.
 pub struct AnnexBSplitter {
     buffer: Vec<u8>,
     /// Bytes at the front of `buffer` that are done with (dropped at the next push).
@@ -211,7 +211,8 @@ impl AnnexBSplitter {
                 Ok(Some(&self.buffer[current..end]))
             }
             None => {
-                if self.buffer.len() - current > self.limit.saturating_add(1) {
+                // Up to three bytes of the next start code may have arrived already.
+                if self.buffer.len() - current > self.limit.saturating_add(3) {
                     return Err(NalTooLarge { limit: self.limit });
                 }
                 self.scan_from = self

@@ -59,13 +59,16 @@ impl Default for PartLimits {
 
 impl PartLimits {
     /// The most bytes a parser with a boundary of `boundary_len` holds between chunks: a
-    /// delimiter, the largest headers, the blank line, the largest body and its CRLF.
+    /// delimiter, the largest headers and their blank line, the largest body, its CRLF, and
+    /// the start of the next delimiter (what has arrived of it).
     pub fn max_buffered(&self, boundary_len: usize) -> usize {
-        (boundary_len + 2)
+        let delimiter = boundary_len + 2;
+        delimiter
             .saturating_add(self.max_header_bytes)
-            .saturating_add(4)
+            .saturating_add(BLANK_LINE.len())
             .saturating_add(self.max_part_bytes)
             .saturating_add(2)
+            .saturating_add(delimiter)
     }
 }
 
@@ -182,7 +185,7 @@ impl MultipartParser {
         if needed > self.buffer.capacity() {
             // Grow by doubling, but never past the cap (or what this chunk needs): no
             // allocation beyond what the limits allow.
-            let cap = self.limits.max_buffered(self.delimiter_len);
+            let cap = self.limits.max_buffered(self.delimiter_len - 2);
             let target = needed.max((self.buffer.capacity() * 2).min(cap));
             self.buffer.reserve_exact(target - self.buffer.len());
         }
@@ -209,6 +212,11 @@ impl MultipartParser {
                     Some(found) => {
                         let at = self.scan_from + found;
                         self.skipped += at - self.consumed;
+                        if self.skipped > self.limits.max_part_bytes {
+                            return Err(MultipartError::NoBoundary {
+                                limit: self.limits.max_part_bytes,
+                            });
+                        }
                         self.consumed = at;
                         let start = at + self.delimiter_len;
                         self.state = State::Headers { start };
@@ -251,7 +259,10 @@ impl MultipartParser {
                             self.scan_from = body;
                         }
                         None => {
-                            if self.buffer.len() - start > self.limits.max_header_bytes {
+                            // Up to three bytes of the blank line may have arrived already.
+                            if self.buffer.len() - start
+                                > self.limits.max_header_bytes + BLANK_LINE.len() - 1
+                            {
                                 return Err(MultipartError::HeadersTooLarge {
                                     limit: self.limits.max_header_bytes,
                                 });
@@ -295,7 +306,10 @@ impl MultipartParser {
                         return Ok(Some(self.take(start, end, next)));
                     }
                     None => {
-                        if self.buffer.len() - start > self.limits.max_part_bytes + 2 {
+                        // The CRLF and the start of the next delimiter may have arrived.
+                        if self.buffer.len() - start
+                            > self.limits.max_part_bytes + 2 + self.delimiter_len - 1
+                        {
                             return Err(MultipartError::UnterminatedPart {
                                 limit: self.limits.max_part_bytes,
                             });
@@ -453,14 +467,14 @@ mod tests {
         };
         let mut parser = MultipartParser::with_limits("x", limits);
         parser.push(b"--x\r\n");
-        parser.push(&[b'h'; 21]);
+        parser.push(&[b'h'; 22]);
         assert_eq!(
             parser.next_part(),
             Err(MultipartError::HeadersTooLarge { limit: 20 })
         );
         let mut parser = MultipartParser::with_limits("x", limits);
         parser.push(b"--x\r\n\r\n");
-        parser.push(&[b'b'; 103]);
+        parser.push(&[b'b'; 105]);
         assert_eq!(
             parser.next_part(),
             Err(MultipartError::UnterminatedPart { limit: 100 })
