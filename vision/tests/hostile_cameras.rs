@@ -927,3 +927,148 @@ async fn rtsp_endless_video_frame_is_refused() {
         "{sent} bytes sent"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// MP4 recordings
+// ---------------------------------------------------------------------------------------
+
+/// A real MP4 of `frames` frames of 64×48 H.264 (openh264), written with the `mp4` crate.
+fn mp4_recording(frames: usize) -> Vec<u8> {
+    let stream = encode_h264(64, 48, frames);
+    // The encoder's output, frame by frame: split it into NAL units, then into samples.
+    let mut splitter = vision::source::h264::AnnexBSplitter::default();
+    splitter.push(&stream);
+    let mut units = Vec::new();
+    while let Some(nal) = splitter.next_nal().unwrap() {
+        units.push(nal.to_vec());
+    }
+    units.extend(splitter.finish().unwrap().map(<[u8]>::to_vec));
+    let body = |nal: &[u8]| -> Vec<u8> {
+        let skip = if nal.starts_with(&[0, 0, 1]) { 3 } else { 4 };
+        nal[skip..].to_vec()
+    };
+    let (mut sps, mut pps) = (Vec::new(), Vec::new());
+    let mut samples: Vec<(bool, Vec<u8>)> = Vec::new();
+    for nal in &units {
+        let nal = body(nal);
+        match nal.first().map(|b| b & 0x1F) {
+            Some(7) => sps = nal,
+            Some(8) => pps = nal,
+            Some(kind @ (1 | 5)) => {
+                let mut sample = (nal.len() as u32).to_be_bytes().to_vec();
+                sample.extend_from_slice(&nal);
+                samples.push((kind == 5, sample));
+            }
+            _ => {}
+        }
+    }
+    let config = mp4::Mp4Config {
+        major_brand: str::parse("isom").unwrap(),
+        minor_version: 512,
+        compatible_brands: vec![str::parse("isom").unwrap(), str::parse("avc1").unwrap()],
+        timescale: 1000,
+    };
+    let mut writer = mp4::Mp4Writer::write_start(Cursor::new(Vec::new()), &config).unwrap();
+    writer
+        .add_track(&mp4::TrackConfig {
+            track_type: mp4::TrackType::Video,
+            timescale: 25_000,
+            language: "und".into(),
+            media_conf: mp4::MediaConfig::AvcConfig(mp4::AvcConfig {
+                width: 64,
+                height: 48,
+                seq_param_set: sps,
+                pic_param_set: pps,
+            }),
+        })
+        .unwrap();
+    for (i, (is_sync, bytes)) in samples.into_iter().enumerate() {
+        writer
+            .write_sample(
+                1,
+                &mp4::Mp4Sample {
+                    start_time: i as u64 * 1000,
+                    duration: 1000,
+                    rendering_offset: 0,
+                    is_sync,
+                    bytes: bytes.into(),
+                },
+            )
+            .unwrap();
+    }
+    writer.write_end().unwrap();
+    writer.into_writer().into_inner()
+}
+
+/// Where the last box named `fourcc` starts its fields (just after its name).
+fn field_of(mp4: &[u8], fourcc: &[u8; 4]) -> usize {
+    mp4.windows(4).rposition(|w| w == fourcc).expect("the box") + 4
+}
+
+async fn play_mp4(bytes: &[u8]) -> (usize, Option<SourceError>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("recording.mp4");
+    std::fs::write(&path, bytes).unwrap();
+    let url = url::Url::from_file_path(&path).unwrap().to_string();
+    let mut camera = match source::open(&url, Duration::from_millis(1), &quick()).await {
+        Ok(camera) => camera,
+        Err(e) => return (0, Some(e)),
+    };
+    let mut frames = 0;
+    loop {
+        match camera.next_frame().await {
+            Ok(_) => frames += 1,
+            Err(SourceError::Ended) => return (frames, None),
+            Err(e) => return (frames, Some(e)),
+        }
+    }
+}
+
+#[tokio::test]
+async fn mp4_recording_plays() {
+    let (frames, error) = play_mp4(&mp4_recording(10)).await;
+    assert!(error.is_none(), "{error:?}");
+    assert!(frames >= 1);
+}
+
+#[tokio::test]
+async fn mp4_with_malformed_tables_is_refused_not_a_panic() {
+    let good = mp4_recording(10);
+    // stsc: samples_per_chunk of the first entry (the mp4 crate would divide by it).
+    let mut empty_chunks = good.clone();
+    let at = field_of(&good, b"stsc") + 12;
+    empty_chunks[at..at + 4].copy_from_slice(&0u32.to_be_bytes());
+    // stts: its first entry covers 1 sample of 10 (the crate unwraps the time of sample 2).
+    let mut untimed = good.clone();
+    let at = field_of(&good, b"stts") + 8;
+    untimed[at..at + 4].copy_from_slice(&1u32.to_be_bytes());
+    for (name, bytes, expected) in [
+        ("stsc", empty_chunks, "empty or zeroth chunk"),
+        ("stts", untimed, "covers 1 of"),
+    ] {
+        let (frames, error) = play_mp4(&bytes).await;
+        assert_eq!(frames, 0, "{name}");
+        let error = error.expect("an error");
+        let text = error.to_string();
+        assert!(matches!(error, SourceError::Decode(_)), "{name}: {text}");
+        assert!(
+            text.contains("tables are malformed") && text.contains(expected),
+            "{name}: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn mp4_sample_over_the_cap_is_refused() {
+    let good = mp4_recording(10);
+    let mut huge = good.clone();
+    // stsz: version/flags, sample_size (0: one size per sample), count, then the sizes.
+    let at = field_of(&good, b"stsz") + 12;
+    huge[at..at + 4].copy_from_slice(&0xFFFF_FFF0u32.to_be_bytes());
+    let (frames, error) = play_mp4(&huge).await;
+    assert_eq!(frames, 0);
+    let error = error.expect("an error");
+    let text = error.to_string();
+    assert!(matches!(error, SourceError::TooLarge(_)), "{text}");
+    assert!(text.contains("a sample of 4294967280 bytes"), "{text}");
+}
