@@ -63,7 +63,7 @@ pub enum ImageError {
     Size(#[from] FrameSizeError),
     /// Not a JPEG or PNG image, or a corrupt one, or one that needs more memory than
     /// [`MAX_DECODE_ALLOC`] to decode.
-    #[error("not a readable JPEG or PNG image: {0}")]
+    #[error("not a JPEG or PNG image: {0}")]
     Decode(String),
 }
 
@@ -166,9 +166,9 @@ mod tests {
             assert_eq!(decoded.dimensions(), (40, 30));
         }
         let error = decode_image(b"no image at all").unwrap_err().to_string();
-        assert!(error.contains("not a readable JPEG or PNG"), "{error}");
+        assert!(error.contains("not a JPEG or PNG image"), "{error}");
         let error = decode_image(&[]).unwrap_err().to_string();
-        assert!(error.contains("not a readable JPEG or PNG"), "{error}");
+        assert!(error.contains("not a JPEG or PNG image"), "{error}");
     }
 
     #[test]
