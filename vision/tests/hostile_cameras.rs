@@ -537,6 +537,12 @@ async fn snapshot_garbage_is_a_decode_error() {
         .await
         .unwrap_err();
     assert!(matches!(error, SourceError::Decode(_)), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("cannot decode a frame: not a JPEG or PNG image: "),
+        "{error}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -851,6 +857,19 @@ async fn rtsp_unreachable_camera_is_a_connect_error() {
     let text = error.to_string();
     assert!(matches!(error, SourceError::Connect(_)), "{text}");
     assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+}
+
+#[tokio::test]
+async fn rtsps_is_refused_clearly() {
+    let error = first_frame("rtsps://127.0.0.1:1/stream", &quick())
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, SourceError::Unsupported(_)), "{text}");
+    assert!(
+        text.contains("RTSP over TLS") && text.contains("rtsp://"),
+        "{text}"
+    );
 }
 
 /// An RTSP camera that answers DESCRIBE, SETUP and PLAY properly, then sends RTP packets of

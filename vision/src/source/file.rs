@@ -121,8 +121,8 @@ impl FrameSource for FileSource {
         let bytes = read_capped(path).await?;
         let image = crate::bounds::decode_image(&bytes).map_err(|e| match e {
             crate::bounds::ImageError::Size(size) => SourceError::FrameSize(size),
-            crate::bounds::ImageError::Decode(reason) => {
-                SourceError::Decode(format!("{}: {reason}", path.display()))
+            crate::bounds::ImageError::Decode(_) => {
+                SourceError::Decode(format!("{}: {e}", path.display()))
             }
         })?;
         self.last_frame = Some(Instant::now());

@@ -85,7 +85,7 @@ impl From<bounds::ImageError> for SourceError {
     fn from(error: bounds::ImageError) -> Self {
         match error {
             bounds::ImageError::Size(size) => Self::FrameSize(size),
-            bounds::ImageError::Decode(reason) => Self::Decode(reason),
+            bounds::ImageError::Decode(_) => Self::Decode(error.to_string()),
         }
     }
 }
