@@ -2,9 +2,9 @@
 //!
 //! - [`http`]: HTTP cameras: MJPEG streams (`multipart/x-mixed-replace`) and JPEG snapshot
 //!   URLs (polled).
-//! - [`file`]: folders of images, single images and video recordings as cameras (tests,
+//! - [`file`](mod@file): folders of images, single images and video recordings as cameras (tests,
 //!   replays).
-//! - [`recording`]: MP4/MOV and raw H.264 recordings, decoded and sampled for [`file`].
+//! - [`recording`]: MP4/MOV and raw H.264 recordings, decoded and sampled for [`file`](mod@file).
 //! - [`h264`]: what the H.264 sources share (key frames only or not, undecodable streams, RGB).
 //! - [`mjpeg`]: the multipart parser the MJPEG source reads with.
 //! - [`webcam`]: local webcams through Video4Linux2 (Linux).

@@ -160,7 +160,7 @@ impl WebcamSource {
 }
 
 impl Drop for WebcamSource {
-    /// Stops the capture thread and waits for it (at most [`STOP_POLL`] and one conversion),
+    /// Stops the capture thread and waits for it (at most `STOP_POLL` and one conversion),
     /// so that the device is closed before a reconnect opens it again.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
