@@ -452,7 +452,7 @@ fn check_tables(track: &mp4::Mp4Track, file_size: u64) -> Result<u32, TableError
     let mut timed = 0u64;
     let mut duration = 0u64;
     for entry in &stbl.stts.entries {
-        timed += u64::from(entry.sample_count);
+        timed = timed.saturating_add(u64::from(entry.sample_count));
         duration = u64::from(entry.sample_count)
             .checked_mul(u64::from(entry.sample_delta))
             .and_then(|d| duration.checked_add(d))
