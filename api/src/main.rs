@@ -231,9 +231,13 @@ async fn check_camera(
         anyhow::bail!("--interval must be a positive number of seconds, not {interval}");
     }
     let started = std::time::Instant::now();
-    let mut source = vision::source::open(stream_url, std::time::Duration::from_secs_f64(interval))
-        .await
-        .with_context(|| format!("camera {shown}"))?;
+    let mut source = vision::source::open(
+        stream_url,
+        std::time::Duration::from_secs_f64(interval),
+        &vision::source::SourceOptions::default(),
+    )
+    .await
+    .with_context(|| format!("camera {shown}"))?;
     println!(
         "{shown}: opened in {:.2} s",
         started.elapsed().as_secs_f64()

@@ -13,7 +13,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fps: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1.0);
     let runtime = Runtime::load_default()?;
     let mut pipeline = FacePipeline::open_default(&runtime, 1)?;
-    let mut camera = source::open(&url, Duration::from_secs_f64(1.0 / fps)).await?;
+    let mut camera = source::open(
+        &url,
+        Duration::from_secs_f64(1.0 / fps),
+        &source::SourceOptions::default(),
+    )
+    .await?;
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(seconds) {
         let frame = camera.next_frame().await?;

@@ -1,8 +1,26 @@
 //! Images as the pipeline holds them: RGB, `f32` per channel (0–255), rows of interleaved
 //! pixels; and resampling as OpenCV's `INTER_AREA` does it (box averaging when shrinking,
 //! bilinear when growing), separable, one pass per axis.
+//!
+//! An `f32` image takes 12 bytes a pixel, four times its 8-bit source: images from outside
+//! (camera frames, uploaded photos) are converted with [`RgbF32::from_rgb8_capped`], which
+//! shrinks the 8-bit image first to at most [`MAX_ANALYSIS_PIXELS`] and says by how much.
 
 use image::RgbImage;
+
+/// The most pixels an image from outside is analysed at (the pixel count of 3840×2160, 4K):
+/// larger frames and photos are shrunk to this before their `f32` copy is made (about 95 MiB
+/// at 12 bytes a pixel). Faces in a 4K frame are large enough to be found at this size.
+pub const MAX_ANALYSIS_PIXELS: usize = 3840 * 2160;
+
+/// An image converted for analysis, maybe shrunk: `scale` is original pixels per analysed
+/// pixel (1.0 when it was not shrunk). A point (x, y) of `image` is (x·scale, y·scale) in the
+/// original.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scaled {
+    pub image: RgbF32,
+    pub scale: f32,
+}
 
 /// An RGB image in `f32`, row-major, 3 interleaved channels.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -26,6 +44,30 @@ impl RgbF32 {
             width: image.width() as usize,
             height: image.height() as usize,
             data: image.as_raw().iter().map(|&v| f32::from(v)).collect(),
+        }
+    }
+
+    /// `image` in `f32`, shrunk first (as 8-bit, box-averaged like [`Filter::Area`]) when it
+    /// has more than `max_pixels` pixels, keeping its aspect ratio; the scale maps analysed
+    /// coordinates back to `image`'s. Nothing of the original's size is allocated: the
+    /// shrinking works a row at a time (`image`'s own resize would make an `f32` RGBA copy of
+    /// 16 bytes a pixel on the way).
+    pub fn from_rgb8_capped(image: &RgbImage, max_pixels: usize) -> Scaled {
+        let (width, height) = image.dimensions();
+        let pixels = width as usize * height as usize;
+        if pixels <= max_pixels.max(1) {
+            return Scaled {
+                image: Self::from_rgb8(image),
+                scale: 1.0,
+            };
+        }
+        let shrink = (max_pixels.max(1) as f64 / pixels as f64).sqrt();
+        // Rounded down so that the result holds at most `max_pixels`; at least 1×1.
+        let new_width = ((f64::from(width) * shrink).floor() as usize).max(1);
+        let new_height = ((f64::from(height) * shrink).floor() as usize).max(1);
+        Scaled {
+            image: shrink_rgb8(image, new_width, new_height),
+            scale: (f64::from(width) / new_width as f64) as f32,
         }
     }
 
@@ -134,6 +176,31 @@ impl RgbF32 {
             pass(src, &starts, &weights, taps, dst);
         }
     }
+}
+
+/// `image` box-averaged down to `width` × `height` (`INTER_AREA` semantics), a row at a time:
+/// besides the result, one input row of `f32` and one output row are allocated.
+fn shrink_rgb8(image: &RgbImage, width: usize, height: usize) -> RgbF32 {
+    let (source_width, source_height) = (image.width() as usize, image.height() as usize);
+    let along_y = Taps::new(source_height, height, Filter::Area);
+    let along_x = Taps::new(source_width, width, Filter::Area);
+    let (starts, weights, taps) = along_x.padded(source_width);
+    let row_len = source_width * 3;
+    let raw = image.as_raw();
+    let mut row = vec![0.0f32; row_len];
+    let mut out = RgbF32::new(width, height);
+    for (y, dst) in out.data.chunks_exact_mut(width * 3).enumerate() {
+        row.fill(0.0);
+        let (start, weights_y) = along_y.of(y);
+        for (k, &w) in weights_y.iter().enumerate() {
+            let src = &raw[(start + k) * row_len..(start + k + 1) * row_len];
+            for (d, &s) in row.iter_mut().zip(src) {
+                *d += w * f32::from(s);
+            }
+        }
+        horizontal_any(&row, &starts, &weights, taps, dst);
+    }
+    out
 }
 
 /// One row's horizontal pass with `N` taps per output pixel (unrolled).
@@ -290,6 +357,35 @@ mod tests {
             }
         }
         image
+    }
+
+    #[test]
+    fn large_images_are_shrunk_before_the_float_copy() {
+        let big = RgbImage::from_pixel(400, 100, image::Rgb([10, 20, 30]));
+        let scaled = RgbF32::from_rgb8_capped(&big, 100 * 25);
+        assert_eq!((scaled.image.width, scaled.image.height), (100, 25));
+        assert_eq!(scaled.scale, 4.0);
+        let [r, g, b] = scaled.image.pixel(50, 10);
+        assert!((r - 10.0).abs() < 1e-3 && (g - 20.0).abs() < 1e-3 && (b - 30.0).abs() < 1e-3);
+        // Box averaging, as `resize` does on the f32 image.
+        let mut ramp = RgbImage::new(8, 4);
+        for (x, y, pixel) in ramp.enumerate_pixels_mut() {
+            *pixel = image::Rgb([(x * 30) as u8, (y * 60) as u8, 100]);
+        }
+        let shrunk = RgbF32::from_rgb8_capped(&ramp, 8);
+        let reference = RgbF32::from_rgb8(&ramp).resize(4, 2);
+        assert_eq!((shrunk.image.width, shrunk.image.height), (4, 2));
+        for (a, b) in shrunk.image.data.iter().zip(&reference.data) {
+            assert!((a - b).abs() < 1e-3, "{a} vs {b}");
+        }
+        let odd = RgbImage::from_pixel(1001, 333, image::Rgb([0, 0, 0]));
+        let scaled = RgbF32::from_rgb8_capped(&odd, 10_000);
+        assert!(scaled.image.width * scaled.image.height <= 10_000);
+        assert!((scaled.image.width as f32 * scaled.scale - 1001.0).abs() < 1e-3);
+        let small = RgbImage::from_pixel(64, 48, image::Rgb([1, 2, 3]));
+        let kept = RgbF32::from_rgb8_capped(&small, MAX_ANALYSIS_PIXELS);
+        assert_eq!(kept.scale, 1.0);
+        assert_eq!(kept.image, RgbF32::from_rgb8(&small));
     }
 
     #[test]

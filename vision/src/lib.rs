@@ -1,6 +1,8 @@
 //! hadir's face pipeline: frames in, recognitions out. It knows no database and no GraphQL.
 //!
 //! # Layout
+//! - [`bounds`]: what hadir accepts from outside: frame sizes, and the one decoder of
+//!   untrusted JPEG/PNG bytes (size checked before decoding, memory limited).
 //! - [`frame`]: images as the pipeline holds them (RGB `f32`), cropping and resampling.
 //! - [`models`]: ONNX Runtime start-up and the models: the MTCNN detector, the embedder.
 //! - [`align`]: the 5-point similarity transform onto the ArcFace template, and the warp.
@@ -15,6 +17,7 @@
 //! - [`error`]: the pipeline's errors, each saying how to fix what is wrong.
 
 pub mod align;
+pub mod bounds;
 pub mod error;
 pub mod frame;
 pub mod gallery;

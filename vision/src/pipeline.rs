@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use crate::{
-    align,
+    align, bounds,
     error::{VisionError, VisionResult},
-    frame::RgbF32,
+    frame::{MAX_ANALYSIS_PIXELS, RgbF32, Scaled},
     models::{
         embedder::Embedder,
         manifest::Manifest,
@@ -27,6 +27,14 @@ pub const DEFAULT_MATCH_THRESHOLD: f32 = ModelSet::Default.default_threshold();
 pub struct AnalysedFace {
     pub face: DetectedFace,
     pub embedding: Vec<f32>,
+}
+
+impl AnalysedFace {
+    /// Multiplies the face's box and landmarks by `scale` (from the pixels of a shrunk image
+    /// to the original's, see [`crate::frame::Scaled`]).
+    pub fn scale_by(&mut self, scale: f32) {
+        self.face.scale_by(scale);
+    }
 }
 
 /// The detector and the embedder of one worker.
@@ -103,10 +111,12 @@ pub fn load_image(path: &Path) -> VisionResult<RgbF32> {
     Ok(RgbF32::from_rgb8(&image))
 }
 
-/// Decodes an image held in memory (JPEG or PNG) as RGB.
-pub fn decode_image(bytes: &[u8]) -> VisionResult<RgbF32> {
-    let image = image::load_from_memory(bytes)
-        .map_err(|e| VisionError::Image(format!("not a JPEG or PNG image: {e}")))?
-        .to_rgb8();
-    Ok(RgbF32::from_rgb8(&image))
+/// Decodes an image held in memory (JPEG or PNG, from outside: an uploaded photo) for
+/// analysis: through [`bounds::decode_image`] (its size checked before decoding, the decoder's
+/// memory limited), then converted with [`RgbF32::from_rgb8_capped`] at most
+/// [`MAX_ANALYSIS_PIXELS`]. Faces found in the result are in its pixels: map them back to the
+/// photo's with [`AnalysedFace::scale_by`] and the returned scale.
+pub fn decode_image(bytes: &[u8]) -> VisionResult<Scaled> {
+    let image = bounds::decode_image(bytes).map_err(|e| VisionError::Image(e.to_string()))?;
+    Ok(RgbF32::from_rgb8_capped(&image, MAX_ANALYSIS_PIXELS))
 }

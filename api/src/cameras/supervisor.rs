@@ -311,7 +311,7 @@ async fn capture(
     let touch_every =
         (supervisor.engine.settings().camera_timeout / 3).min(MAX_FRAME_TOUCH_INTERVAL);
     loop {
-        let problem = match source::open(&url, interval).await {
+        let problem = match source::open(&url, interval, &source::SourceOptions::default()).await {
             Ok(mut stream) => {
                 backoff = RECONNECT_MIN;
                 // The first frame of each connection is written at once (the camera may be

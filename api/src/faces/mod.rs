@@ -15,7 +15,7 @@ use entity::employee;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use vision::{
     align,
-    frame::RgbF32,
+    frame::{MAX_ANALYSIS_PIXELS, RgbF32},
     gallery::Gallery,
     models::{
         manifest::Manifest,
@@ -285,15 +285,20 @@ impl FaceService {
         .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?
     }
 
-    /// Decodes a photo and finds its faces, on a blocking thread.
-    async fn analyse(self: &Arc<Self>, bytes: Vec<u8>) -> AppResult<(RgbF32, Vec<AnalysedFace>)> {
+    /// Decodes a photo and finds its faces, on a blocking thread: the image as analysed
+    /// (shrunk if the photo is larger than `MAX_ANALYSIS_PIXELS`), its faces in its pixels,
+    /// and the scale from those to the photo's pixels.
+    async fn analyse(
+        self: &Arc<Self>,
+        bytes: Vec<u8>,
+    ) -> AppResult<(RgbF32, Vec<AnalysedFace>, f32)> {
         self.on_pipeline(move |_, pipelines| {
-            let image =
+            let scaled =
                 decode_image(&bytes).map_err(|e| AppError::invalid("photo", e.to_string()))?;
             let faces = pipelines
-                .with(|p| p.analyse(&image))
+                .with(|p| p.analyse(&scaled.image))
                 .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?;
-            Ok((image, faces))
+            Ok((scaled.image, faces, scaled.scale))
         })
         .await
     }
@@ -315,7 +320,7 @@ impl FaceService {
             return Err(AppError::not_found("employee", employee_id));
         }
         self.check_size(&photo)?;
-        let (image, faces) = self.analyse(photo).await?;
+        let (image, faces, scale) = self.analyse(photo).await?;
         let clear: Vec<&AnalysedFace> = faces
             .iter()
             .filter(|f| f.face.score >= self.set.enrol_min_score())
@@ -338,7 +343,8 @@ impl FaceService {
                 ));
             }
         };
-        let face_size = face.face.width().min(face.face.height());
+        // In the photo's pixels (the analysed image may be shrunk).
+        let face_size = face.face.width().min(face.face.height()) * scale;
         if face_size < quality::MIN_ENROL_FACE_SIZE {
             return Err(AppError::invalid(
                 "photo",
@@ -424,19 +430,24 @@ impl FaceService {
         region: Option<(u32, u32, u32, u32)>,
     ) -> AppResult<Vec<vision::recognizer::FaceMatch>> {
         self.on_pipeline(move |service, pipelines| {
-            let (image, (dx, dy)) = match region {
+            let (scaled, (dx, dy)) = match region {
                 Some((x, y, w, h)) => (
-                    RgbF32::from_rgb8(
+                    RgbF32::from_rgb8_capped(
                         &image::imageops::crop_imm(&frame.image, x, y, w, h).to_image(),
+                        MAX_ANALYSIS_PIXELS,
                     ),
                     (x as f32, y as f32),
                 ),
-                None => (RgbF32::from_rgb8(&frame.image), (0.0, 0.0)),
+                None => (
+                    RgbF32::from_rgb8_capped(&frame.image, MAX_ANALYSIS_PIXELS),
+                    (0.0, 0.0),
+                ),
             };
             let mut faces = pipelines
-                .with(|p| p.analyse(&image))
+                .with(|p| p.analyse(&scaled.image))
                 .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?;
             for f in &mut faces {
+                f.scale_by(scaled.scale);
                 f.face.x1 += dx;
                 f.face.x2 += dx;
                 f.face.y1 += dy;
@@ -455,7 +466,10 @@ impl FaceService {
     /// Every face of a photo with its best match.
     pub async fn recognize(self: &Arc<Self>, photo: Vec<u8>) -> AppResult<Vec<RecognisedFace>> {
         self.check_size(&photo)?;
-        let (_, faces) = self.analyse(photo).await?;
+        let (_, mut faces, scale) = self.analyse(photo).await?;
+        for face in &mut faces {
+            face.scale_by(scale);
+        }
         let gallery = self.gallery.read().unwrap_or_else(|p| p.into_inner());
         Ok(match_faces(&gallery, &faces)
             .into_iter()

@@ -62,6 +62,19 @@ impl DetectedFace {
     pub fn height(&self) -> f32 {
         self.y2 - self.y1
     }
+
+    /// Multiplies the box and the landmarks by `scale` (from a shrunk image's pixels to the
+    /// original's).
+    pub fn scale_by(&mut self, scale: f32) {
+        self.x1 *= scale;
+        self.y1 *= scale;
+        self.x2 *= scale;
+        self.y2 *= scale;
+        for point in &mut self.landmarks {
+            point[0] *= scale;
+            point[1] *= scale;
+        }
+    }
 }
 
 /// A candidate box in the cascade: corners, score and the regression of its stage.

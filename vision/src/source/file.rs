@@ -3,13 +3,21 @@
 //! again at every sample (a still camera), or a video recording (MP4/MOV or raw H.264, see
 //! [`super::recording`]) sampled as a camera would be. Everything is paced at the sampling
 //! interval, as a live camera would deliver it.
+//!
+//! Files are read like camera data: an image file of more than [`MAX_IMAGE_FILE_BYTES`] is
+//! refused before it is read, images are decoded through [`crate::bounds::decode_image`]
+//! (size checked before decoding), recordings as [`super::recording`] says.
 
 use std::{
     path::{Path, PathBuf},
     time::{Duration, Instant, SystemTime},
 };
 
-use super::{Frame, FrameSource, SourceError, recording::Recording};
+use super::{Frame, FrameSource, SourceError, check_frame, recording::Recording};
+
+/// Largest image file read as a frame (a PNG of an 8K frame of noise is about 200 MB; camera
+/// stills are a few MB).
+pub const MAX_IMAGE_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A folder of images, one image, or a video recording, as a camera.
 pub struct FileSource {
@@ -89,6 +97,7 @@ impl FrameSource for FileSource {
     async fn next_frame(&mut self) -> Result<Frame, SourceError> {
         if let Some(recording) = &mut self.recording {
             let image = recording.next_sampled()?.ok_or(SourceError::Ended)?;
+            check_frame(&image)?;
             if let Some(last) = self.last_frame {
                 tokio::time::sleep_until((last + self.sample_interval).into()).await;
             }
@@ -109,18 +118,51 @@ impl FrameSource for FileSource {
         }
         let path = &self.frames[self.next];
         self.next += 1;
-        let bytes = tokio::fs::read(path)
-            .await
-            .map_err(|e| SourceError::Connect(format!("{}: {e}", path.display())))?;
-        let image = image::load_from_memory(&bytes)
-            .map_err(|e| SourceError::Decode(format!("{}: {e}", path.display())))?
-            .to_rgb8();
+        let bytes = read_capped(path).await?;
+        let image = crate::bounds::decode_image(&bytes).map_err(|e| match e {
+            crate::bounds::ImageError::Size(size) => SourceError::FrameSize(size),
+            crate::bounds::ImageError::Decode(_) => {
+                SourceError::Decode(format!("{}: {e}", path.display()))
+            }
+        })?;
         self.last_frame = Some(Instant::now());
         Ok(Frame {
             image,
             captured_at: SystemTime::now(),
         })
     }
+}
+
+/// An image file's bytes, refused over [`MAX_IMAGE_FILE_BYTES`] (checked on its size, then
+/// on what is read: the file may grow meanwhile).
+async fn read_capped(path: &Path) -> Result<Vec<u8>, SourceError> {
+    use tokio::io::AsyncReadExt;
+    let name = path.display();
+    let too_large = |size: u64| {
+        SourceError::TooLarge(format!(
+            "{name} is {size} bytes; hadir reads image files of at most {MAX_IMAGE_FILE_BYTES}"
+        ))
+    };
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| SourceError::Connect(format!("{name}: {e}")))?;
+    let size = file
+        .metadata()
+        .await
+        .map_err(|e| SourceError::Connect(format!("{name}: {e}")))?
+        .len();
+    if size > MAX_IMAGE_FILE_BYTES {
+        return Err(too_large(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(MAX_IMAGE_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| SourceError::Connect(format!("{name}: {e}")))?;
+    if bytes.len() as u64 > MAX_IMAGE_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

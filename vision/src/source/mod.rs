@@ -2,17 +2,30 @@
 //!
 //! - [`http`]: HTTP cameras: MJPEG streams (`multipart/x-mixed-replace`) and JPEG snapshot
 //!   URLs (polled).
-//! - [`file`]: folders of images, single images and video recordings as cameras (tests,
+//! - [`file`](mod@file): folders of images, single images and video recordings as cameras (tests,
 //!   replays).
-//! - [`recording`]: MP4/MOV and raw H.264 recordings, decoded and sampled for [`file`].
+//! - [`recording`]: MP4/MOV and raw H.264 recordings, decoded and sampled for [`file`](mod@file).
 //! - [`h264`]: what the H.264 sources share (key frames only or not, undecodable streams, RGB).
 //! - [`mjpeg`]: the multipart parser the MJPEG source reads with.
 //! - [`webcam`]: local webcams through Video4Linux2 (Linux).
 //! - [`rtsp`]: RTSP cameras: `retina` for the stream, `openh264` for H.264, key frames only
 //!   where that is enough.
 //!
+//! - [`rtsp_guard`]: the relay between `retina` and an RTSP camera that caps what the camera
+//!   may send (retina's own parser buffers messages of any size).
+//!
 //! A source delivers decoded RGB frames; sampling, reconnection and health are the caller's
 //! (hadir's camera tasks). Tests and replays feed files through the same trait.
+//!
+//! # Hostile cameras
+//! Every byte from a camera is hostile until checked. Every read has a size cap and a
+//! timeout ([`SourceOptions`]: connecting, then each frame; the caps are named constants of the
+//! modules: [`mjpeg::MAX_PART_BYTES`], [`http::MAX_SNAPSHOT_BYTES`],
+//! [`rtsp_guard::MAX_HEAD_BYTES`], [`rtsp_guard::MAX_BODY_BYTES`],
+//! [`h264::MAX_ACCESS_UNIT_BYTES`], [`file::MAX_IMAGE_FILE_BYTES`]); every frame's size is
+//! checked where it enters ([`crate::bounds::check_frame_size`]) and images are decoded only
+//! through [`crate::bounds::decode_image`]. What is refused is a [`SourceError`] that says
+//! what the camera sent and what the limit is: hadir shows it as the camera's status.
 
 pub mod file;
 pub mod h264;
@@ -20,12 +33,15 @@ pub mod http;
 pub mod mjpeg;
 pub mod recording;
 pub mod rtsp;
+pub mod rtsp_guard;
 #[cfg(target_os = "linux")]
 pub mod webcam;
 
 use std::time::{Duration, SystemTime};
 
 use image::RgbImage;
+
+use crate::bounds::{self, FrameSizeError};
 
 /// A decoded frame and when it was captured (received, where the camera gives no time).
 #[derive(Clone, Debug)]
@@ -55,6 +71,36 @@ pub enum SourceError {
     /// This kind of source is not available here.
     #[error("{0}")]
     Unsupported(String),
+    /// The camera delivered a frame of a size or shape hadir refuses (see
+    /// [`crate::bounds::check_frame_size`]).
+    #[error("the camera sent a frame hadir refuses: {0}")]
+    FrameSize(#[from] FrameSizeError),
+    /// The camera sent more than a cap allows (an image, a part, a message head or body):
+    /// says what, how much, and the cap.
+    #[error("the camera sent too much: {0}")]
+    TooLarge(String),
+}
+
+impl From<bounds::ImageError> for SourceError {
+    fn from(error: bounds::ImageError) -> Self {
+        match error {
+            bounds::ImageError::Size(size) => Self::FrameSize(size),
+            bounds::ImageError::Decode(_) => Self::Decode(error.to_string()),
+        }
+    }
+}
+
+/// Checks a decoded frame's size ([`crate::bounds::check_frame_size`]).
+pub fn check_frame(image: &RgbImage) -> Result<(), SourceError> {
+    bounds::check_frame_size(image.width(), image.height()).map_err(SourceError::FrameSize)
+}
+
+/// A frame received now from untrusted JPEG/PNG bytes ([`crate::bounds::decode_image`]).
+pub fn decode_frame(bytes: &[u8]) -> Result<Frame, SourceError> {
+    Ok(Frame {
+        image: bounds::decode_image(bytes)?,
+        captured_at: SystemTime::now(),
+    })
 }
 
 /// Something that delivers frames, one after another.
@@ -66,6 +112,36 @@ pub trait FrameSource: Send {
 
 /// How long a source waits for a frame before it gives up.
 pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long connecting to a camera may take (TCP, and TLS where there is one).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many HTTP redirects a camera URL may go through: none. A camera that answers with a
+/// redirect is an error that names where it points, unless configured otherwise.
+pub const DEFAULT_MAX_REDIRECTS: usize = 0;
+
+/// How sources talk to cameras. `Default` gives the documented defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceOptions {
+    /// HTTP cameras: how many redirects are followed ([`DEFAULT_MAX_REDIRECTS`]); with 0 a
+    /// redirect is an error.
+    pub max_redirects: usize,
+    /// Connecting to a camera ([`DEFAULT_CONNECT_TIMEOUT`]).
+    pub connect_timeout: Duration,
+    /// Waiting for anything from a camera once connected: the answer to a request, each
+    /// chunk of a stream, and each whole frame ([`DEFAULT_FRAME_TIMEOUT`]).
+    pub frame_timeout: Duration,
+}
+
+impl Default for SourceOptions {
+    fn default() -> Self {
+        Self {
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            frame_timeout: DEFAULT_FRAME_TIMEOUT,
+        }
+    }
+}
 
 /// Decodes `%XX` escapes (user names and passwords in URLs); anything else is kept as it is
 /// (a `+` stays a `+`).
@@ -94,16 +170,17 @@ pub fn percent_decode(text: &str) -> String {
 pub async fn open(
     url: &str,
     sample_interval: Duration,
+    options: &SourceOptions,
 ) -> Result<Box<dyn FrameSource>, SourceError> {
     let lower = url.trim().to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") {
         return Ok(Box::new(
-            http::HttpSource::connect(url.trim(), sample_interval, DEFAULT_FRAME_TIMEOUT).await?,
+            http::HttpSource::connect(url.trim(), sample_interval, options).await?,
         ));
     }
     if lower.starts_with("rtsp://") || lower.starts_with("rtsps://") {
         return Ok(Box::new(
-            rtsp::RtspSource::connect(url.trim(), sample_interval, DEFAULT_FRAME_TIMEOUT).await?,
+            rtsp::RtspSource::connect(url.trim(), sample_interval, options).await?,
         ));
     }
     if lower.starts_with("file://") {
@@ -113,7 +190,7 @@ pub async fn open(
         )?));
     }
     if lower.chars().all(|c| c.is_ascii_digit()) || lower.starts_with("/dev/video") {
-        return open_webcam(url.trim(), sample_interval);
+        return open_webcam(url.trim(), sample_interval, options);
     }
     Err(SourceError::Unsupported(format!(
         "{url:?} names no source hadir can read"
@@ -121,18 +198,26 @@ pub async fn open(
 }
 
 #[cfg(target_os = "linux")]
-fn open_webcam(url: &str, sample_interval: Duration) -> Result<Box<dyn FrameSource>, SourceError> {
+fn open_webcam(
+    url: &str,
+    sample_interval: Duration,
+    options: &SourceOptions,
+) -> Result<Box<dyn FrameSource>, SourceError> {
     let device = webcam::device_path(url)
         .ok_or_else(|| SourceError::Connect(format!("{url:?} names no webcam")))?;
     Ok(Box::new(webcam::WebcamSource::open(
         &device,
         sample_interval,
-        DEFAULT_FRAME_TIMEOUT,
+        options.frame_timeout,
     )?))
 }
 
 #[cfg(not(target_os = "linux"))]
-fn open_webcam(url: &str, _sample_interval: Duration) -> Result<Box<dyn FrameSource>, SourceError> {
+fn open_webcam(
+    url: &str,
+    _sample_interval: Duration,
+    _options: &SourceOptions,
+) -> Result<Box<dyn FrameSource>, SourceError> {
     Err(SourceError::Unsupported(format!(
         "webcam {url:?}: hadir reads local webcams through Video4Linux2, on Linux only"
     )))

@@ -7,9 +7,15 @@
 //! others are skipped unread, as the RTSP source does); otherwise every frame is decoded and
 //! only the sampled ones are converted to RGB. Tracks openh264 cannot decode (H.265, VP9,
 //! B-frames) are refused when the file is opened, with the ffmpeg command that converts them.
+//!
+//! A recording is no more trusted than a camera: a raw file is read in chunks of
+//! [`READ_CHUNK_BYTES`] and split as it is read (never loaded whole), NAL units and MP4
+//! samples over [`h264::MAX_ACCESS_UNIT_BYTES`] are refused, and an MP4's tables are checked
+//! when it is opened for what would make the `mp4` crate panic or overflow when a sample is
+//! read (tables that do not cover every sample, empty chunks, offsets past the file's end).
 
 use std::{
-    io::{BufReader, Seek},
+    io::{BufReader, Read, Seek},
     path::{Path, PathBuf},
     time::Duration,
 };
@@ -21,6 +27,9 @@ use super::{SourceError, h264};
 
 /// The frame rate assumed for raw H.264 files.
 pub const H264_FILE_FPS: f64 = 25.0;
+
+/// How much of a raw H.264 file is read at a time.
+pub const READ_CHUNK_BYTES: usize = 64 * 1024;
 
 /// How early a frame may fall before the next sampling time and still be taken (timestamps
 /// in the track's timescale do not add up exactly to the sampling interval).
@@ -36,7 +45,7 @@ fn convert_hint(path: &Path) -> String {
 
 /// A recording being played: which kind of file, and where playback is.
 pub enum Recording {
-    RawH264(RawH264),
+    RawH264(Box<RawH264>),
     Mp4(Box<Mp4Recording>),
 }
 
@@ -50,7 +59,9 @@ impl Recording {
             .map(str::to_ascii_lowercase)
             .unwrap_or_default();
         match extension.as_str() {
-            "h264" | "264" => Some(RawH264::open(path, sample_interval).map(Self::RawH264)),
+            "h264" | "264" => {
+                Some(RawH264::open(path, sample_interval).map(|raw| Self::RawH264(Box::new(raw))))
+            }
             "mp4" | "mov" | "m4v" => {
                 Some(Mp4Recording::open(path, sample_interval).map(|mp4| Self::Mp4(Box::new(mp4))))
             }
@@ -72,11 +83,14 @@ impl Recording {
     }
 }
 
-/// A raw H.264 (Annex B) recording.
+/// A raw H.264 (Annex B) recording, read in chunks and split into NAL units as it is read.
 pub struct RawH264 {
-    data: Vec<u8>,
-    /// Where the next NAL unit starts.
-    position: usize,
+    path: PathBuf,
+    file: std::fs::File,
+    splitter: h264::AnnexBSplitter,
+    /// The read buffer, reused.
+    chunk: Vec<u8>,
+    at_end: bool,
     decoder: Decoder,
     /// Decoded frames to skip between samples.
     stride: usize,
@@ -85,13 +99,16 @@ pub struct RawH264 {
 
 impl RawH264 {
     fn open(path: &Path, sample_interval: Duration) -> Result<Self, SourceError> {
-        let data = std::fs::read(path)
+        let file = std::fs::File::open(path)
             .map_err(|e| SourceError::Connect(format!("{}: {e}", path.display())))?;
         let decoder = Decoder::new().map_err(|e| SourceError::Decode(e.to_string()))?;
         let per_second = 1.0 / sample_interval.as_secs_f64().max(1e-3);
         Ok(Self {
-            data,
-            position: 0,
+            path: path.to_owned(),
+            file,
+            splitter: h264::AnnexBSplitter::default(),
+            chunk: vec![0; READ_CHUNK_BYTES],
+            at_end: false,
             decoder,
             stride: (H264_FILE_FPS / per_second).round().max(1.0) as usize,
             decoded: 0,
@@ -99,14 +116,30 @@ impl RawH264 {
     }
 
     fn next_sampled(&mut self) -> Result<Option<RgbImage>, SourceError> {
-        while self.position < self.data.len() {
-            let rest = &self.data[self.position..];
-            let Some(nal) = openh264::nal_units(rest).next() else {
-                break;
+        let name = self.path.display().to_string();
+        loop {
+            let next = if self.at_end {
+                self.splitter.finish()
+            } else {
+                self.splitter.next_nal()
             };
-            // `nal` lies inside `rest`: where it ends is where the next one starts.
-            let start = nal.as_ptr() as usize - rest.as_ptr() as usize;
-            self.position += start + nal.len();
+            let nal = match next {
+                Ok(Some(nal)) => nal,
+                Ok(None) if self.at_end => return Ok(None),
+                Ok(None) => {
+                    let read = self
+                        .file
+                        .read(&mut self.chunk)
+                        .map_err(|e| SourceError::Connect(format!("{name}: {e}")))?;
+                    if read == 0 {
+                        self.at_end = true;
+                    } else {
+                        self.splitter.push(&self.chunk[..read]);
+                    }
+                    continue;
+                }
+                Err(e) => return Err(SourceError::TooLarge(format!("{name}: {e}"))),
+            };
             match self.decoder.decode(nal) {
                 Ok(Some(yuv)) => {
                     let sampled = self.decoded.is_multiple_of(self.stride);
@@ -116,10 +149,9 @@ impl RawH264 {
                     }
                 }
                 Ok(None) => {}
-                Err(e) => return Err(SourceError::Decode(e.to_string())),
+                Err(e) => return Err(SourceError::Decode(format!("{name}: {e}"))),
             }
         }
-        Ok(None)
     }
 }
 
@@ -224,8 +256,13 @@ impl Mp4Recording {
                 "{name}: its video track has no timescale"
             )));
         }
+        let sample_count = check_tables(track, size).map_err(|reason| match reason {
+            TableError::Malformed(reason) => SourceError::Decode(format!(
+                "{name}: its video track's tables are malformed: {reason}"
+            )),
+            TableError::TooLarge(reason) => SourceError::TooLarge(format!("{name}: {reason}")),
+        })?;
         let track_id = track.track_id();
-        let sample_count = track.sample_count();
         let key_frame_interval = key_frame_interval_from_table(track);
         let decoder = Decoder::new().map_err(|e| SourceError::Decode(e.to_string()))?;
         Ok(Self {
@@ -253,7 +290,8 @@ impl Mp4Recording {
     }
 
     fn media_time(&self, ticks: u64) -> Duration {
-        Duration::from_secs_f64(ticks as f64 / f64::from(self.timescale))
+        Duration::try_from_secs_f64(ticks as f64 / f64::from(self.timescale))
+            .unwrap_or(Duration::MAX)
     }
 
     /// The next sampled frame, or `None` at the end of the track.
@@ -261,6 +299,8 @@ impl Mp4Recording {
         while self.next_sample <= self.sample_count {
             let number = self.next_sample;
             self.next_sample += 1;
+            // Sizes were checked against the cap when the file was opened
+            // (`check_tables`), so reading a sample allocates at most that.
             let sample = self
                 .reader
                 .read_sample(self.track_id, number)
@@ -350,9 +390,107 @@ fn key_frame_interval_from_table(track: &mp4::Mp4Track) -> Option<Duration> {
     }
     distances.sort_unstable();
     let typical = distances[distances.len() / 2];
-    Some(Duration::from_secs_f64(
-        (f64::from(typical) * frame).max(0.0),
-    ))
+    Duration::try_from_secs_f64((f64::from(typical) * frame).max(0.0)).ok()
+}
+
+/// Why a track's tables are refused.
+enum TableError {
+    Malformed(String),
+    TooLarge(String),
+}
+
+/// Checks a track's sample tables for what would make the `mp4` crate panic or overflow when
+/// a sample is read, and sample sizes against [`h264::MAX_ACCESS_UNIT_BYTES`]; returns how
+/// many samples the track has.
+fn check_tables(track: &mp4::Mp4Track, file_size: u64) -> Result<u32, TableError> {
+    let malformed = |reason: String| TableError::Malformed(reason);
+    let limit = h264::MAX_ACCESS_UNIT_BYTES as u64;
+    if !track.trafs.is_empty() {
+        // Fragmented: every fragment needs its run of samples, the count must add up, and the
+        // crate computes times as sample × default duration in 32 bits.
+        let mut count = 0u32;
+        for traf in &track.trafs {
+            let Some(trun) = &traf.trun else {
+                return Err(malformed("a fragment has no sample run (trun)".into()));
+            };
+            count = count
+                .checked_add(trun.sample_count)
+                .ok_or_else(|| malformed("the fragments' sample counts overflow".into()))?;
+            if let Some(&size) = trun.sample_sizes.iter().max()
+                && u64::from(size) > limit
+            {
+                return Err(TableError::TooLarge(format!(
+                    "a sample of {size} bytes; hadir accepts at most {limit}"
+                )));
+            }
+        }
+        if (count as usize) < track.trafs.len() {
+            return Err(malformed("fewer samples than fragments".into()));
+        }
+        if u64::from(count) * u64::from(track.default_sample_duration) > u64::from(u32::MAX) {
+            return Err(malformed("the fragments' duration overflows".into()));
+        }
+        return Ok(count);
+    }
+    let stbl = &track.trak.mdia.minf.stbl;
+    let count = stbl.stsz.sample_count;
+    let largest = if stbl.stsz.sample_size > 0 {
+        stbl.stsz.sample_size
+    } else {
+        stbl.stsz.sample_sizes.iter().copied().max().unwrap_or(0)
+    };
+    if u64::from(largest) > limit {
+        return Err(TableError::TooLarge(format!(
+            "a sample of {largest} bytes; hadir accepts at most {limit}"
+        )));
+    }
+    if u64::from(largest) > file_size {
+        return Err(malformed(format!(
+            "a sample of {largest} bytes in a file of {file_size}"
+        )));
+    }
+    let mut timed = 0u64;
+    let mut duration = 0u64;
+    for entry in &stbl.stts.entries {
+        timed = timed.saturating_add(u64::from(entry.sample_count));
+        duration = u64::from(entry.sample_count)
+            .checked_mul(u64::from(entry.sample_delta))
+            .and_then(|d| duration.checked_add(d))
+            .ok_or_else(|| malformed("the time table (stts) overflows".into()))?;
+    }
+    if timed < u64::from(count) {
+        return Err(malformed(format!(
+            "the time table (stts) covers {timed} of {count} samples"
+        )));
+    }
+    if count > 0 && stbl.stsc.entries.is_empty() {
+        return Err(malformed("no sample-to-chunk table (stsc)".into()));
+    }
+    for entry in &stbl.stsc.entries {
+        if entry.first_chunk == 0 || entry.samples_per_chunk == 0 {
+            return Err(malformed(
+                "the sample-to-chunk table (stsc) has an empty or zeroth chunk".into(),
+            ));
+        }
+        // The crate adds the sizes of a chunk's samples in 32 bits.
+        if u64::from(entry.samples_per_chunk) * u64::from(largest) > u64::from(u32::MAX) {
+            return Err(malformed(
+                "a chunk (stsc) holds more bytes than 32 bits count".into(),
+            ));
+        }
+    }
+    if stbl.stco.is_none()
+        && stbl
+            .co64
+            .as_ref()
+            .is_none_or(|co64| co64.entries.iter().any(|&offset| offset > file_size))
+        && count > 0
+    {
+        return Err(malformed(
+            "no chunk offsets (stco/co64), or one past the file's end".into(),
+        ));
+    }
+    Ok(count)
 }
 
 /// Appends the NAL units of an MP4 sample (each behind a big-endian length of `length_size`

@@ -1,13 +1,21 @@
 //! RTSP cameras: `retina` (pure Rust, RTP interleaved over TCP) delivers H.264 access units
-//! as Annex B with SPS/PPS before each key frame; `openh264` decodes them.
+//! as Annex B with SPS/PPS before each key frame; `openh264` decodes them. Every connection
+//! goes through an [`RtspGuard`] (see [`super::rtsp_guard`]): retina's own parser has no size
+//! limits, the guard caps what the camera may send and says why it cut a connection.
+//!
+//! Frames are sampled on the stream's own clock (each frame's RTP timestamp), not on when
+//! they happen to arrive, with [`h264::Sampler`]: the first frame, then the first at or after
+//! each due time within [`h264::SAMPLE_TIME_TOLERANCE`], so that a camera sampled at one frame
+//! a second delivers one a second (a key frame a few milliseconds early is not thrown away).
 //!
 //! Decode no more than needed: when key frames come at least as often as frames are
-//! sampled, only key frames are decoded (the others are skipped unread). Otherwise every
-//! frame is decoded (the decoder needs them) but only the sampled ones are converted to RGB.
-//! After packet loss the source waits for the next key frame. A stream openh264 cannot decode
-//! (B-frames, another codec) is a clear error, not a crash loop.
+//! sampled, only key frames are decoded, and only those that are due (the others are skipped
+//! unread). Otherwise every frame the others depend on is decoded (disposable frames that are
+//! not due are skipped) but only the sampled ones are converted to RGB. After packet loss the
+//! source waits for the next key frame. A stream openh264 cannot decode (B-frames, another
+//! codec) is a clear error, not a crash loop.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
 use openh264::decoder::Decoder;
@@ -16,16 +24,20 @@ use retina::{
     codec::{CodecItem, FrameFormat},
 };
 
-use super::{Frame, FrameSource, SourceError, h264, percent_decode};
+use super::{
+    Frame, FrameSource, SourceError, SourceOptions, h264, percent_decode, rtsp_guard::RtspGuard,
+};
 
 /// An RTSP camera.
 pub struct RtspSource {
     stream: retina::client::Demuxed,
+    guard: RtspGuard,
     decoder: Decoder,
     sample_interval: Duration,
     frame_timeout: Duration,
-    last_frame: Option<Instant>,
-    last_key_frame: Option<Instant>,
+    sampler: h264::Sampler,
+    /// The stream time of the last key frame.
+    last_key_frame: Option<Duration>,
     /// The interval between the last two key frames.
     key_frame_interval: Option<Duration>,
     waiting_for_key_frame: bool,
@@ -33,27 +45,43 @@ pub struct RtspSource {
 }
 
 impl RtspSource {
-    /// DESCRIBE, SETUP of the first H.264 video stream, PLAY.
+    /// Connects through an [`RtspGuard`]; DESCRIBE, SETUP of the first H.264 video stream,
+    /// PLAY, each within `options.frame_timeout`.
     pub async fn connect(
         url: &str,
         sample_interval: Duration,
-        frame_timeout: Duration,
+        options: &SourceOptions,
     ) -> Result<Self, SourceError> {
+        let frame_timeout = options.frame_timeout;
         let mut parsed = url::Url::parse(url)
             .map_err(|e| SourceError::Connect(format!("{url:?} is not a URL: {e}")))?;
+        if !parsed.scheme().eq_ignore_ascii_case("rtsp") {
+            return Err(SourceError::Unsupported(format!(
+                "{}:// (RTSP over TLS) is not supported: use the camera's rtsp:// URL",
+                parsed.scheme()
+            )));
+        }
         let creds = (!parsed.username().is_empty()).then(|| Credentials {
             username: percent_decode(parsed.username()),
             password: percent_decode(parsed.password().unwrap_or_default()),
         });
         let _ = parsed.set_username("");
         let _ = parsed.set_password(None);
-        let options = SessionOptions::default()
+        let guard = RtspGuard::start(&parsed, options.connect_timeout).await?;
+        let session_options = SessionOptions::default()
             .creds(creds)
             .user_agent("hadir".to_owned());
-        let mut session = tokio::time::timeout(frame_timeout, Session::describe(parsed, options))
-            .await
-            .map_err(|_| SourceError::Timeout(frame_timeout))?
-            .map_err(|e| SourceError::Connect(e.to_string()))?;
+        let failed = |guard: &RtspGuard, error: retina::Error| match guard.violation() {
+            Some(violation) => SourceError::from(violation),
+            None => SourceError::Connect(error.to_string()),
+        };
+        let mut session = tokio::time::timeout(
+            frame_timeout,
+            Session::describe(guard.relay_url().clone(), session_options),
+        )
+        .await
+        .map_err(|_| SourceError::Timeout(frame_timeout))?
+        .map_err(|e| failed(&guard, e))?;
         let video = session
             .streams()
             .iter()
@@ -78,21 +106,22 @@ impl RtspSource {
         )
         .await
         .map_err(|_| SourceError::Timeout(frame_timeout))?
-        .map_err(|e| SourceError::Connect(e.to_string()))?;
+        .map_err(|e| failed(&guard, e))?;
         let playing = tokio::time::timeout(frame_timeout, session.play(PlayOptions::default()))
             .await
             .map_err(|_| SourceError::Timeout(frame_timeout))?
-            .map_err(|e| SourceError::Connect(e.to_string()))?;
+            .map_err(|e| failed(&guard, e))?;
         let stream = playing
             .demuxed()
             .map_err(|e| SourceError::Protocol(e.to_string()))?;
         let decoder = Decoder::new().map_err(|e| SourceError::Decode(e.to_string()))?;
         Ok(Self {
             stream,
+            guard,
             decoder,
             sample_interval,
             frame_timeout,
-            last_frame: None,
+            sampler: h264::Sampler::new(sample_interval),
             last_key_frame: None,
             key_frame_interval: None,
             waiting_for_key_frame: true,
@@ -106,6 +135,14 @@ impl RtspSource {
     }
 }
 
+/// A frame's time on the stream's clock (its RTP timestamp since the stream started; zero
+/// where a camera's clock is behind its own start).
+fn stream_time(timestamp: retina::Timestamp) -> Duration {
+    let ticks = u128::try_from(timestamp.elapsed()).unwrap_or(0);
+    let nanos = ticks * 1_000_000_000 / u128::from(timestamp.clock_rate().get());
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
 #[async_trait::async_trait]
 impl FrameSource for RtspSource {
     async fn next_frame(&mut self) -> Result<Frame, SourceError> {
@@ -114,29 +151,49 @@ impl FrameSource for RtspSource {
                 .await
                 .map_err(|_| SourceError::Timeout(self.frame_timeout))?;
             let frame = match item {
-                None => return Err(SourceError::Ended),
-                Some(Err(e)) => return Err(SourceError::Connect(e.to_string())),
+                None => {
+                    return Err(self
+                        .guard
+                        .violation()
+                        .map_or(SourceError::Ended, SourceError::from));
+                }
+                Some(Err(e)) => {
+                    return Err(match self.guard.violation() {
+                        Some(violation) => violation.into(),
+                        None => SourceError::Connect(e.to_string()),
+                    });
+                }
                 Some(Ok(CodecItem::VideoFrame(frame))) => frame,
                 Some(Ok(_)) => continue,
             };
-            let now = Instant::now();
+            let at = stream_time(frame.timestamp());
             let key = frame.is_random_access_point();
             if frame.loss() > 0 {
                 self.waiting_for_key_frame = true;
             }
             if key {
-                if let Some(previous) = self.last_key_frame {
-                    self.key_frame_interval = Some(now - previous);
+                if let Some(previous) = self.last_key_frame
+                    && at > previous
+                {
+                    self.key_frame_interval = Some(at - previous);
                 }
-                self.last_key_frame = Some(now);
+                self.last_key_frame = Some(at);
                 self.waiting_for_key_frame = false;
             }
-            if self.waiting_for_key_frame || (!key && self.decodes_key_frames_only()) {
+            if self.waiting_for_key_frame {
                 continue;
             }
-            let due = self
-                .last_frame
-                .is_none_or(|t| now >= t + self.sample_interval);
+            let due = self.sampler.is_due(at);
+            if self.decodes_key_frames_only() {
+                // Key frames only: one that is not due is not decoded at all (nothing after it
+                // depends on it: the next decoded frame is a key frame too).
+                if !key || !due {
+                    continue;
+                }
+            } else if !due && frame.is_disposable() {
+                // No other frame refers to it.
+                continue;
+            }
             let decoded = match self.decoder.decode(frame.data()) {
                 Ok(Some(yuv)) => {
                     if key {
@@ -162,11 +219,33 @@ impl FrameSource for RtspSource {
                     continue;
                 }
             };
-            self.last_frame = Some(now);
+            self.sampler.take(at);
             return Ok(Frame {
                 image: decoded,
                 captured_at: SystemTime::now(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use super::*;
+
+    #[test]
+    fn stream_time_is_the_rtp_timestamp_since_the_start() {
+        let clock = NonZeroU32::new(90_000).unwrap();
+        let at = |ticks: i64, start: u32| {
+            stream_time(retina::Timestamp::new(ticks, clock, start).unwrap())
+        };
+        assert_eq!(at(90_000, 0), Duration::from_secs(1));
+        assert_eq!(at(1_000 + 45_000, 1_000), Duration::from_millis(500));
+        assert_eq!(at(0, 1_000), Duration::ZERO, "behind its start");
+        assert!(
+            at(i64::MAX, 0) > Duration::from_secs(1 << 30),
+            "no overflow"
+        );
     }
 }

@@ -76,8 +76,7 @@ pub fn to_rgb(
     data: &[u8],
 ) -> Result<RgbImage, String> {
     match format {
-        PixelFormat::Mjpeg => image::load_from_memory_with_format(data, image::ImageFormat::Jpeg)
-            .map(|decoded| decoded.to_rgb8())
+        PixelFormat::Mjpeg => crate::bounds::decode_image(data)
             .map_err(|e| format!("a Motion-JPEG frame does not decode: {e}")),
         PixelFormat::Yuyv => yuyv_to_rgb(width, height, bytes_per_line, data),
     }
@@ -161,7 +160,7 @@ impl WebcamSource {
 }
 
 impl Drop for WebcamSource {
-    /// Stops the capture thread and waits for it (at most [`STOP_POLL`] and one conversion),
+    /// Stops the capture thread and waits for it (at most `STOP_POLL` and one conversion),
     /// so that the device is closed before a reconnect opens it again.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -335,6 +334,7 @@ impl Capture {
                 set.height
             )));
         }
+        crate::bounds::check_frame_size(set.width, set.height)?;
         capture.format = format;
         capture.width = set.width;
         capture.height = set.height;
@@ -727,16 +727,16 @@ mod tests {
     #[test]
     fn mjpeg_frames_decode_and_garbage_is_an_error() {
         let mut jpeg = Vec::new();
-        RgbImage::from_pixel(16, 8, image::Rgb([200, 40, 40]))
+        RgbImage::from_pixel(32, 16, image::Rgb([200, 40, 40]))
             .write_to(
                 &mut std::io::Cursor::new(&mut jpeg),
                 image::ImageFormat::Jpeg,
             )
             .unwrap();
-        let image = to_rgb(PixelFormat::Mjpeg, 16, 8, 0, &jpeg).unwrap();
-        assert_eq!(image.dimensions(), (16, 8));
+        let image = to_rgb(PixelFormat::Mjpeg, 32, 16, 0, &jpeg).unwrap();
+        assert_eq!(image.dimensions(), (32, 16));
         assert!(image.get_pixel(4, 4).0[0] > 150);
-        let error = to_rgb(PixelFormat::Mjpeg, 16, 8, 0, b"not a jpeg").unwrap_err();
+        let error = to_rgb(PixelFormat::Mjpeg, 32, 16, 0, b"not a jpeg").unwrap_err();
         assert!(error.contains("Motion-JPEG"), "{error}");
     }
 
