@@ -110,6 +110,16 @@ pub struct Config {
     pub tls_key_file: Option<PathBuf>,
     /// Threads encoding live frames at once.
     pub image_workers: usize,
+    /// Origins (`https://hr.example.com`) whose pages may call the API from a browser; `*`
+    /// for any; none: the same origin only.
+    pub cors_origins: Vec<String>,
+    /// Seconds a live-view grant in `liveUrl`/`snapshotUrl` lasts.
+    pub live_grant_secs: u64,
+    /// Accept a bearer token in the URL (`?token=`) of the image, report and metrics
+    /// routes (off: long-lived secrets do not belong in URLs; live views carry grants).
+    pub query_token: bool,
+    /// Redirects a camera's HTTP answers may send before one is followed (0: none).
+    pub camera_max_redirects: usize,
     /// Serve the GraphiQL explorer at `/`.
     pub graphiql: bool,
     /// Serve the dashboard at `/dashboard/`.
@@ -200,6 +210,10 @@ impl Default for Config {
             tls_cert_file: None,
             tls_key_file: None,
             image_workers: DEFAULT_IMAGE_WORKERS,
+            cors_origins: Vec::new(),
+            live_grant_secs: crate::grants::DEFAULT_GRANT_SECS,
+            query_token: false,
+            camera_max_redirects: vision::source::DEFAULT_MAX_REDIRECTS,
             graphiql: true,
             dashboard: true,
             face_models: "default".to_owned(),
@@ -368,6 +382,18 @@ impl Config {
         if let Some(v) = env("HADIR_IMAGE_WORKERS") {
             self.image_workers = parse("HADIR_IMAGE_WORKERS", v)?;
         }
+        if let Some(v) = env("HADIR_CORS_ORIGINS") {
+            self.cors_origins = comma_list(&v);
+        }
+        if let Some(v) = env("HADIR_LIVE_GRANT_SECS") {
+            self.live_grant_secs = parse("HADIR_LIVE_GRANT_SECS", v)?;
+        }
+        if let Some(v) = env("HADIR_QUERY_TOKEN") {
+            self.query_token = parse("HADIR_QUERY_TOKEN", v)?;
+        }
+        if let Some(v) = env("HADIR_CAMERA_MAX_REDIRECTS") {
+            self.camera_max_redirects = parse("HADIR_CAMERA_MAX_REDIRECTS", v)?;
+        }
         if let Some(v) = env("HADIR_GRAPHIQL") {
             self.graphiql = parse("HADIR_GRAPHIQL", v)?;
         }
@@ -495,6 +521,7 @@ impl Config {
             ("header_read_timeout_secs", self.header_read_timeout_secs),
             ("request_timeout_secs", self.request_timeout_secs),
             ("image_workers", self.image_workers as u64),
+            ("live_grant_secs", self.live_grant_secs),
             ("inference_threads", self.inference_threads as u64),
             ("inference_workers", self.inference_workers as u64),
             ("max_photo_bytes", self.max_photo_bytes as u64),
@@ -525,6 +552,7 @@ impl Config {
         }
         self.trusted_proxies()?;
         self.tls_files()?;
+        self.cors()?;
         self.model_set()?;
         self.provider()?;
         self.schedule()?;
@@ -603,6 +631,57 @@ impl Config {
         }
     }
 
+    /// The browser origins allowed to call the API (None: the same origin only).
+    pub fn cors(&self) -> Result<Option<tower_http::cors::CorsLayer>, ConfigError> {
+        use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+        if self.cors_origins.is_empty() {
+            return Ok(None);
+        }
+        let origins = if self.cors_origins.iter().any(|o| o == "*") {
+            AllowOrigin::any()
+        } else {
+            let mut list = Vec::new();
+            for origin in &self.cors_origins {
+                let parsed = url::Url::parse(origin).ok().filter(|u| {
+                    matches!(u.scheme(), "http" | "https")
+                        && u.host_str().is_some()
+                        && u.path() == "/"
+                        && u.query().is_none()
+                });
+                let value = parsed
+                    .and_then(|_| origin.trim_end_matches('/').parse().ok())
+                    .ok_or_else(|| ConfigError::Invalid {
+                        key: "cors_origins",
+                        reason: format!(
+                            "{origin:?} is not an origin such as https://hr.example.com (or *)"
+                        ),
+                    })?;
+                list.push(value);
+            }
+            AllowOrigin::list(list)
+        };
+        Ok(Some(
+            CorsLayer::new()
+                .allow_origin(origins)
+                .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+                .allow_headers(Any)
+                .max_age(Duration::from_secs(600)),
+        ))
+    }
+
+    /// How long a live-view grant lasts.
+    pub fn live_grant_lifetime(&self) -> Duration {
+        Duration::from_secs(self.live_grant_secs)
+    }
+
+    /// How camera sources connect and read.
+    pub fn source_options(&self) -> vision::source::SourceOptions {
+        vision::source::SourceOptions {
+            max_redirects: self.camera_max_redirects,
+            ..Default::default()
+        }
+    }
+
     /// How `POST /graphql` bodies are read.
     pub fn body_limits(&self) -> crate::server::graphql_body::BodyLimits {
         crate::server::graphql_body::BodyLimits {
@@ -638,6 +717,7 @@ impl Config {
             motion_gating: self
                 .motion_gating
                 .then(|| Duration::from_secs(self.full_frame_interval_secs)),
+            source_options: self.source_options(),
         }
     }
 

@@ -14,6 +14,7 @@
 //! - [`employees`], [`notifications`]: the employee and notification services.
 //! - [`faces`]: enrolment and recognition of photos against the in-memory gallery.
 //! - [`validate`]: checks on identifiers, names and URLs, naming the field at fault.
+//! - [`grants`]: short-lived signed grants in live-view URLs (instead of tokens in URLs).
 //! - [`redact`]: what may be shown of secrets (camera URLs, messages) to admins, logs, viewers.
 //! - [`graphql`]: the schema: query, mutation and subscription roots by domain.
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format.
@@ -34,6 +35,7 @@ pub mod error;
 pub mod event_json;
 pub mod events;
 pub mod faces;
+pub mod grants;
 pub mod graphql;
 pub mod metrics;
 pub mod mqtt;

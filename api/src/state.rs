@@ -62,9 +62,20 @@ pub struct AppState {
     pub live_encoder: Arc<LiveEncoder>,
     /// What MQTT and the webhooks delivered (for `/metrics`).
     pub integrations: Arc<crate::metrics::IntegrationCounters>,
+    /// Signs and checks the grants in live-view URLs. A key of this process's own until
+    /// [`AppState::with_shared_grant_key`] loads the one every process shares.
+    pub grants: Arc<crate::grants::Grants>,
 }
 
 impl AppState {
+    /// Uses the grant key stored in the database, which every process on it shares.
+    pub async fn with_shared_grant_key(mut self) -> crate::error::AppResult<Self> {
+        self.grants = Arc::new(
+            crate::grants::Grants::load(&self.db, self.config.live_grant_lifetime()).await?,
+        );
+        Ok(self)
+    }
+
     pub fn new(
         config: Config,
         db: DatabaseConnection,
@@ -108,6 +119,7 @@ impl AppState {
                 ai_status,
             ),
             live_encoder: Arc::new(LiveEncoder::new(config.image_workers)),
+            grants: Arc::new(crate::grants::Grants::random(config.live_grant_lifetime())),
             faces,
             attendance,
             integrations: Arc::default(),

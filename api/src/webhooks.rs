@@ -3,8 +3,11 @@
 //!
 //! Each delivery is `POST` with a body `{"event": NAME, "deliveryId": ID, "occurredAt": TIME,
 //! "data": {...}}` (`data` as [`crate::event_json`] writes it) and the headers
-//! `X-Hadir-Event: NAME`, `X-Hadir-Delivery: ID` and, where the webhook has a secret,
-//! `X-Hadir-Signature: sha256=HEX` (HMAC-SHA256 of the body with the secret). A receiver
+//! `X-Hadir-Event: NAME`, `X-Hadir-Delivery: ID`, `X-Hadir-Timestamp: UNIX-SECONDS` (of
+//! this attempt) and, where the webhook has a secret, `X-Hadir-Signature: sha256=HEX`: the
+//! HMAC-SHA256, under the secret, of the timestamp, a `.`, and the body. A receiver checks
+//! the signature, refuses a timestamp more than [`SIGNATURE_TOLERANCE`] from its clock (a
+//! captured delivery cannot be replayed later) and drops a delivery id it has seen. A receiver
 //! answers 2xx; anything else, or no answer within [`WEBHOOK_TIMEOUT`], is retried
 //! [`WEBHOOK_ATTEMPTS`] times in all with doubling waits from [`FIRST_RETRY_DELAY`], after
 //! which the delivery is dropped and logged. Each webhook has its own queue
@@ -143,10 +146,15 @@ pub fn shown(url: &str) -> String {
     }
 }
 
-/// `sha256=` and the hex HMAC-SHA256 of `body` under `secret`.
-pub fn signature(secret: &str, body: &[u8]) -> String {
+/// How far from its own clock a receiver should accept a delivery's timestamp.
+pub const SIGNATURE_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// `sha256=` and the hex HMAC-SHA256, under `secret`, of `timestamp`, `.` and `body`.
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -256,14 +264,20 @@ async fn send_in_order(
     while let Some(delivery) = queue.recv().await {
         let mut delay = FIRST_RETRY_DELAY;
         for attempt in 1..=WEBHOOK_ATTEMPTS {
+            // Each attempt is signed at its own time: a retry is not taken for a replay.
+            let timestamp = Utc::now().timestamp();
             let mut request = http
                 .post(&url)
                 .header("content-type", "application/json")
                 .header("x-hadir-event", delivery.event)
                 .header("x-hadir-delivery", &delivery.id)
+                .header("x-hadir-timestamp", timestamp.to_string())
                 .body(delivery.body.clone());
             if let Some(secret) = &secret {
-                request = request.header("x-hadir-signature", signature(secret, &delivery.body));
+                request = request.header(
+                    "x-hadir-signature",
+                    signature(secret, timestamp, &delivery.body),
+                );
             }
             let failure = match request.send().await {
                 Ok(response) if response.status().is_success() => None,
@@ -294,11 +308,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signatures_are_hmac_sha256() {
-        // RFC 4231, test case 2.
+    fn signatures_are_hmac_sha256_of_the_timestamp_and_body() {
+        // RFC 4231's key of test case 2; the value from Python's hmac module.
         assert_eq!(
-            signature("Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            signature("Jefe", 1_700_000_000, b"what do ya want for nothing?"),
+            "sha256=1cdd0650c8be1cb0974b1788d458b1e781206cfef59b85faafc582d2e182c57e"
+        );
+        assert_ne!(
+            signature("Jefe", 1_700_000_001, b"what do ya want for nothing?"),
+            signature("Jefe", 1_700_000_000, b"what do ya want for nothing?"),
+            "another time, another signature"
         );
     }
 

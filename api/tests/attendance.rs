@@ -342,10 +342,14 @@ async fn a_simulated_working_day(backend: Backend) {
 
     // CSV: a header row, RFC 4180 quoting; a viewer may read it, nobody without a token.
     let viewer = create_token(&server, "VIEWER").await;
-    let url = server.url(&format!(
-        "/reports/attendance.csv?from={today}&to={today}&token={viewer}"
-    ));
-    let response = server.http.get(&url).send().await.unwrap();
+    let url = server.url(&format!("/reports/attendance.csv?from={today}&to={today}"));
+    let response = server
+        .http
+        .get(&url)
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert!(
         response.headers()["content-type"]
@@ -380,8 +384,9 @@ async fn a_simulated_working_day(backend: Backend) {
     let bad = server
         .http
         .get(server.url(&format!(
-            "/reports/attendance.csv?from=yesterday&to={today}&token={viewer}"
+            "/reports/attendance.csv?from=yesterday&to={today}"
         )))
+        .bearer_auth(&viewer)
         .send()
         .await
         .unwrap();

@@ -103,27 +103,28 @@ async fn an_mjpeg_camera_end_to_end(backend: Backend) {
             json!({}),
         )
         .await;
+    // The URLs carry a short-lived grant for this camera: an <img> needs no token.
     let live_url = server.url(urls["camera"]["liveUrl"].as_str().unwrap());
-    assert_eq!(
-        server.http.get(&live_url).send().await.unwrap().status(),
-        401
-    );
     let snapshot_url = server.url(urls["camera"]["snapshotUrl"].as_str().unwrap());
-    assert_eq!(
-        server
-            .http
-            .get(&snapshot_url)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert!(live_url.contains("?grant="), "{live_url}");
+    let bare = |url: &str| {
+        url.split_once('?')
+            .map_or(url.to_owned(), |(u, _)| u.to_owned())
+    };
+    for url in [bare(&live_url), bare(&snapshot_url)] {
+        assert_eq!(server.http.get(&url).send().await.unwrap().status(), 401);
+        // A long-lived token in the URL is refused unless query_token is set.
+        let with_token = format!("{url}?token={ADMIN_TOKEN}");
+        let refused = server.http.get(&with_token).send().await.unwrap();
+        assert_eq!(refused.status(), 401);
+        assert!(refused.text().await.unwrap().contains("query_token"));
+    }
+    // A grant for another camera, or tampered with, opens nothing.
+    let forged = live_url.replace("/cameras/DOOR/", "/cameras/CAM1/");
+    assert_eq!(server.http.get(&forged).send().await.unwrap().status(), 401);
     let snapshot = server
         .http
-        .get(format!(
-            "{snapshot_url}?token={ADMIN_TOKEN}&width=640&annotate=true"
-        ))
+        .get(format!("{snapshot_url}&width=640&annotate=true"))
         .send()
         .await
         .unwrap();
@@ -132,7 +133,7 @@ async fn an_mjpeg_camera_end_to_end(backend: Backend) {
     assert_eq!((jpeg.width(), jpeg.height()), (640, 360));
     let mut live = server
         .http
-        .get(format!("{live_url}?token={ADMIN_TOKEN}&fps=2"))
+        .get(format!("{live_url}&fps=2"))
         .send()
         .await
         .unwrap();

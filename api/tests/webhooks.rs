@@ -25,6 +25,7 @@ struct Received {
     event: String,
     delivery: String,
     signature: String,
+    timestamp: String,
     body: Vec<u8>,
     accepted: bool,
 }
@@ -53,6 +54,7 @@ async fn hook(
         event: header("x-hadir-event"),
         delivery: header("x-hadir-delivery"),
         signature: header("x-hadir-signature"),
+        timestamp: header("x-hadir-timestamp"),
         body: body.to_vec(),
         accepted,
     });
@@ -68,7 +70,15 @@ async fn next_delivery(deliveries: &mut mpsc::UnboundedReceiver<Received>) -> (R
         .await
         .expect("a delivery within 20 s")
         .expect("the receiver runs");
+    // The receiver's check, as the README documents it: HMAC of "{timestamp}.{body}", and a
+    // timestamp close to its own clock (a replayed delivery is refused).
+    let timestamp: i64 = received.timestamp.parse().expect("X-Hadir-Timestamp");
+    assert!(
+        (chrono::Utc::now().timestamp() - timestamp).abs() <= 300,
+        "a fresh timestamp: {timestamp}"
+    );
     let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.").as_bytes());
     mac.update(&received.body);
     let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
     assert_eq!(received.signature, expected, "signed with the secret");

@@ -459,7 +459,7 @@
       return;
     }
     const liveUrl = state.hasLiveUrl && camera.liveUrl ? liveSource(camera.liveUrl) : null;
-    const key = `${camera.cameraId}|${liveUrl || ''}`;
+    const key = `${camera.cameraId}|${liveUrl ? streamIdentity(liveUrl) : ''}`;
     if (key !== streamKey) {
       // A new camera or URL: a new <img>; otherwise the open stream is kept.
       streamKey = key;
@@ -542,13 +542,26 @@
 
   // The live view's <img> source: on the API's origin it gets the token as a query parameter
   // (an <img> cannot send an Authorization header) and asks for the faces to be boxed.
+  // liveUrl carries a short-lived grant for the camera (an <img> cannot send a header);
+  // servers older than grants get the token in the URL.
   function liveSource(url) {
     try {
       const u = apiUrl(url);
       if (u.origin === new URL(API).origin) {
-        if (!u.searchParams.has('token')) u.searchParams.set('token', state.token);
+        if (!u.searchParams.has('grant') && !u.searchParams.has('token')) u.searchParams.set('token', state.token);
         if (!u.searchParams.has('annotate')) u.searchParams.set('annotate', 'true');
       }
+      return u.toString();
+    } catch {
+      return url;
+    }
+  }
+
+  // The same stream whatever its grant: a renewed grant does not restart an open stream.
+  function streamIdentity(url) {
+    try {
+      const u = new URL(url);
+      u.searchParams.delete('grant');
       return u.toString();
     } catch {
       return url;
@@ -922,7 +935,7 @@
     url.searchParams.set('to', to);
     const department = state.report.department;
     if (department) url.searchParams.set('department', department);
-    url.searchParams.set('token', state.token);
+    // No token in the URL: the click downloads it with the Authorization header.
     link.href = ok ? url.toString() : '#';
     link.classList.toggle('disabled', !ok);
     link.setAttribute('aria-disabled', String(!ok));
@@ -1505,8 +1518,22 @@
   });
   $('#csv-from').addEventListener('change', updateCsvLink);
   $('#csv-to').addEventListener('change', updateCsvLink);
-  $('#csv-download').addEventListener('click', (event) => {
-    if (event.currentTarget.classList.contains('disabled')) event.preventDefault();
+  $('#csv-download').addEventListener('click', async (event) => {
+    const link = event.currentTarget;
+    event.preventDefault();
+    if (link.classList.contains('disabled')) return;
+    try {
+      const response = await fetch(link.href, { headers: { authorization: `Bearer ${state.token}` } });
+      if (!response.ok) throw new Error(`${response.status}: ${(await response.text()).trim()}`);
+      const blob = URL.createObjectURL(await response.blob());
+      const save = h('a', { href: blob, download: link.getAttribute('download') || 'attendance.csv' });
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(blob), 60_000);
+    } catch (error) {
+      toast(`The CSV could not be downloaded: ${error.message}`, 'warn');
+    }
   });
   $('#alert-history-more').addEventListener('click', () => loadHistory(false));
   $('#employee-form').addEventListener('submit', saveEmployee);

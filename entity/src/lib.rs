@@ -9,6 +9,7 @@
 //! - [`notification`]: alerts such as `EMPLOYEE_LOST` and `CAMERA_DOWN`.
 //! - [`attendance_log`]: one row per employee and day, for reports.
 //! - [`api_token`]: bearer tokens (stored hashed) and their roles.
+//! - [`server_secret`]: keys the server makes for itself (grant signing).
 //!
 //! Status and type columns are plain strings in the database (portable between SQLite and
 //! PostgreSQL, readable by operators); the `*_STATUS`/`TYPE` constants below name the values.
@@ -20,6 +21,7 @@ pub mod employee;
 pub mod employee_tracking;
 pub mod face_embedding;
 pub mod notification;
+pub mod server_secret;
 pub mod visit;
 
 pub mod prelude {

@@ -6,6 +6,7 @@
 //! - [`m20261125_000002_embeddings_and_visits`]: `face_embeddings` and the `visits` history.
 //! - [`m20261125_000003_api_tokens`]: hashed bearer tokens with roles.
 //! - [`m20261125_000004_camera_ignore_regions`]: where in a camera's picture faces are ignored.
+//! - [`m20261201_000005_server_secrets`]: keys the server makes for itself (grant signing).
 //!
 //! - `helpers`: foreign keys and indexes as every step declares them.
 //!
@@ -18,6 +19,7 @@ mod m20261125_000001_core_tables;
 mod m20261125_000002_embeddings_and_visits;
 mod m20261125_000003_api_tokens;
 mod m20261125_000004_camera_ignore_regions;
+mod m20261201_000005_server_secrets;
 
 /// Every migration of hadir, oldest first.
 pub struct Migrator;
@@ -30,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_embeddings_and_visits::Migration),
             Box::new(m20261125_000003_api_tokens::Migration),
             Box::new(m20261125_000004_camera_ignore_regions::Migration),
+            Box::new(m20261201_000005_server_secrets::Migration),
         ]
     }
 }

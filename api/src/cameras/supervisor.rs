@@ -37,8 +37,12 @@ pub const MAX_FRAME_TOUCH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// First wait before reconnecting to a camera that failed.
 pub const RECONNECT_MIN: Duration = Duration::from_secs(1);
-/// Longest wait between reconnection attempts.
+/// Longest wait between reconnection attempts to a camera that has not delivered a frame
+/// since its task started (a camera that was never set up right).
 pub const RECONNECT_MAX: Duration = Duration::from_secs(30);
+/// Longest wait between reconnection attempts to a camera that has delivered frames: one
+/// that comes back is read again within about this long.
+pub const RECONNECT_MAX_AFTER_UP: Duration = Duration::from_secs(8);
 /// Wait before asking again for a kind of camera this build cannot read.
 pub const UNSUPPORTED_RETRY: Duration = Duration::from_secs(300);
 
@@ -50,6 +54,8 @@ pub struct RecognitionSettings {
     /// Look only where frames changed, with a full-frame pass at this interval (None: the
     /// whole frame every time).
     pub motion_gating: Option<Duration>,
+    /// How camera sources connect and read.
+    pub source_options: source::SourceOptions,
 }
 
 impl Default for RecognitionSettings {
@@ -57,6 +63,7 @@ impl Default for RecognitionSettings {
         Self {
             min_consecutive: DEFAULT_MIN_CONSECUTIVE,
             motion_gating: Some(DEFAULT_FULL_FRAME_INTERVAL),
+            source_options: source::SourceOptions::default(),
         }
     }
 }
@@ -79,6 +86,7 @@ pub struct CameraCounters {
     /// Frames recognition ran on.
     pub processed: AtomicU64,
     /// Frames replaced by a newer one before recognition got to them.
+    /// (Counted when recognition takes a frame: those it never saw.)
     pub dropped: AtomicU64,
     /// Frames skipped because nothing changed since the last one.
     pub unchanged: AtomicU64,
@@ -137,6 +145,8 @@ pub struct CameraSupervisor {
     /// the full frame.
     motion_gating: Option<Duration>,
     running: Mutex<HashMap<String, Running>>,
+    /// How sources connect and read (redirects, timeouts).
+    source_options: source::SourceOptions,
     /// Told how many cameras are being recognised whenever that changes.
     ai_status: AiStatusHandle,
     counters: Mutex<HashMap<String, Arc<CameraCounters>>>,
@@ -160,6 +170,7 @@ impl CameraSupervisor {
             min_consecutive: settings.min_consecutive,
             motion_gating: settings.motion_gating,
             running: Mutex::new(HashMap::new()),
+            source_options: settings.source_options,
             ai_status,
             counters: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
@@ -308,10 +319,12 @@ async fn capture(
 ) {
     let mut backoff = RECONNECT_MIN;
     let mut sequence = 0u64;
+    let mut ever_up = false;
+    let mut last_problem: Option<String> = None;
     let touch_every =
         (supervisor.engine.settings().camera_timeout / 3).min(MAX_FRAME_TOUCH_INTERVAL);
     loop {
-        let problem = match source::open(&url, interval, &source::SourceOptions::default()).await {
+        let problem = match source::open(&url, interval, &supervisor.source_options).await {
             Ok(mut stream) => {
                 backoff = RECONNECT_MIN;
                 // The first frame of each connection is written at once (the camera may be
@@ -320,6 +333,7 @@ async fn capture(
                 loop {
                     match stream.next_frame().await {
                         Ok(frame) => {
+                            ever_up = true;
                             counters.frames.fetch_add(1, Ordering::Relaxed);
                             if last_touch.is_none_or(|t| t.elapsed() >= touch_every) {
                                 last_touch = Some(std::time::Instant::now());
@@ -330,12 +344,8 @@ async fn capture(
                                 }
                             }
                             sequence += 1;
-                            mailbox.send_modify(|slot| {
-                                if slot.is_some() {
-                                    counters.dropped.fetch_add(1, Ordering::Relaxed);
-                                }
-                                *slot = Some((sequence, Arc::new(frame)));
-                            });
+                            // The latest wins; recognition counts the frames it never saw.
+                            mailbox.send_replace(Some((sequence, Arc::new(frame))));
                         }
                         Err(error) => break error,
                     }
@@ -349,7 +359,12 @@ async fn capture(
             _ => backoff,
         };
         let error = crate::redact::message_for_logs(&problem.to_string());
-        tracing::warn!(%camera_id, %error, ?wait, "camera stream failed; reconnecting");
+        // The same failure again and again is said once at WARN, then at DEBUG.
+        if last_problem.as_deref() == Some(error.as_str()) {
+            tracing::debug!(%camera_id, %error, ?wait, "camera stream failed again; reconnecting");
+        } else {
+            tracing::warn!(%camera_id, %error, ?wait, "camera stream failed; reconnecting");
+        }
         if let Err(error) = supervisor
             .engine
             .camera_problem(&camera_id, &problem.to_string())
@@ -357,8 +372,14 @@ async fn capture(
         {
             tracing::warn!(%camera_id, %error, "cannot record the camera's problem");
         }
+        last_problem = Some(error);
         tokio::time::sleep(wait).await;
-        backoff = (backoff * 2).min(RECONNECT_MAX);
+        let cap = if ever_up {
+            RECONNECT_MAX_AFTER_UP
+        } else {
+            RECONNECT_MAX
+        };
+        backoff = (backoff * 2).min(cap);
     }
 }
 
@@ -375,10 +396,19 @@ async fn recognise(
     let mut gate = supervisor.motion_gating.map(MotionGate::new);
     // Looked up once: the per-frame path takes no lock on the supervisor's map.
     let live_sender = supervisor.live_sender(&camera_id);
+    let mut last_taken = 0u64;
     while inbox.changed().await.is_ok() {
-        let Some((_, frame)) = inbox.borrow_and_update().clone() else {
+        let Some((sequence, frame)) = inbox.borrow_and_update().clone() else {
             continue;
         };
+        // Frames delivered after the last one taken and before this one were replaced
+        // unseen: recognition fell behind by that many.
+        if last_taken > 0 && sequence > last_taken + 1 {
+            counters
+                .dropped
+                .fetch_add(sequence - last_taken - 1, Ordering::Relaxed);
+        }
+        last_taken = sequence;
         let started = std::time::Instant::now();
         let region = match gate.as_mut().map(|g| g.look(&frame.image, started)) {
             None | Some(Look::Full) => None,

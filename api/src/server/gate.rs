@@ -159,6 +159,16 @@ impl Gate {
         self.token(ip, token).await.map(Some)
     }
 
+    /// Err(wait) when the address failed too often to be heard now.
+    pub fn check_address(&self, ip: IpAddr) -> Result<(), Duration> {
+        self.failures.check(ip)
+    }
+
+    /// Counts a failed authentication of another kind (a bad grant).
+    pub fn record_failure(&self, ip: IpAddr) {
+        self.failures.record(ip);
+    }
+
     /// Addresses whose failures are being counted.
     pub fn tracked_addresses(&self) -> usize {
         self.failures.tracked()

@@ -10,7 +10,47 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{ClientPeer, HttpState, plain::viewer};
+use super::{
+    ClientPeer, HttpState,
+    plain::{readers_only, viewer},
+};
+use crate::auth::Principal;
+
+/// The caller of an image route of `camera_id`: the header's token, else a grant for this
+/// camera, else (where allowed) a token in the URL.
+async fn camera_viewer(
+    state: &HttpState,
+    peer: std::net::SocketAddr,
+    headers: &HeaderMap,
+    query: &ImageQuery,
+    camera_id: &str,
+) -> Result<Principal, Response> {
+    let Some(grant) = query
+        .grant
+        .as_deref()
+        .filter(|_| !headers.contains_key(header::AUTHORIZATION))
+    else {
+        return viewer(state, peer, headers, query.token.as_deref()).await;
+    };
+    let ip = state.gate.client(peer, headers);
+    if let Err(wait) = state.gate.check_address(ip) {
+        return Err(super::gate::Refusal::TooManyFailures(wait).plain_response());
+    }
+    match state
+        .app
+        .grants
+        .check(grant, camera_id, state.app.clock.now())
+    {
+        Ok(claims) => readers_only(Principal {
+            token_id: None,
+            role: claims.role,
+        }),
+        Err(error) => {
+            state.gate.record_failure(ip);
+            Err(plain(StatusCode::UNAUTHORIZED, format!("{error}\n")))
+        }
+    }
+}
 
 /// The multipart boundary of `live.mjpeg`.
 pub const MJPEG_BOUNDARY: &str = "hadirframe";
@@ -22,7 +62,10 @@ pub const MIN_LIVE_FPS: f64 = 0.1;
 /// The query of the camera image routes.
 #[derive(serde::Deserialize)]
 pub struct ImageQuery {
-    /// For `<img src>`, where no header can be set.
+    /// A grant from the camera's `liveUrl`/`snapshotUrl` (for `<img src>`, where no header
+    /// can be set).
+    pub grant: Option<String>,
+    /// A bearer token, where `query_token` allows one in URLs.
     pub token: Option<String>,
     pub width: Option<u32>,
     #[serde(default)]
@@ -57,7 +100,7 @@ pub async fn camera_snapshot(
     Path(id): Path<String>,
     Query(query): Query<ImageQuery>,
 ) -> Response {
-    if let Err(response) = viewer(&state, peer, &headers, query.token.as_deref()).await {
+    if let Err(response) = camera_viewer(&state, peer, &headers, &query, &id).await {
         return response;
     }
     if let Err(response) = known_camera(&state, &id).await {
@@ -113,7 +156,7 @@ pub async fn camera_live(
     Path(id): Path<String>,
     Query(query): Query<ImageQuery>,
 ) -> Response {
-    if let Err(response) = viewer(&state, peer, &headers, query.token.as_deref()).await {
+    if let Err(response) = camera_viewer(&state, peer, &headers, &query, &id).await {
         return response;
     }
     let min_gap = match live_gap(query.fps) {

@@ -28,7 +28,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use tower_http::{cors::CorsLayer, limit::RequestBodyLimitLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::{
     attendance::retention,
@@ -106,12 +106,14 @@ pub fn router(app: AppState, connections: Arc<ConnectionCounters>) -> anyhow::Re
             .route("/dashboard/{file}", get(plain::dashboard_file_owned));
     }
     let limits = app.config.body_limits();
+    // Without configured origins, browsers get no CORS headers: same origin only.
+    let cors = tower::util::option_layer(app.config.cors()?);
     Ok(router
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(axum::middleware::map_response(
             move |response: Response| async move { explain_payload_too_large(response, max_body) },
         ))
-        .layer(CorsLayer::permissive())
+        .layer(cors)
         .with_state(HttpState {
             hub: SubscriptionHub::new(schema.clone()),
             schema,
@@ -248,7 +250,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let monitor_interval = config.monitor_interval();
     let faces = FaceService::open(database.clone(), FaceSettings::from_config(&config)?).await?;
-    let app = AppState::new(config, database, Arc::new(SystemClock), faces);
+    let app = AppState::new(config, database, Arc::new(SystemClock), faces)
+        .with_shared_grant_key()
+        .await
+        .context("cannot read or make the key that signs live-view grants")?;
     if let Some(created) = app.tokens.ensure_first_admin().await? {
         println!(
             "\nNo admin token was configured, so hadir created one. It is shown this once:\n\n    {}\n\n\

@@ -17,8 +17,8 @@ use crate::{
     error::AppError,
 };
 
-/// Checks the caller of a plain HTTP route (reports, images, metrics): a token in the header
-/// or `?token=` (for links and `<img>`); viewers and admins only.
+/// Checks the caller of a plain HTTP route (reports, images, metrics): a token in the
+/// header, or — where `query_token` is set — in `?token=`; viewers and admins only.
 pub async fn viewer(
     state: &HttpState,
     peer: SocketAddr,
@@ -29,21 +29,35 @@ pub async fn viewer(
     let principal = match state.gate.header(ip, headers).await {
         Ok(Some(principal)) => principal,
         Ok(None) => match query_token {
-            Some(token) => state
+            Some(token) if state.app.config.query_token => state
                 .gate
                 .token(ip, token)
                 .await
                 .map_err(|r| r.plain_response())?,
+            Some(_) => {
+                return Err((
+                    StatusCode::UNAUTHORIZED,
+                    "a token in the URL is not accepted here (query_token is off: URLs end up in \
+                     histories and logs); send Authorization: Bearer …, or use a camera's \
+                     liveUrl/snapshotUrl, which carry a short-lived grant\n",
+                )
+                    .into_response());
+            }
             None => {
                 return Err((
                     StatusCode::UNAUTHORIZED,
-                    "a viewer or admin token is needed (Authorization: Bearer …, or ?token=…)\n",
+                    "a viewer or admin token is needed (Authorization: Bearer …)\n",
                 )
                     .into_response());
             }
         },
         Err(refusal) => return Err(refusal.plain_response()),
     };
+    readers_only(principal)
+}
+
+/// Viewers and admins pass; ingest tokens are refused.
+pub fn readers_only(principal: Principal) -> Result<Principal, Response> {
     match principal.role {
         Role::Ingest => Err((
             StatusCode::FORBIDDEN,

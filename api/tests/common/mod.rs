@@ -9,6 +9,7 @@
 
 pub mod camera;
 pub mod raw;
+pub mod tls;
 
 use std::{
     io::{BufRead, BufReader},
@@ -236,7 +237,10 @@ impl TestServer {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match receiver.recv_timeout(left) {
                 Ok(line) => {
-                    if let Some(url) = line.strip_prefix("hadir listening on http://") {
+                    if let Some(url) = line
+                        .strip_prefix("hadir listening on http://")
+                        .or_else(|| line.strip_prefix("hadir listening on https://"))
+                    {
                         break url.trim().to_owned();
                     }
                     startup_output.push(line);

@@ -121,7 +121,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_MAX_REDIRECTS: usize = 0;
 
 /// How sources talk to cameras. `Default` gives the documented defaults.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SourceOptions {
     /// HTTP cameras: how many redirects are followed ([`DEFAULT_MAX_REDIRECTS`]); with 0 a
     /// redirect is an error.

@@ -53,15 +53,17 @@ pub struct Camera {
 
 #[ComplexObject]
 impl Camera {
-    /// The camera's live view for an `<img>`: an MJPEG stream of its sampled frames (add
-    /// `?token=…`, and optionally `&width=…&annotate=true&fps=…`).
-    async fn live_url(&self) -> String {
-        format!("/cameras/{}/live.mjpeg", self.camera_id.as_str())
+    /// The camera's live view for an `<img>`: an MJPEG stream of its sampled frames. It
+    /// carries a grant for this camera that lasts a few minutes (`live_grant_secs`), so it
+    /// needs no token; add `&width=…&annotate=true&fps=…` as wanted.
+    async fn live_url(&self, ctx: &Context<'_>) -> String {
+        self.granted(ctx, "live.mjpeg")
     }
 
-    /// The camera's latest sampled frame as JPEG (same parameters as `liveUrl`).
-    async fn snapshot_url(&self) -> String {
-        format!("/cameras/{}/snapshot.jpg", self.camera_id.as_str())
+    /// The camera's latest sampled frame as JPEG (a grant as in `liveUrl`; the same
+    /// parameters).
+    async fn snapshot_url(&self, ctx: &Context<'_>) -> String {
+        self.granted(ctx, "snapshot.jpg")
     }
 
     /// The stream URL: whole for admins; others see its scheme, host and port only
@@ -89,6 +91,27 @@ impl Camera {
     /// the server's).
     async fn config_path(&self, ctx: &Context<'_>) -> Option<String> {
         self.config_path_on_server.clone().filter(|_| is_admin(ctx))
+    }
+}
+
+impl Camera {
+    /// `/cameras/{id}/{file}?grant=…` for the caller.
+    fn granted(&self, ctx: &Context<'_>, file: &str) -> String {
+        let id = self.camera_id.as_str();
+        let path = format!(
+            "/cameras/{}/{file}",
+            url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
+        );
+        match (
+            ctx.data_opt::<Principal>(),
+            ctx.data_opt::<crate::state::AppState>(),
+        ) {
+            (Some(principal), Some(state)) => {
+                let grant = state.grants.issue(id, principal, state.clock.now());
+                format!("{path}?grant={grant}")
+            }
+            _ => path,
+        }
     }
 }
 
