@@ -12,9 +12,9 @@ use axum::{
 
 use super::{
     ClientPeer, HttpState,
-    plain::{readers_only, viewer},
+    plain::{ingest_refused, viewer},
 };
-use crate::auth::Principal;
+use crate::auth::{Principal, Role};
 
 /// The caller of an image route of `camera_id`: the header's token, else a grant for this
 /// camera, else (where allowed) a token in the URL.
@@ -41,7 +41,8 @@ async fn camera_viewer(
         .grants
         .check(grant, camera_id, state.app.clock.now())
     {
-        Ok(claims) => readers_only(Principal {
+        Ok(claims) if claims.role == Role::Ingest => Err(ingest_refused()),
+        Ok(claims) => Ok(Principal {
             token_id: None,
             role: claims.role,
         }),

@@ -53,19 +53,19 @@ pub async fn viewer(
         },
         Err(refusal) => return Err(refusal.plain_response()),
     };
-    readers_only(principal)
+    if principal.role == Role::Ingest {
+        return Err(ingest_refused());
+    }
+    Ok(principal)
 }
 
-/// Viewers and admins pass; ingest tokens are refused.
-pub fn readers_only(principal: Principal) -> Result<Principal, Response> {
-    match principal.role {
-        Role::Ingest => Err((
-            StatusCode::FORBIDDEN,
-            "an ingest token may only report sightings\n",
-        )
-            .into_response()),
-        _ => Ok(principal),
-    }
+/// The answer to an ingest token on a route for viewers and admins.
+pub fn ingest_refused() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "an ingest token may only report sightings\n",
+    )
+        .into_response()
 }
 
 /// The query of the routes that take a token in the URL.
