@@ -349,7 +349,8 @@ impl FaceService {
             return Err(AppError::invalid(
                 "photo",
                 format!(
-                    "the face is {face_size:.0} px across; enrolment needs at least {:.0} px",
+                    "the face is {} px across; enrolment needs at least {:.0} px",
+                    shown_below(face_size, quality::MIN_ENROL_FACE_SIZE),
                     quality::MIN_ENROL_FACE_SIZE
                 ),
             ));
@@ -361,7 +362,8 @@ impl FaceService {
             return Err(AppError::invalid(
                 "photo",
                 format!(
-                    "the face is too blurred (sharpness {sharpness:.0}, at least {:.0} needed): use a sharper photo",
+                    "the face is too blurred (sharpness {}, at least {:.0} needed): use a sharper photo",
+                    shown_below(sharpness, quality::MIN_ENROL_SHARPNESS),
                     quality::MIN_ENROL_SHARPNESS
                 ),
             ));
@@ -485,5 +487,29 @@ impl FaceService {
                 closest_employee_id: m.closest,
             })
             .collect())
+    }
+}
+
+/// A measure that fell short of `limit`, to one decimal, and never shown as the limit
+/// itself: 79.96 px below 80 is "79.9", not "80".
+fn shown_below(value: f32, limit: f32) -> String {
+    let shown = format!("{value:.1}");
+    match shown.parse::<f32>() {
+        Ok(rounded) if rounded >= limit => format!("{:.1}", (f64::from(limit) * 10.0 - 1.0) / 10.0),
+        _ => shown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measures_below_a_limit_never_read_as_the_limit() {
+        assert_eq!(shown_below(79.6, 80.0), "79.6");
+        assert_eq!(shown_below(79.96, 80.0), "79.9");
+        assert_eq!(shown_below(79.999, 80.0), "79.9");
+        assert_eq!(shown_below(12.0, 80.0), "12.0");
+        assert_eq!(shown_below(49.97, 50.0), "49.9");
     }
 }
