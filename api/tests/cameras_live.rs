@@ -14,7 +14,7 @@ use std::{
 
 use common::{
     ADMIN_TOKEN, Backend, TestDb,
-    camera::{Camera, scene, server_with_obama, subscribe_to},
+    camera::{Camera, RtspCamera, scene, server_with_obama, subscribe_to, test_video},
     next_event, no_event,
 };
 use futures_util::StreamExt;
@@ -264,71 +264,11 @@ async fn an_mjpeg_camera_end_to_end(backend: Backend) {
     while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(10), unknown.next()).await {}
 }
 
-/// The RTSP test server (GStreamer, tests/camera_fixtures/rtsp_server.py) streaming the
-/// test video in a loop: 8 s of an enrolled person, 8 s of an empty scene, 8 s of a stranger.
-struct RtspCamera {
-    child: std::process::Child,
-    url: String,
-}
-
-impl RtspCamera {
-    fn start(port: u16) -> Self {
-        let video = test_video();
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/camera_fixtures/rtsp_server.py"
-        );
-        let mut child = std::process::Command::new("/usr/bin/python3")
-            .arg(script)
-            .args(["--port", &port.to_string(), "--loop", "--mount"])
-            .arg(format!("/door={}", video.display()))
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("the RTSP test server (scripts/install-test-deps installs GStreamer)");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("READY ")
-            .unwrap_or_else(|| panic!("the RTSP server did not start: {line:?}"))
-            .to_owned();
-        Self {
-            child,
-            url: format!("{base}/door"),
-        }
-    }
-
-    fn port(&self) -> u16 {
-        self.url
-            .rsplit(':')
-            .next()
-            .unwrap()
-            .split('/')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RtspCamera {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 async fn an_rtsp_camera_end_to_end(backend: Backend) {
     let Some(db) = TestDb::create(backend, "an_rtsp_camera_end_to_end") else {
         return;
     };
-    let mut camera = RtspCamera::start(0);
+    let mut camera = RtspCamera::start(0, &test_video(), "/door");
     let server = server_with_obama(&db, 3, 3).await;
     let client = server.ws(ADMIN_TOKEN).await;
     let subscribe = |query: &'static str| subscribe_to(&client, query);
@@ -362,7 +302,7 @@ async fn an_rtsp_camera_end_to_end(backend: Backend) {
         .await,
         "CAMERA_DOWN expected"
     );
-    let _camera = RtspCamera::start(port);
+    let _camera = RtspCamera::start(port, &test_video(), "/door");
     assert!(
         notification_of(&mut notifications, "CAMERA_UP", 6, Duration::from_secs(60)).await,
         "CAMERA_UP expected"
@@ -531,17 +471,6 @@ on_both_backends!(
     faces_in_ignore_regions_are_not_recognised
 );
 
-fn test_video() -> std::path::PathBuf {
-    let video = vision::models::runtime::cache_dir()
-        .join("videos")
-        .join("enrolled_then_empty_then_stranger.mp4");
-    assert!(
-        video.exists(),
-        "{} is missing: scripts/test builds it (tests/camera_fixtures/make_videos.sh)",
-        video.display()
-    );
-    video
-}
 
 /// `hadir camera check` reads frames from a stream URL without a config or a database, and
 /// saves the last one; a missing webcam is a clear error and a failing exit.

@@ -176,3 +176,78 @@ pub async fn enrol(server: &TestServer, employee_id: &str, photo_name: &str) {
         .unwrap();
     assert_eq!(body["data"]["enrollFace"]["faceCount"], 1, "{body}");
 }
+
+/// The RTSP test server (GStreamer, tests/camera_fixtures/rtsp_server.py) streaming a test
+/// video in a loop at `mount` (e.g. [`test_video`] at `/door`).
+pub struct RtspCamera {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl RtspCamera {
+    pub fn start(port: u16, video: &std::path::Path, mount: &str) -> Self {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/camera_fixtures/rtsp_server.py"
+        );
+        let mut child = std::process::Command::new("/usr/bin/python3")
+            .arg(script)
+            .args(["--port", &port.to_string(), "--loop", "--mount"])
+            .arg(format!("{mount}={}", video.display()))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the RTSP test server (scripts/install-test-deps installs GStreamer)");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("the RTSP server did not start: {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            url: format!("{base}{mount}"),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RtspCamera {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A test video built by tests/camera_fixtures/make_videos.sh.
+pub fn video(name: &str) -> std::path::PathBuf {
+    let video = vision::models::runtime::cache_dir().join("videos").join(name);
+    assert!(
+        video.exists(),
+        "{} is missing: scripts/test builds it (tests/camera_fixtures/make_videos.sh)",
+        video.display()
+    );
+    video
+}
+
+/// 8 s of an enrolled person (obama2), 8 s of an empty scene, 8 s of a stranger (biden).
+pub fn test_video() -> std::path::PathBuf {
+    video("enrolled_then_empty_then_stranger.mp4")
+}

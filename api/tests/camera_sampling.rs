@@ -1,0 +1,102 @@
+//! The camera pipeline says what it does, against a real `hadir` and real cameras: a
+//! 25 frame/s, GOP-25 RTSP camera sampled at 1 frame/s delivers 60 ± 2 frames a minute, and
+//! the dropped-frames counter stays at 0 while recognition keeps up and rises only when it
+//! is made to fall behind.
+//!
+//! Timing-sensitive (a minute of real time): a test binary of its own, run alone.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{
+    ADMIN_TOKEN, Backend, ServerOptions, TestDb, TestServer,
+    camera::{RtspCamera, video},
+};
+use serde_json::json;
+
+async fn add_camera(server: &TestServer, id: &str, url: &str, fps: f64) {
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
+            json!({ "i": { "cameraId": id, "name": id, "streamUrl": url, "sampleFps": fps } }),
+        )
+        .await;
+}
+
+/// The camera's counter `name` (e.g. `hadir_camera_frames_total`).
+async fn counter(server: &TestServer, name: &str, camera: &str) -> f64 {
+    server
+        .metrics()
+        .await
+        .get(&format!("{name}{{camera=\"{camera}\"}}"))
+        .unwrap_or(0.0)
+}
+
+async fn wait_for_frames(server: &TestServer, camera: &str, at_least: f64, within: Duration) {
+    let deadline = Instant::now() + within;
+    while counter(server, "hadir_camera_frames_total", camera).await < at_least {
+        assert!(
+            Instant::now() < deadline,
+            "camera {camera} delivered fewer than {at_least} frames in {within:?}:\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn one_frame_a_second_is_sixty_a_minute_and_nothing_is_dropped_that_was_kept_up_with() {
+    let db = TestDb::create(Backend::Sqlite, "camera_sampling").unwrap();
+    let rtsp = RtspCamera::start(0, &video("office_1080p.mp4"), "/office");
+    let server = TestServer::start(&db, &ServerOptions::default());
+    add_camera(&server, "OFFICE", &rtsp.url, 1.0).await;
+    wait_for_frames(&server, "OFFICE", 2.0, Duration::from_secs(30)).await;
+
+    let start = counter(&server, "hadir_camera_frames_total", "OFFICE").await;
+    let dropped_before = counter(&server, "hadir_camera_frames_dropped_total", "OFFICE").await;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let frames = counter(&server, "hadir_camera_frames_total", "OFFICE").await - start;
+    assert!(
+        (58.0..=62.0).contains(&frames),
+        "60 ± 2 frames in 60 s at 1 frame/s, got {frames}"
+    );
+    let dropped = counter(&server, "hadir_camera_frames_dropped_total", "OFFICE").await;
+    assert_eq!(
+        dropped, dropped_before,
+        "recognition keeps up with 1 frame/s: nothing dropped"
+    );
+    let processed = counter(&server, "hadir_camera_frames_processed_total", "OFFICE").await;
+    let unchanged = counter(&server, "hadir_camera_frames_unchanged_total", "OFFICE").await;
+    let all = counter(&server, "hadir_camera_frames_total", "OFFICE").await;
+    assert!(
+        processed + unchanged + 1.0 >= all - dropped,
+        "every frame kept was looked at: {processed} processed + {unchanged} unchanged of {all}"
+    );
+
+    // Made to fall behind: a camera of 25 frames per second of 720p pictures, all of them
+    // looked at in full (no motion gating), by one inference worker.
+    let db = TestDb::create(Backend::Sqlite, "camera_sampling_behind").unwrap();
+    let server = TestServer::start(
+        &db,
+        &ServerOptions {
+            extra_env: vec![
+                ("HADIR_MOTION_GATING".into(), "false".into()),
+                ("HADIR_INFERENCE_WORKERS".into(), "1".into()),
+            ],
+            ..Default::default()
+        },
+    );
+    let folder = video("enrolled_then_empty_then_stranger_jpg");
+    let url = url::Url::from_directory_path(&folder).unwrap().to_string();
+    add_camera(&server, "FAST", &url, 25.0).await;
+    wait_for_frames(&server, "FAST", 60.0, Duration::from_secs(30)).await;
+    let dropped = counter(&server, "hadir_camera_frames_dropped_total", "FAST").await;
+    let frames = counter(&server, "hadir_camera_frames_total", "FAST").await;
+    assert!(
+        dropped > 0.0,
+        "recognition cannot keep up with 25 full 720p frames a second: {dropped} of {frames} dropped"
+    );
+    assert!(dropped < frames);
+}
