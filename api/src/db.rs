@@ -24,6 +24,11 @@ pub enum DbSetupError {
     Connect { url: String, source: sea_orm::DbErr },
     #[error("cannot migrate the database {url}: {source}")]
     Migrate { url: String, source: sea_orm::DbErr },
+    #[error(
+        "the database {url} is read-only ({source}): hadir records every sighting in it; make \
+         the file, its -wal and -shm files and its folder writable for the user hadir runs as"
+    )]
+    ReadOnly { url: String, source: sea_orm::DbErr },
 }
 
 /// Opens the database at `url` (creating an SQLite file and its folder when needed) and
@@ -36,6 +41,18 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbSetu
             url: redact_database_url(url),
             source,
         })?;
+    if url.starts_with("sqlite:") {
+        // A write that changes nothing: refused at once by a read-only database (a file
+        // others own, an immutable file, a read-only mount), which SQLite opens read-only
+        // without a word.
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared("UPDATE seaql_migrations SET version = version WHERE 0")
+            .await
+            .map_err(|source| DbSetupError::ReadOnly {
+                url: redact_database_url(url),
+                source,
+            })?;
+    }
     Ok(db)
 }
 
@@ -60,6 +77,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbSetupError> {
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(ACQUIRE_TIMEOUT)
+        });
+        options.map_sqlx_sqlite_before_acquire(|connection, _| {
+            Box::pin(async move { Ok(sqlite_connection_is_sound(connection)) })
         });
     }
     Database::connect(options)
@@ -86,6 +106,24 @@ pub fn sqlite_path(url: &str) -> Option<&Path> {
         .next()
         .unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
+}
+
+/// Whether a pooled SQLite connection may be handed out. After a full disk (`SQLITE_FULL`)
+/// or an I/O error, SQLite may end the transaction itself; sqlx still counts it open, and
+/// from then on wraps every "transaction" on that connection in a savepoint of the one it
+/// believes open: a failed write leaves the connection inside a transaction for good,
+/// holding the write lock, and every other writer gets "database is locked". Such a
+/// connection is closed (which ends what SQLite holds) and the pool opens a fresh one.
+fn sqlite_connection_is_sound(connection: &mut sea_orm::sqlx::sqlite::SqliteConnection) -> bool {
+    use sea_orm::sqlx::Connection;
+    if connection.is_in_transaction() {
+        tracing::warn!(
+            "an SQLite connection came back inside a transaction (after a full disk or an I/O \
+             error, SQLite ends transactions itself); it is closed and replaced"
+        );
+        return false;
+    }
+    true
 }
 
 /// Creates the folder of an SQLite file URL (owner only, when hadir creates it) and the

@@ -96,7 +96,10 @@ pub async fn metrics_text(
         .into_response()
 }
 
-/// `GET /healthz`: 200 when the database answers, else 503. The database's error is shown
+/// How long `/healthz` waits for the database before it says 503.
+pub const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /healthz`: 200 when the database answers within [`HEALTH_TIMEOUT`], else 503. The database's error is shown
 /// only to a caller with a valid token (it may name hosts and users); anonymous callers
 /// learn that it is unavailable.
 pub async fn healthz(
@@ -104,13 +107,23 @@ pub async fn healthz(
     ClientPeer(peer): ClientPeer,
     headers: HeaderMap,
 ) -> Response {
-    match state.app.db.ping().await {
+    let ping = tokio::time::timeout(HEALTH_TIMEOUT, state.app.db.ping())
+        .await
+        .unwrap_or_else(|_| {
+            Err(sea_orm::DbErr::Custom(format!(
+                "no answer within {HEALTH_TIMEOUT:?}"
+            )))
+        });
+    match ping {
         Ok(()) => Json(serde_json::json!({ "status": "ok", "database": "ok" })).into_response(),
         Err(error) => {
             tracing::warn!(%error, "health check: the database does not answer");
             let ip = state.gate.client(peer, &headers);
-            let detail = match state.gate.header(ip, &headers).await {
-                Ok(Some(_)) => Some(error.to_string()),
+            // Tokens are checked in the database, which may be the one not answering.
+            let caller =
+                tokio::time::timeout(HEALTH_TIMEOUT, state.gate.header(ip, &headers)).await;
+            let detail = match caller {
+                Ok(Ok(Some(_))) => Some(error.to_string()),
                 _ => None,
             };
             let mut body = serde_json::json!({ "status": "degraded", "database": "unavailable" });
