@@ -15,8 +15,12 @@
 //!   recordings), behind one trait.
 //! - [`recognition`]: what the pipeline hands to the rest of hadir.
 //! - [`error`]: the pipeline's errors, each saying how to fix what is wrong.
+//! - `alloc_count` (feature `alloc-count`, for tests): a counting global allocator that
+//!   checks parsers of untrusted bytes stay within their caps.
 
 pub mod align;
+#[cfg(feature = "alloc-count")]
+pub mod alloc_count;
 pub mod bounds;
 pub mod error;
 pub mod frame;

@@ -4,111 +4,16 @@
 //! a counting global allocator records, on the test's own thread only, the largest single
 //! allocation and the peak of live bytes while a parser runs.
 
-use std::{
-    alloc::{GlobalAlloc, Layout, System},
-    cell::Cell,
-};
-
 use proptest::{collection::vec, prelude::*};
+use vision::alloc_count::{Counting, measure};
 use vision::source::{
     h264::AnnexBSplitter,
     mjpeg::{self, MultipartParser, PartLimits, boundary_of},
     rtsp_guard::{self, ResponseChecker},
 };
 
-/// Counts allocations made on threads that asked for it ([`measure`]).
-struct Counting;
-
-thread_local! {
-    static TRACKING: Cell<bool> = const { Cell::new(false) };
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    static PEAK: Cell<isize> = const { Cell::new(0) };
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-}
-
-fn on_alloc(size: usize) {
-    let _ = TRACKING.try_with(|tracking| {
-        if tracking.get() {
-            LARGEST.with(|l| l.set(l.get().max(size)));
-            LIVE.with(|live| {
-                live.set(live.get() + size as isize);
-                PEAK.with(|p| p.set(p.get().max(live.get())));
-            });
-        }
-    });
-}
-
-fn on_dealloc(size: usize) {
-    let _ = TRACKING.try_with(|tracking| {
-        if tracking.get() {
-            LIVE.with(|live| live.set(live.get() - size as isize));
-        }
-    });
-}
-
-// SAFETY: every call is forwarded to `System` as it is; the bookkeeping only touches
-// const-initialised thread-locals (no allocation, no destructor).
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as it is.
-        let pointer = unsafe { System.alloc(layout) };
-        if !pointer.is_null() {
-            on_alloc(layout.size());
-        }
-        pointer
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as it is.
-        let pointer = unsafe { System.alloc_zeroed(layout) };
-        if !pointer.is_null() {
-            on_alloc(layout.size());
-        }
-        pointer
-    }
-
-    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
-        on_dealloc(layout.size());
-        // SAFETY: forwarded as it is.
-        unsafe { System.dealloc(pointer, layout) }
-    }
-
-    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded as it is.
-        let moved = unsafe { System.realloc(pointer, layout, new_size) };
-        if !moved.is_null() {
-            on_dealloc(layout.size());
-            on_alloc(new_size);
-        }
-        moved
-    }
-}
-
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-/// What a run allocated: the largest single allocation, and the peak of live bytes above
-/// where it started.
-#[derive(Debug)]
-struct Allocated {
-    largest: usize,
-    peak: usize,
-}
-
-/// Runs `f`, counting what it allocates on this thread.
-fn measure<T>(f: impl FnOnce() -> T) -> (T, Allocated) {
-    LIVE.with(|l| l.set(0));
-    PEAK.with(|p| p.set(0));
-    LARGEST.with(|l| l.set(0));
-    TRACKING.with(|t| t.set(true));
-    let out = f();
-    TRACKING.with(|t| t.set(false));
-    let allocated = Allocated {
-        largest: LARGEST.with(Cell::get),
-        peak: PEAK.with(Cell::get).max(0) as usize,
-    };
-    (out, allocated)
-}
 
 /// Cuts `bytes` into chunks of the sizes in `sizes`, cycling (each at least 1).
 fn chunks<'a>(bytes: &'a [u8], sizes: &'a [usize]) -> impl Iterator<Item = &'a [u8]> + 'a {

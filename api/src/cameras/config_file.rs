@@ -70,20 +70,33 @@ const KNOWN_KEYS: [&str; 9] = [
     "ignore_regions",
 ];
 
-/// Reads and checks one camera file.
+/// Reads and checks one camera file. At most [`MAX_FILE_BYTES`] are read, whatever the
+/// file claims or turns out to be (a link to `/dev/zero`, a file growing as it is read).
 pub fn read(path: &Path) -> Result<CameraFile, CameraFileError> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| CameraFileError::new(path, None, format!("cannot read: {e}")))?
-        .len();
-    if size > MAX_FILE_BYTES {
-        return Err(CameraFileError::new(
+    use std::io::Read;
+    let cannot = |e: std::io::Error| CameraFileError::new(path, None, format!("cannot read: {e}"));
+    let size = std::fs::metadata(path).map_err(cannot)?.len();
+    let too_large = |size: String| {
+        CameraFileError::new(
             path,
             None,
             format!("{size} bytes is too large for a camera file (at most {MAX_FILE_BYTES})"),
-        ));
+        )
+    };
+    if size > MAX_FILE_BYTES {
+        return Err(too_large(size.to_string()));
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CameraFileError::new(path, None, format!("cannot read: {e}")))?;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(format!("more than {MAX_FILE_BYTES}")));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| CameraFileError::new(path, None, format!("not UTF-8 text: {e}")))?;
     parse(path, &text)
 }
 
