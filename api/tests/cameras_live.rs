@@ -131,6 +131,16 @@ async fn an_mjpeg_camera_end_to_end(backend: Backend) {
     assert_eq!(snapshot.status(), 200);
     let jpeg = image::load_from_memory(&snapshot.bytes().await.unwrap()).unwrap();
     assert_eq!((jpeg.width(), jpeg.height()), (640, 360));
+    // A frame rate that is not a number is a 400, not a panicking task.
+    for fps in ["NaN", "inf", "0", "-3"] {
+        let answer = server
+            .http
+            .get(format!("{live_url}&fps={fps}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400, "fps={fps}");
+    }
     let mut live = server
         .http
         .get(format!("{live_url}&fps=2"))

@@ -187,8 +187,18 @@ async fn enrol_over_graphql_then_recognise(backend: Backend) {
         480,
         image::Rgb([120, 130, 140]),
     ));
+    let mut tiny = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(1, 1, image::Rgb([9, 9, 9]))
+        .write_to(&mut tiny, image::ImageFormat::Png)
+        .unwrap();
     let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
         ("blank.jpg", blank, "BAD_USER_INPUT", "no face found"),
+        (
+            "tiny.png",
+            tiny.into_inner(),
+            "BAD_USER_INPUT",
+            "1×1 frame is outside what hadir accepts",
+        ),
         (
             "notes.txt",
             b"these are not pixels".to_vec(),

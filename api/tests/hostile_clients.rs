@@ -162,6 +162,33 @@ async fn queries_are_measured_before_they_run() {
     let (_, message) = server.gql_error(Some(ADMIN_TOKEN), cycle, json!({})).await;
     assert!(message.contains("fragment cycle"), "{message}");
 
+    // Nesting past the parser's recursion limit, in the query and in the variables: a
+    // clear error, the server unharmed.
+    let deep = format!("{{{}b{}}}", "a{".repeat(20_000), "}".repeat(20_000));
+    let (code, _) = server.gql_error(Some(ADMIN_TOKEN), &deep, json!({})).await;
+    assert_eq!(code, "GRAPHQL_PARSE_FAILED");
+    let mut nested = json!(1);
+    for _ in 0..200 {
+        nested = json!([nested]);
+    }
+    let response = server
+        .http
+        .post(server.url("/graphql"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({ "query": "{ serverTime }", "variables": { "v": nested } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("recursion limit"),
+        "{body}"
+    );
+
     // Batches: a small one runs, one over max_batch_operations is refused whole.
     let batch = |n: usize| {
         json!(

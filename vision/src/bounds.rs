@@ -172,6 +172,31 @@ mod tests {
     }
 
     #[test]
+    fn a_truncated_jpeg_decodes_as_far_as_it_goes_within_its_size() {
+        let mut image = RgbImage::new(320, 240);
+        for (x, y, pixel) in image.enumerate_pixels_mut() {
+            *pixel = image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]);
+        }
+        let jpeg = encode(&image, image::ImageFormat::Jpeg);
+        for keep in [jpeg.len() / 2, jpeg.len() / 4, 700] {
+            // Either what arrived, decoded at the size its header says, or a clear error:
+            // never more than that size, never a panic.
+            match decode_image(&jpeg[..keep]) {
+                Ok(decoded) => assert_eq!(decoded.dimensions(), (320, 240)),
+                Err(error) => assert!(
+                    error.to_string().contains("not a JPEG or PNG image"),
+                    "{error}"
+                ),
+            }
+        }
+        let tiny = RgbImage::from_pixel(1, 1, image::Rgb([1, 2, 3]));
+        let error = decode_image(&encode(&tiny, image::ImageFormat::Png))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("1×1"), "a 1×1 image is refused: {error}");
+    }
+
+    #[test]
     fn a_frame_of_a_refused_shape_is_not_decoded() {
         let tall = RgbImage::from_pixel(16, 200, image::Rgb([1, 2, 3]));
         let error = decode_image(&encode(&tall, image::ImageFormat::Png)).unwrap_err();

@@ -133,13 +133,19 @@ fn explain_payload_too_large(response: Response, limit: usize) -> Response {
     if response.status() != StatusCode::PAYLOAD_TOO_LARGE || already_json {
         return response;
     }
-    graphql_error_response(
+    let mut response = graphql_error_response(
         StatusCode::PAYLOAD_TOO_LARGE,
         "PAYLOAD_TOO_LARGE",
         &format!(
             "the request is larger than {limit} bytes (max_request_bytes); photos may be at most max_photo_bytes"
         ),
-    )
+    );
+    // The body was not read: the connection cannot carry another request.
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 /// A GraphQL error response with one error and its code.
