@@ -33,7 +33,10 @@ pub fn camera(camera: &entity::camera::Model) -> Value {
         "name": camera.camera_name,
         "status": camera.status.to_ascii_uppercase(),
         // Integrations see URLs in the message as viewers do.
-        "message": camera.status_message.as_deref().map(crate::redact::message_for_viewers),
+        "message": camera
+            .status_message
+            .as_deref()
+            .map(|m| crate::redact::camera_message_for_viewers(&camera.rtsp_url, m)),
         "lastFrameAt": camera.last_frame_at.map(|t| t.to_rfc3339()),
         "since": camera.status_changed_at.map(|t| t.to_rfc3339()),
     })

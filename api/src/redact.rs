@@ -132,6 +132,24 @@ pub fn message_for_viewers(text: &str) -> String {
     rewrite_urls(text, url_for_viewers)
 }
 
+/// What a viewer is told of a camera's message: URLs reduced as [`message_for_viewers`]
+/// does, and for a camera reading a local file, nothing that names the file or says what
+/// the operating system made of it (which would tell who may watch whether a path exists).
+pub fn camera_message_for_viewers(stream_url: &str, text: &str) -> String {
+    if let Ok(url) = url::Url::parse(stream_url.trim())
+        && url.scheme() == "file"
+    {
+        let path = url
+            .to_file_path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|()| url.path().to_owned());
+        if text.contains(&path) || text.contains("os error") || text.contains(url.path()) {
+            return "the camera's file cannot be read (an admin sees why)".to_owned();
+        }
+    }
+    message_for_viewers(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +179,25 @@ mod tests {
         assert_eq!(
             url_for_logs("rtsp://admin:s3cret@/path?k=v"),
             "rtsp://***@/path?***"
+        );
+    }
+
+    #[test]
+    fn viewers_learn_nothing_of_local_files() {
+        assert_eq!(
+            camera_message_for_viewers(
+                "file:///srv/cams/door.mp4",
+                "cannot connect: /srv/cams/door.mp4: No such file or directory (os error 2)"
+            ),
+            "the camera's file cannot be read (an admin sees why)"
+        );
+        assert_eq!(
+            camera_message_for_viewers("file:///srv/cams/door.mp4", "no frame for 30 seconds"),
+            "no frame for 30 seconds"
+        );
+        assert_eq!(
+            camera_message_for_viewers("rtsp://u:p@cam/x", "rtsp://u:p@cam/x: 401"),
+            "rtsp://cam: 401"
         );
     }
 

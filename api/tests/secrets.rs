@@ -35,6 +35,12 @@ async fn camera_secrets_reach_admins_only() {
         format!(r#"{{"id": "DOOR", "name": "Door", "rtsp_url": "{SECRET_CAMERA}"}}"#),
     )
     .unwrap();
+    // A file camera whose file does not exist: viewers must not learn which paths exist.
+    std::fs::write(
+        dir.join("replay.json"),
+        r#"{"id": "REPLAY", "name": "Replay", "rtsp_url": "file:///nonexistent/secret-folder/door.mp4"}"#,
+    )
+    .unwrap();
     // A broken camera file whose URL holds a password: its error is logged without it.
     std::fs::write(
         dir.join("broken.json"),
@@ -84,6 +90,26 @@ async fn camera_secrets_reach_admins_only() {
     assert!(
         !viewer_message.contains("snapshot.jpg") && !viewer_message.contains("token"),
         "{viewer_message}"
+    );
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while camera(&server, ADMIN_TOKEN, "REPLAY").await["statusMessage"].is_null() {
+        assert!(std::time::Instant::now() < deadline, "no status for REPLAY");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let admin_replay = camera(&server, ADMIN_TOKEN, "REPLAY").await;
+    assert!(
+        admin_replay["statusMessage"]
+            .as_str()
+            .unwrap()
+            .contains("secret-folder"),
+        "admins see why: {admin_replay}"
+    );
+    let viewer_replay = camera(&server, &viewer, "REPLAY").await;
+    assert_eq!(viewer_replay["streamUrl"], "file://");
+    assert_eq!(
+        viewer_replay["statusMessage"],
+        "the camera's file cannot be read (an admin sees why)"
     );
 
     let log = server.log();

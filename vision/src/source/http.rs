@@ -85,7 +85,7 @@ impl HttpSource {
             .connect_timeout(options.connect_timeout)
             .redirect(redirects)
             .build()
-            .map_err(|e| SourceError::Connect(e.to_string()))?;
+            .map_err(|e| SourceError::Connect(http_error(e)))?;
         let frame_timeout = options.frame_timeout;
         let mut source = Self {
             endpoint: Endpoint {
@@ -142,7 +142,7 @@ impl Endpoint {
         let response = tokio::time::timeout_at(deadline, request.send())
             .await
             .map_err(|_| SourceError::Timeout(self.frame_timeout))?
-            .map_err(|e| SourceError::Connect(e.to_string()))?;
+            .map_err(|e| SourceError::Connect(http_error(e)))?;
         let status = response.status();
         if status.is_redirection() {
             let target = response
@@ -205,7 +205,7 @@ async fn read_snapshot(
         let chunk = match tokio::time::timeout_at(deadline, stream.next()).await {
             Err(_) => return Err(SourceError::Timeout(timeout)),
             Ok(None) => return Ok(body),
-            Ok(Some(Err(e))) => return Err(SourceError::Connect(e.to_string())),
+            Ok(Some(Err(e))) => return Err(SourceError::Connect(http_error(e))),
             Ok(Some(Ok(chunk))) => chunk,
         };
         let needed = body.len() + chunk.len();
@@ -269,7 +269,7 @@ impl FrameSource for HttpSource {
                         .map_err(|_| SourceError::Timeout(frame_timeout))?;
                     match chunk {
                         Some(Ok(bytes)) => parser.push(&bytes),
-                        Some(Err(e)) => return Err(SourceError::Connect(e.to_string())),
+                        Some(Err(e)) => return Err(SourceError::Connect(http_error(e))),
                         None => return Err(SourceError::Ended),
                     }
                 }
@@ -278,4 +278,21 @@ impl FrameSource for HttpSource {
         self.last_frame = Some(Instant::now());
         Ok(frame)
     }
+}
+
+/// A client error as words, with its causes ("connection refused") but without the URL: the
+/// camera is known by its id, and a URL may hold a token in its query.
+fn http_error(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }

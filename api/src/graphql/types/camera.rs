@@ -77,13 +77,13 @@ impl Camera {
     }
 
     /// Why the camera is in its status, in words (for others than admins, any URL in it
-    /// shows its scheme, host and port only).
+    /// shows its scheme, host and port only, and nothing names a local file).
     async fn status_message(&self, ctx: &Context<'_>) -> Option<String> {
         let message = self.status_message_for_admins.as_deref()?;
         Some(if is_admin(ctx) {
             message.to_owned()
         } else {
-            redact::message_for_viewers(message)
+            redact::camera_message_for_viewers(&self.stream_url_with_credentials, message)
         })
     }
 
