@@ -17,7 +17,7 @@ use std::{
 use common::{
     ADMIN_TOKEN, Backend, ServerOptions, TestDb, TestServer,
     camera::{Camera, scene, server_with_obama, subscribe_to},
-    next_event,
+    next_event, sqlite_url,
 };
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -419,10 +419,9 @@ async fn postgresql_connections_lost_and_found_again() {
     let server = TestServer::start(
         &db,
         &ServerOptions {
-            extra_env: vec![("HADIR_DATABASE_URL".into(), url.to_string())],
             lost_after_secs: 600,
             camera_timeout_secs: 5,
-            ..Default::default()
+            ..ServerOptions::with_database(url.to_string())
         },
     );
     server.create_employee("E1", "Barack Obama").await;
@@ -594,16 +593,7 @@ async fn a_full_or_read_only_sqlite_disk() {
     };
     let db = TestDb::create(Backend::Sqlite, "a_full_or_read_only_sqlite_disk").unwrap();
     let file = disk.dir.path().join("hadir.sqlite");
-    let server = TestServer::start(
-        &db,
-        &ServerOptions {
-            extra_env: vec![(
-                "HADIR_DATABASE_URL".into(),
-                format!("sqlite://{}?mode=rwc", file.display()),
-            )],
-            ..Default::default()
-        },
-    );
+    let server = TestServer::start(&db, &ServerOptions::with_database(sqlite_url(&file)));
     server.create_employee("E1", "Ann").await;
     let mut acknowledged = 0i64;
     for _ in 0..5 {
@@ -643,10 +633,7 @@ async fn a_full_or_read_only_sqlite_disk() {
     disk.immutable(&file, true);
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_hadir"))
         .arg("serve")
-        .env(
-            "HADIR_DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", file.display()),
-        )
+        .env("HADIR_DATABASE_URL", sqlite_url(&file))
         .env("HADIR_LISTEN", "127.0.0.1:0")
         .env("HADIR_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("HADIR_CAMERA_CONFIGS", db.dir.path())
@@ -664,16 +651,7 @@ async fn a_full_or_read_only_sqlite_disk() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     disk.immutable(&file, false);
-    let server = TestServer::start(
-        &db,
-        &ServerOptions {
-            extra_env: vec![(
-                "HADIR_DATABASE_URL".into(),
-                format!("sqlite://{}?mode=rwc", file.display()),
-            )],
-            ..Default::default()
-        },
-    );
+    let server = TestServer::start(&db, &ServerOptions::with_database(sqlite_url(&file)));
 
     // Nothing acknowledged was lost.
     let data = server

@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    ADMIN_TOKEN, Backend, ServerOptions, TestDb, TestServer, create_token,
+    ADMIN_TOKEN, Backend, ServerOptions, TestDb, TestServer, create_token, first_error,
     raw::{Ended, RawSocket, exchange, open_files, read_answer},
 };
 use serde_json::json;
@@ -171,23 +171,14 @@ async fn queries_are_measured_before_they_run() {
     for _ in 0..200 {
         nested = json!([nested]);
     }
-    let response = server
-        .http
-        .post(server.url("/graphql"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({ "query": "{ serverTime }", "variables": { "v": nested } }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 400);
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("recursion limit"),
-        "{body}"
-    );
+    let (status, body) = server
+        .post_json(
+            Some(ADMIN_TOKEN),
+            &json!({ "query": "{ serverTime }", "variables": { "v": nested } }),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(first_error(&body).contains("recursion limit"), "{body}");
 
     // Batches: a small one runs, one over max_batch_operations is refused whole.
     let batch = |n: usize| {
@@ -197,31 +188,12 @@ async fn queries_are_measured_before_they_run() {
                 .collect::<Vec<_>>()
         )
     };
-    let response = server
-        .http
-        .post(server.url("/graphql"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&batch(2))
-        .send()
-        .await
-        .unwrap();
-    let answers: serde_json::Value = response.json().await.unwrap();
+    let (_, answers) = server.post_json(Some(ADMIN_TOKEN), &batch(2)).await;
     assert_eq!(answers.as_array().map(Vec::len), Some(2), "{answers}");
-    let response = server
-        .http
-        .post(server.url("/graphql"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&batch(11))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 400);
-    let body: serde_json::Value = response.json().await.unwrap();
+    let (status, body) = server.post_json(Some(ADMIN_TOKEN), &batch(11)).await;
+    assert_eq!(status, 400);
     assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("max_batch_operations"),
+        first_error(&body).contains("max_batch_operations"),
         "{body}"
     );
 
@@ -279,26 +251,14 @@ async fn queries_are_measured_before_they_run() {
     )
     .await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("max_upload_files"),
-        "{body}"
-    );
+    assert!(first_error(&body).contains("max_upload_files"), "{body}");
     let (status, body) = send(
         ADMIN_TOKEN.to_owned(),
         form(json!({ "0": ["variables.p"] }), 0),
     )
     .await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("does not hold"),
-        "{body}"
-    );
+    assert!(first_error(&body).contains("does not hold"), "{body}");
     healthy(&server).await;
 }
 

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ADMIN_TOKEN, Backend, ServerOptions, TestDb, TestServer, create_token};
+use common::{ADMIN_TOKEN, Backend, ServerOptions, TestDb, TestServer, create_token, sqlite_url};
 use serde_json::{Value, json};
 
 /// A camera whose URL holds a password and a token, pointing at a port nobody listens on.
@@ -129,16 +129,7 @@ async fn the_sqlite_files_are_the_owners_only() {
     let db = TestDb::create(Backend::Sqlite, "the_sqlite_files_are_the_owners_only").unwrap();
     let folder = db.dir.path().join("private").join("data");
     let file = folder.join("hadir.sqlite");
-    let server = TestServer::start(
-        &db,
-        &ServerOptions {
-            extra_env: vec![(
-                "HADIR_DATABASE_URL".into(),
-                format!("sqlite://{}?mode=rwc", file.display()),
-            )],
-            ..Default::default()
-        },
-    );
+    let server = TestServer::start(&db, &ServerOptions::with_database(sqlite_url(&file)));
     server.create_employee("E1", "Ann").await;
     let mode = |path: &std::path::Path| {
         std::fs::metadata(path)

@@ -139,6 +139,22 @@ pub struct ServerOptions {
     pub bootstrap_admin: bool,
 }
 
+impl ServerOptions {
+    /// The default options with the database at `url` instead of the test's own (an SQLite
+    /// file somewhere else, PostgreSQL through a proxy).
+    pub fn with_database(url: String) -> Self {
+        Self {
+            extra_env: vec![("HADIR_DATABASE_URL".into(), url)],
+            ..Default::default()
+        }
+    }
+}
+
+/// The URL of an SQLite database in `file`.
+pub fn sqlite_url(file: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", file.display())
+}
+
 impl Default for ServerOptions {
     fn default() -> Self {
         Self {
@@ -305,10 +321,14 @@ impl TestServer {
     /// Posts a GraphQL request with the given token (None: no Authorization header);
     /// returns the HTTP status and the JSON body.
     pub async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
-        let mut request = self
-            .http
-            .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }));
+        self.post_json(token, &json!({ "query": query, "variables": variables }))
+            .await
+    }
+
+    /// Posts `body` (one request, a batch, anything) as JSON to `/graphql`; returns the HTTP
+    /// status and the JSON answer.
+    pub async fn post_json(&self, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut request = self.http.post(self.url("/graphql")).json(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -473,6 +493,11 @@ pub async fn create_token(server: &TestServer, role: &str) -> String {
         .as_str()
         .expect("token")
         .to_owned()
+}
+
+/// The message of the first error of a GraphQL answer ("" when there is none).
+pub fn first_error(body: &Value) -> &str {
+    body["errors"][0]["message"].as_str().unwrap_or_default()
 }
 
 /// Generates a SQLite and a PostgreSQL test from one `async fn(Backend)`.
