@@ -16,7 +16,7 @@ use std::{
 
 use common::{
     ADMIN_TOKEN, Backend, ServerOptions, TestDb, TestServer,
-    camera::{Camera, scene, server_with_obama, subscribe_to},
+    camera::{Camera, scene, server_with_obama_and, subscribe_to},
     next_event, sqlite_url,
 };
 use futures_util::StreamExt;
@@ -103,7 +103,18 @@ async fn a_camera_flapping_twenty_times(backend: Backend) {
     let mut flapping = Camera::start(0, showing.clone()).await;
     let port = flapping.port;
     let steady = Camera::start(0, Arc::new(Mutex::new(scene(None)))).await;
-    let server = server_with_obama(&db, 600, 2).await;
+    // A full-frame pass every second: the still scene is looked at again soon after the
+    // camera is back (motion gating skips frames that did not change).
+    let server = server_with_obama_and(
+        &db,
+        ServerOptions {
+            lost_after_secs: 600,
+            camera_timeout_secs: 2,
+            extra_env: vec![("HADIR_FULL_FRAME_INTERVAL_SECS".into(), "1".into())],
+            ..Default::default()
+        },
+    )
+    .await;
     let client = server.ws(ADMIN_TOKEN).await;
     let mut notes = subscribe_to(
         &client,

@@ -124,14 +124,20 @@ pub async fn server_with_obama(
     lost_after_secs: u64,
     camera_timeout_secs: u64,
 ) -> TestServer {
-    let server = TestServer::start(
+    server_with_obama_and(
         db,
-        &ServerOptions {
+        ServerOptions {
             lost_after_secs,
             camera_timeout_secs,
             ..Default::default()
         },
-    );
+    )
+    .await
+}
+
+/// A server started with `options`, with E1 (Barack Obama) enrolled from `obama.jpg`.
+pub async fn server_with_obama_and(db: &TestDb, options: ServerOptions) -> TestServer {
+    let server = TestServer::start(db, &options);
     server.create_employee("E1", "Barack Obama").await;
     enrol(&server, "E1", "obama.jpg").await;
     server
