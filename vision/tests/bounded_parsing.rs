@@ -4,6 +4,9 @@
 //! a counting global allocator records, on the test's own thread only, the largest single
 //! allocation and the peak of live bytes while a parser runs.
 
+mod common;
+
+use common::png_13000_square;
 use proptest::{collection::vec, prelude::*};
 use vision::alloc_count::{Counting, measure};
 use vision::source::{
@@ -43,6 +46,11 @@ fn config() -> ProptestConfig {
     }
 }
 const MAX_CHUNK: usize = 700;
+
+/// Arbitrary chunkings: 1 to 15 chunk sizes under [`MAX_CHUNK`] (cycled by [`chunks`]).
+fn chunk_sizes() -> impl Strategy<Value = Vec<usize>> {
+    vec(1usize..MAX_CHUNK, 1..16)
+}
 
 // ---------------------------------------------------------------------------------------
 // MJPEG
@@ -115,7 +123,7 @@ proptest! {
     #[test]
     fn mjpeg_parser_is_bounded_on_arbitrary_bytes(
         bytes in multipart_stream(),
-        sizes in vec(1usize..MAX_CHUNK, 1..16),
+        sizes in chunk_sizes(),
     ) {
         let (_, allocated) = measure(|| run_parser_keeping(&bytes, &sizes, false));
         let cap = LIMITS.max_buffered(BOUNDARY.len());
@@ -131,7 +139,7 @@ proptest! {
     #[test]
     fn mjpeg_parts_do_not_depend_on_chunking(
         bytes in multipart_stream(),
-        sizes in vec(1usize..MAX_CHUNK, 1..16),
+        sizes in chunk_sizes(),
     ) {
         let whole = run_parser(&bytes, &[bytes.len().max(1)]);
         let chunked = run_parser(&bytes, &sizes);
@@ -142,7 +150,7 @@ proptest! {
     #[test]
     fn mjpeg_well_formed_streams_give_back_their_parts(
         bodies in vec((vec(any::<u8>(), 0..1500), any::<bool>()), 0..12),
-        sizes in vec(1usize..MAX_CHUNK, 1..16),
+        sizes in chunk_sizes(),
     ) {
         // Bodies without a delimiter in them (one without a length ends at the next one).
         let bodies: Vec<(Vec<u8>, bool)> = bodies
@@ -239,7 +247,7 @@ proptest! {
     #[test]
     fn h264_splitter_is_bounded_on_arbitrary_bytes(
         bytes in annex_b_stream(),
-        sizes in vec(1usize..MAX_CHUNK, 1..16),
+        sizes in chunk_sizes(),
     ) {
         let (_, allocated) = measure(|| run_splitter_keeping(&bytes, &sizes, false));
         // Its buffer, at most the cap plus a start code plus one chunk, is all it allocates.
@@ -250,7 +258,7 @@ proptest! {
     #[test]
     fn h264_split_does_not_depend_on_chunking_and_loses_nothing(
         bytes in annex_b_stream(),
-        sizes in vec(1usize..MAX_CHUNK, 1..16),
+        sizes in chunk_sizes(),
     ) {
         let whole = run_splitter(&bytes, &[bytes.len().max(1)]);
         let chunked = run_splitter(&bytes, &sizes);
@@ -329,7 +337,7 @@ proptest! {
     #[test]
     fn rtsp_checker_is_bounded_and_does_not_depend_on_chunking(
         bytes in rtsp_stream(),
-        sizes in vec(1usize..MAX_CHUNK, 1..16),
+        sizes in chunk_sizes(),
     ) {
         let (chunked, allocated) = measure(|| run_checker(&bytes, &sizes));
         // The head buffer (at most MAX_HEAD_BYTES, grown by doubling) and the checker itself.
@@ -343,43 +351,6 @@ proptest! {
 // ---------------------------------------------------------------------------------------
 // Images
 // ---------------------------------------------------------------------------------------
-
-/// The header of a PNG that says 13000×13000 (and the start of its data).
-fn png_13000_square() -> Vec<u8> {
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for &b in bytes {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut body = kind.to_vec();
-        body.extend_from_slice(data);
-        out.extend_from_slice(&body);
-        out.extend_from_slice(&crc32(&body).to_be_bytes());
-    }
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = 13000u32.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&13000u32.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
-    let mut idat = vec![0x78, 0x01, 0x00];
-    idat.extend_from_slice(&4000u16.to_le_bytes());
-    idat.extend_from_slice(&(!4000u16).to_le_bytes());
-    idat.resize(idat.len() + 4000, 0);
-    chunk(&mut out, b"IDAT", &idat);
-    chunk(&mut out, b"IEND", &[]);
-    out
-}
 
 #[test]
 fn a_13000_square_png_is_refused_with_bounded_memory() {

@@ -1,12 +1,14 @@
 //! Hostile cameras: real TCP servers of the test's own on 127.0.0.1 (MJPEG and snapshot over
 //! HTTP, RTSP) and hostile files, read through hadir's own sources. Each must end in a clear
 //! error or a bounded, documented behaviour: never a crash, a hang or unbounded growth.
-//! docs/robustness-cameras.md lists them.
+//! docs/robustness.md lists them.
+
+mod common;
 
 use std::{
     future::Future,
     io::Cursor,
-    pin::Pin,
+    path::Path,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -14,6 +16,7 @@ use std::{
     time::Duration,
 };
 
+use common::png_13000_square;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -23,13 +26,47 @@ use vision::source::{
     mjpeg::MAX_PART_BYTES, rtsp_guard,
 };
 
-type Handler = Arc<
-    dyn Fn(TcpStream, Arc<AtomicUsize>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync,
->;
+/// Asserts that `error` matches the pattern (and guard) given, and that its text holds each
+/// of the strings after it.
+macro_rules! assert_error {
+    ($error:expr, $kind:pat $(if $guard:expr)? $(, $part:expr)* $(,)?) => {{
+        let error = $error;
+        let text = error.to_string();
+        assert!(matches!(error, $kind $(if $guard)?), "{text}");
+        $(assert!(text.contains($part), "{text}");)*
+    }};
+}
 
-/// A server on 127.0.0.1 that runs `handler` for every connection; the counter is the bytes
-/// handlers report sending.
-async fn serve(handler: Handler) -> (u16, Arc<AtomicUsize>) {
+/// A test server on 127.0.0.1: its port, and the bytes its handlers report sending.
+struct Server {
+    port: u16,
+    sent: Arc<AtomicUsize>,
+}
+
+impl Server {
+    /// `scheme://127.0.0.1:PORT/path` on this server.
+    fn url(&self, scheme: &str, path: &str) -> String {
+        format!("{scheme}://127.0.0.1:{}/{path}", self.port)
+    }
+
+    /// The bytes the handlers report sending so far.
+    fn sent(&self) -> usize {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// The error that opening [`Server::url`] and reading one frame ends in.
+    async fn error(&self, scheme: &str, path: &str, options: &SourceOptions) -> SourceError {
+        refusal(&self.url(scheme, path), options).await
+    }
+}
+
+/// A server on 127.0.0.1 that runs `handler` for every connection, with the counter of the
+/// bytes handlers report sending.
+async fn serve<F, Fut>(handler: F) -> Server
+where
+    F: Fn(TcpStream, Arc<AtomicUsize>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let sent = Arc::new(AtomicUsize::new(0));
@@ -39,19 +76,57 @@ async fn serve(handler: Handler) -> (u16, Arc<AtomicUsize>) {
             tokio::spawn(handler(socket, counter.clone()));
         }
     });
-    (port, sent)
+    Server { port, sent }
 }
 
-macro_rules! handler {
-    (|$socket:ident, $sent:ident| $body:block) => {
-        Arc::new(move |mut $socket: TcpStream, $sent: Arc<AtomicUsize>| {
-            let _ = &$sent;
-            Box::pin(async move {
-                let _ = &mut $socket;
-                $body
-            }) as Pin<Box<dyn Future<Output = ()> + Send>>
-        }) as Handler
-    };
+/// What a test server does after its answer.
+enum Then {
+    /// Closes the connection at once.
+    Close,
+    /// Waits this long, then closes.
+    Wait(Duration),
+    /// Writes `bytes` again and again until the peer goes away or `limit` bytes were sent.
+    Flood { bytes: Vec<u8>, limit: usize },
+    /// Writes `pieces` one at a time, `every` apart, until the peer goes away.
+    Drip {
+        pieces: Vec<Vec<u8>>,
+        every: Duration,
+    },
+}
+
+/// A server that reads each request head, writes `answer` of it, then does `then`.
+async fn serve_answering(
+    answer: impl Fn(&[u8]) -> Vec<u8> + Send + Sync + 'static,
+    then: Then,
+) -> Server {
+    let (answer, then) = (Arc::new(answer), Arc::new(then));
+    serve(move |mut socket, sent| {
+        let (answer, then) = (answer.clone(), then.clone());
+        async move {
+            let request = read_head(&mut socket).await;
+            let _ = socket.write_all(&answer(&request)).await;
+            match &*then {
+                Then::Close => {}
+                Then::Wait(time) => tokio::time::sleep(*time).await,
+                Then::Flood { bytes, limit } => flood(&mut socket, bytes, &sent, *limit).await,
+                Then::Drip { pieces, every } => {
+                    for piece in pieces {
+                        if socket.write_all(piece).await.is_err() {
+                            return;
+                        }
+                        tokio::time::sleep(*every).await;
+                    }
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// A server that answers every request with the same bytes, then does `then`.
+async fn serve_canned(answer: impl Into<Vec<u8>>, then: Then) -> Server {
+    let answer = answer.into();
+    serve_answering(move |_| answer.clone(), then).await
 }
 
 /// Reads a request head (up to its blank line, at most 16 KiB).
@@ -77,11 +152,16 @@ async fn flood(socket: &mut TcpStream, bytes: &[u8], sent: &AtomicUsize, limit: 
     }
 }
 
-fn quick() -> SourceOptions {
+/// The default options, but for a frame timeout of `timeout`.
+fn frame_timeout(timeout: Duration) -> SourceOptions {
     SourceOptions {
-        frame_timeout: Duration::from_secs(5),
+        frame_timeout: timeout,
         ..SourceOptions::default()
     }
+}
+
+fn quick() -> SourceOptions {
+    frame_timeout(Duration::from_secs(5))
 }
 
 /// Opens `url` and reads one frame.
@@ -90,66 +170,80 @@ async fn first_frame(url: &str, options: &SourceOptions) -> Result<Frame, Source
     camera.next_frame().await
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+/// The error that opening `url` and reading one frame ends in.
+async fn refusal(url: &str, options: &SourceOptions) -> SourceError {
+    first_frame(url, options).await.unwrap_err()
+}
+
+/// A `file://` URL of `path`.
+fn file_url(path: &Path) -> String {
+    url::Url::from_file_path(path).unwrap().to_string()
+}
+
+/// Plays `bytes`, written as the file `name`, as a file camera to its end: the frames it
+/// gave, and the error it ended in (none where the file just ended).
+async fn play_file(name: &str, bytes: &[u8]) -> (usize, Option<SourceError>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let url = file_url(&path);
+    let mut camera = match source::open(&url, Duration::from_millis(1), &quick()).await {
+        Ok(camera) => camera,
+        Err(e) => return (0, Some(e)),
+    };
+    let mut frames = 0;
+    loop {
+        match camera.next_frame().await {
+            Ok(_) => frames += 1,
+            Err(SourceError::Ended) => return (frames, None),
+            Err(e) => return (frames, Some(e)),
+        }
+    }
+}
+
+/// A `width` × `height` grey image, encoded as `format`.
+fn encoded(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
     image::RgbImage::from_pixel(width, height, image::Rgb([90, 90, 90]))
-        .write_to(&mut out, image::ImageFormat::Png)
+        .write_to(&mut out, format)
         .unwrap();
     out.into_inner()
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    encoded(width, height, image::ImageFormat::Png)
 }
 
 fn jpeg(width: u32, height: u32) -> Vec<u8> {
-    let mut out = Cursor::new(Vec::new());
-    image::RgbImage::from_pixel(width, height, image::Rgb([90, 90, 90]))
-        .write_to(&mut out, image::ImageFormat::Jpeg)
-        .unwrap();
-    out.into_inner()
+    encoded(width, height, image::ImageFormat::Jpeg)
 }
 
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    let mut body = kind.to_vec();
-    body.extend_from_slice(data);
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&crc32(&body).to_be_bytes());
-}
-
-/// A PNG that says 13000×13000 RGB (a header and the start of its pixel data, as a 492 KB
-/// PNG of that size begins): decoding it whole would take 507 MB, and more as floats.
-fn png_13000_square() -> Vec<u8> {
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&13000u32.to_be_bytes());
-    ihdr.extend_from_slice(&13000u32.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    png_chunk(&mut out, b"IHDR", &ihdr);
-    // zlib header, then a stored deflate block of 4000 zero bytes (not the last block).
-    let mut idat = vec![0x78, 0x01, 0x00];
-    idat.extend_from_slice(&4000u16.to_le_bytes());
-    idat.extend_from_slice(&(!4000u16).to_le_bytes());
-    idat.resize(idat.len() + 4000, 0);
-    png_chunk(&mut out, b"IDAT", &idat);
-    png_chunk(&mut out, b"IEND", &[]);
-    out
+/// An HTTP answer of `body`, of type `content_type`, with its length.
+fn http_ok(content_type: &str, body: &[u8]) -> Vec<u8> {
+    let mut answer = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(body);
+    answer
 }
 
 const MJPEG_HEAD: &str =
     "HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=frame\r\n\r\n";
+
+/// A part of an MJPEG stream (boundary `frame`) holding `body`, with its length or not.
+fn mjpeg_part(content_type: &str, body: &[u8], with_length: bool) -> Vec<u8> {
+    let mut part = format!("--frame\r\nContent-Type: {content_type}\r\n");
+    if with_length {
+        part += &format!("Content-Length: {}\r\n", body.len());
+    }
+    part += "\r\n";
+    let mut part = part.into_bytes();
+    part.extend_from_slice(body);
+    part.extend_from_slice(b"\r\n");
+    part
+}
 
 // ---------------------------------------------------------------------------------------
 // MJPEG
@@ -157,190 +251,145 @@ const MJPEG_HEAD: &str =
 
 #[tokio::test]
 async fn mjpeg_giant_content_length_is_refused() {
-    let (port, _) = serve(handler!(|socket, sent| {
-        read_head(&mut socket).await;
-        let part = format!(
+    let camera = serve_canned(
+        format!(
             "{MJPEG_HEAD}--frame\r\nContent-Type: image/jpeg\r\nContent-Length: 2000000000\r\n\r\n"
-        );
-        let _ = socket.write_all(part.as_bytes()).await;
-        flood(&mut socket, &[0xFF; 64 * 1024], &sent, 64 << 20).await;
-    }))
+        ),
+        Then::Flood {
+            bytes: vec![0xFF; 64 * 1024],
+            limit: 64 << 20,
+        },
+    )
     .await;
-    let error = first_frame(&format!("http://127.0.0.1:{port}/video"), &quick())
-        .await
-        .unwrap_err();
-    assert!(matches!(error, SourceError::TooLarge(_)), "{error}");
-    let text = error.to_string();
-    assert!(text.contains("Content-Length 2000000000"), "{text}");
-    assert!(text.contains(&MAX_PART_BYTES.to_string()), "{text}");
+    assert_error!(
+        camera.error("http", "video", &quick()).await,
+        SourceError::TooLarge(_),
+        "Content-Length 2000000000",
+        &MAX_PART_BYTES.to_string(),
+    );
 }
 
 #[tokio::test]
 async fn mjpeg_part_without_length_or_boundary_is_cut_at_the_cap() {
-    let (port, sent) = serve(handler!(|socket, sent| {
-        read_head(&mut socket).await;
-        let part = format!("{MJPEG_HEAD}--frame\r\nContent-Type: image/jpeg\r\n\r\n");
-        let _ = socket.write_all(part.as_bytes()).await;
-        flood(&mut socket, &[0x55; 64 * 1024], &sent, 256 << 20).await;
-    }))
+    let camera = serve_canned(
+        format!("{MJPEG_HEAD}--frame\r\nContent-Type: image/jpeg\r\n\r\n"),
+        Then::Flood {
+            bytes: vec![0x55; 64 * 1024],
+            limit: 256 << 20,
+        },
+    )
     .await;
-    let error = first_frame(&format!("http://127.0.0.1:{port}/video"), &quick())
-        .await
-        .unwrap_err();
-    let text = error.to_string();
-    assert!(matches!(error, SourceError::TooLarge(_)), "{text}");
-    assert!(
-        text.contains("without Content-Length") && text.contains("no boundary"),
-        "{text}"
+    assert_error!(
+        camera.error("http", "video", &quick()).await,
+        SourceError::TooLarge(_),
+        "without Content-Length",
+        "no boundary",
     );
     // The source stopped reading at the cap: the server could send only that, plus what
     // the sockets' buffers hold.
-    let sent = sent.load(Ordering::Relaxed);
+    let sent = camera.sent();
     assert!(sent < MAX_PART_BYTES + (32 << 20), "{sent} bytes sent");
 }
 
 #[tokio::test]
 async fn mjpeg_stream_without_any_boundary_is_refused() {
-    let (port, _) = serve(handler!(|socket, sent| {
-        read_head(&mut socket).await;
-        let _ = socket.write_all(MJPEG_HEAD.as_bytes()).await;
-        flood(&mut socket, b"no boundary here, ever. ", &sent, 256 << 20).await;
-    }))
+    let camera = serve_canned(
+        MJPEG_HEAD,
+        Then::Flood {
+            bytes: b"no boundary here, ever. ".to_vec(),
+            limit: 256 << 20,
+        },
+    )
     .await;
-    let error = first_frame(&format!("http://127.0.0.1:{port}/video"), &quick())
-        .await
-        .unwrap_err();
-    let text = error.to_string();
-    assert!(matches!(error, SourceError::TooLarge(_)), "{text}");
-    assert!(text.contains("without a boundary"), "{text}");
+    assert_error!(
+        camera.error("http", "video", &quick()).await,
+        SourceError::TooLarge(_),
+        "without a boundary",
+    );
 }
 
 #[tokio::test]
 async fn mjpeg_endless_part_headers_are_refused() {
-    let (port, _) = serve(handler!(|socket, sent| {
-        read_head(&mut socket).await;
-        let _ = socket
-            .write_all(format!("{MJPEG_HEAD}--frame\r\n").as_bytes())
-            .await;
-        flood(
-            &mut socket,
-            b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaa\r\n",
-            &sent,
-            256 << 20,
-        )
-        .await;
-    }))
+    let camera = serve_canned(
+        format!("{MJPEG_HEAD}--frame\r\n"),
+        Then::Flood {
+            bytes: b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaa\r\n".to_vec(),
+            limit: 256 << 20,
+        },
+    )
     .await;
-    let error = first_frame(&format!("http://127.0.0.1:{port}/video"), &quick())
-        .await
-        .unwrap_err();
-    let text = error.to_string();
-    assert!(matches!(error, SourceError::TooLarge(_)), "{text}");
-    assert!(text.contains("headers run over 16384 bytes"), "{text}");
+    assert_error!(
+        camera.error("http", "video", &quick()).await,
+        SourceError::TooLarge(_),
+        "headers run over 16384 bytes",
+    );
 }
 
 #[tokio::test]
 async fn mjpeg_slow_drip_times_out() {
-    let (port, _) = serve(handler!(|socket, sent| {
-        read_head(&mut socket).await;
-        let _ = socket.write_all(MJPEG_HEAD.as_bytes()).await;
-        let part = format!(
-            "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: 1000\r\n\r\n{}",
-            "x".repeat(1000)
-        );
-        for byte in part.bytes() {
-            if socket.write_all(&[byte]).await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }))
+    let part = format!(
+        "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: 1000\r\n\r\n{}",
+        "x".repeat(1000)
+    );
+    let camera = serve_canned(
+        MJPEG_HEAD,
+        Then::Drip {
+            pieces: part.bytes().map(|b| vec![b]).collect(),
+            every: Duration::from_millis(100),
+        },
+    )
     .await;
-    let options = SourceOptions {
-        frame_timeout: Duration::from_secs(1),
-        ..SourceOptions::default()
-    };
-    let error = first_frame(&format!("http://127.0.0.1:{port}/video"), &options)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(error, SourceError::Timeout(t) if t == Duration::from_secs(1)),
-        "{error}"
+    let options = frame_timeout(Duration::from_secs(1));
+    assert_error!(
+        camera.error("http", "video", &options).await,
+        SourceError::Timeout(t) if t == Duration::from_secs(1),
     );
 }
 
 #[tokio::test]
 async fn mjpeg_bad_part_length_is_refused() {
-    let (port, _) = serve(handler!(|socket, sent| {
-        read_head(&mut socket).await;
-        let part = format!("{MJPEG_HEAD}--frame\r\nContent-Length: -12\r\n\r\nabc");
-        let _ = socket.write_all(part.as_bytes()).await;
-        tokio::time::sleep(Duration::from_secs(10)).await;
-    }))
+    let camera = serve_canned(
+        format!("{MJPEG_HEAD}--frame\r\nContent-Length: -12\r\n\r\nabc"),
+        Then::Wait(Duration::from_secs(10)),
+    )
     .await;
-    let error = first_frame(&format!("http://127.0.0.1:{port}/video"), &quick())
-        .await
-        .unwrap_err();
-    let text = error.to_string();
-    assert!(matches!(error, SourceError::Protocol(_)), "{text}");
-    assert!(text.contains("\"-12\" is not a length"), "{text}");
+    assert_error!(
+        camera.error("http", "video", &quick()).await,
+        SourceError::Protocol(_),
+        "\"-12\" is not a length",
+    );
 }
 
 #[tokio::test]
 async fn mjpeg_frame_of_absurd_shape_is_refused() {
-    let (port, _) = serve(handler!(|socket, sent| {
-        read_head(&mut socket).await;
-        let tall = png(1, 60000);
-        let mut body = format!(
-            "{MJPEG_HEAD}--frame\r\nContent-Type: image/png\r\nContent-Length: {}\r\n\r\n",
-            tall.len()
-        )
-        .into_bytes();
-        body.extend_from_slice(&tall);
-        body.extend_from_slice(b"\r\n--frame\r\n");
-        let _ = socket.write_all(&body).await;
-        tokio::time::sleep(Duration::from_secs(10)).await;
-    }))
-    .await;
-    let error = first_frame(&format!("http://127.0.0.1:{port}/video"), &quick())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(error, SourceError::FrameSize(size) if (size.width, size.height) == (1, 60000)),
-        "{error}"
+    let mut stream = MJPEG_HEAD.as_bytes().to_vec();
+    stream.extend(mjpeg_part("image/png", &png(1, 60000), true));
+    stream.extend_from_slice(b"--frame\r\n");
+    let camera = serve_canned(stream, Then::Wait(Duration::from_secs(10))).await;
+    assert_error!(
+        camera.error("http", "video", &quick()).await,
+        SourceError::FrameSize(size) if (size.width, size.height) == (1, 60000),
+        "1×60000",
+        "8:1",
     );
-    let text = error.to_string();
-    assert!(text.contains("1×60000") && text.contains("8:1"), "{text}");
 }
 
 #[tokio::test]
 async fn mjpeg_stream_of_good_frames_still_plays() {
-    let (port, _) = serve(handler!(|socket, sent| {
-        read_head(&mut socket).await;
-        let _ = socket.write_all(MJPEG_HEAD.as_bytes()).await;
-        let frame = jpeg(64, 48);
-        for i in 0..50 {
+    let frame = jpeg(64, 48);
+    let camera = serve_canned(
+        MJPEG_HEAD,
+        Then::Drip {
             // With and without Content-Length, alternately.
-            let mut part = if i % 2 == 0 {
-                format!(
-                    "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
-                    frame.len()
-                )
-            } else {
-                "--frame\r\nContent-Type: image/jpeg\r\n\r\n".to_owned()
-            }
-            .into_bytes();
-            part.extend_from_slice(&frame);
-            part.extend_from_slice(b"\r\n");
-            if socket.write_all(&part).await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }))
+            pieces: (0..50)
+                .map(|i| mjpeg_part("image/jpeg", &frame, i % 2 == 0))
+                .collect(),
+            every: Duration::from_millis(5),
+        },
+    )
     .await;
     let mut camera = source::open(
-        &format!("http://127.0.0.1:{port}/video"),
+        &camera.url("http", "video"),
         Duration::from_millis(1),
         &quick(),
     )
@@ -358,35 +407,25 @@ async fn mjpeg_stream_of_good_frames_still_plays() {
 async fn http_redirect_is_not_followed() {
     let visited = Arc::new(AtomicBool::new(false));
     let seen = visited.clone();
-    let (target, _) = serve(Arc::new(
-        move |mut socket: TcpStream, _: Arc<AtomicUsize>| {
-            let seen = seen.clone();
-            Box::pin(async move {
-                seen.store(true, Ordering::Relaxed);
-                read_head(&mut socket).await;
-                let frame = jpeg(64, 48);
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
-                    frame.len()
-                );
-                let _ = socket.write_all(head.as_bytes()).await;
-                let _ = socket.write_all(&frame).await;
-            }) as Pin<Box<dyn Future<Output = ()> + Send>>
+    let frame = http_ok("image/jpeg", &jpeg(64, 48));
+    let target = serve_answering(
+        move |_| {
+            seen.store(true, Ordering::Relaxed);
+            frame.clone()
         },
-    ))
+        Then::Close,
+    )
+    .await
+    .port;
+    let camera = serve_canned(
+        format!(
+            "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{target}/secret?token=hunter2\r\nContent-Length: 0\r\n\r\n"
+        ),
+        Then::Close,
+    )
     .await;
-    let (port, _) = serve(Arc::new(move |mut socket: TcpStream, _: Arc<AtomicUsize>| {
-        Box::pin(async move {
-            read_head(&mut socket).await;
-            let answer = format!(
-                "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{target}/secret?token=hunter2\r\nContent-Length: 0\r\n\r\n"
-            );
-            let _ = socket.write_all(answer.as_bytes()).await;
-        }) as Pin<Box<dyn Future<Output = ()> + Send>>
-    }))
-    .await;
-    let url = format!("http://127.0.0.1:{port}/snapshot.jpg");
-    let error = first_frame(&url, &quick()).await.unwrap_err();
+    let url = camera.url("http", "snapshot.jpg");
+    let error = refusal(&url, &quick()).await;
     let text = error.to_string();
     assert!(matches!(error, SourceError::Protocol(_)), "{text}");
     assert!(text.contains("redirects (HTTP 302 Found)"), "{text}");
@@ -418,124 +457,85 @@ async fn http_redirect_is_not_followed() {
 
 #[tokio::test]
 async fn snapshot_giant_content_length_is_refused() {
-    let (port, _) = serve(handler!(|socket, sent| {
-        read_head(&mut socket).await;
-        let head =
-            "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 1500000000\r\n\r\n";
-        let _ = socket.write_all(head.as_bytes()).await;
-        flood(&mut socket, &[0xFF; 64 * 1024], &sent, 64 << 20).await;
-    }))
+    let camera = serve_canned(
+        "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 1500000000\r\n\r\n",
+        Then::Flood {
+            bytes: vec![0xFF; 64 * 1024],
+            limit: 64 << 20,
+        },
+    )
     .await;
-    let error = first_frame(&format!("http://127.0.0.1:{port}/snap.jpg"), &quick())
-        .await
-        .unwrap_err();
-    let text = error.to_string();
-    assert!(matches!(error, SourceError::TooLarge(_)), "{text}");
-    assert!(
-        text.contains("1500000000 bytes (its Content-Length)")
-            && text.contains(&MAX_SNAPSHOT_BYTES.to_string()),
-        "{text}"
+    assert_error!(
+        camera.error("http", "snap.jpg", &quick()).await,
+        SourceError::TooLarge(_),
+        "1500000000 bytes (its Content-Length)",
+        &MAX_SNAPSHOT_BYTES.to_string(),
     );
 }
 
 #[tokio::test]
 async fn snapshot_giant_body_is_cut_at_the_cap() {
-    let (port, sent) = serve(handler!(|socket, sent| {
-        read_head(&mut socket).await;
-        // No length: the body runs until the connection closes (1.5 GB if it were read).
-        let head = "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nConnection: close\r\n\r\n";
-        let _ = socket.write_all(head.as_bytes()).await;
-        flood(&mut socket, &[0xD8; 64 * 1024], &sent, 1_500_000_000).await;
-    }))
+    // No length: the body runs until the connection closes (1.5 GB if it were read).
+    let camera = serve_canned(
+        "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nConnection: close\r\n\r\n",
+        Then::Flood {
+            bytes: vec![0xD8; 64 * 1024],
+            limit: 1_500_000_000,
+        },
+    )
     .await;
-    let error = first_frame(&format!("http://127.0.0.1:{port}/snap.jpg"), &quick())
-        .await
-        .unwrap_err();
-    let text = error.to_string();
-    assert!(matches!(error, SourceError::TooLarge(_)), "{text}");
-    assert!(
-        text.contains("a snapshot of more than 16777216 bytes"),
-        "{text}"
+    assert_error!(
+        camera.error("http", "snap.jpg", &quick()).await,
+        SourceError::TooLarge(_),
+        "a snapshot of more than 16777216 bytes",
     );
-    let sent = sent.load(Ordering::Relaxed);
+    let sent = camera.sent();
     assert!(sent < MAX_SNAPSHOT_BYTES + (32 << 20), "{sent} bytes sent");
 }
 
 #[tokio::test]
 async fn snapshot_slow_body_times_out() {
-    let (port, _) = serve(handler!(|socket, sent| {
-        read_head(&mut socket).await;
-        let head = "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n";
-        let _ = socket.write_all(head.as_bytes()).await;
-        for _ in 0..100_000 {
-            if socket.write_all(&[0]).await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }))
+    let camera = serve_canned(
+        "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n",
+        Then::Drip {
+            pieces: vec![vec![0]; 100_000],
+            every: Duration::from_millis(100),
+        },
+    )
     .await;
-    let options = SourceOptions {
-        frame_timeout: Duration::from_secs(1),
-        ..SourceOptions::default()
-    };
-    let error = first_frame(&format!("http://127.0.0.1:{port}/snap.jpg"), &options)
-        .await
-        .unwrap_err();
-    assert!(matches!(error, SourceError::Timeout(_)), "{error}");
+    let options = frame_timeout(Duration::from_secs(1));
+    assert_error!(
+        camera.error("http", "snap.jpg", &options).await,
+        SourceError::Timeout(_),
+    );
 }
 
-async fn serve_snapshot(image: Vec<u8>) -> u16 {
-    let image = Arc::new(image);
-    let (port, _) = serve(Arc::new(
-        move |mut socket: TcpStream, _: Arc<AtomicUsize>| {
-            let image = image.clone();
-            Box::pin(async move {
-                read_head(&mut socket).await;
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {}\r\n\r\n",
-                    image.len()
-                );
-                let _ = socket.write_all(head.as_bytes()).await;
-                let _ = socket.write_all(&image).await;
-            }) as Pin<Box<dyn Future<Output = ()> + Send>>
-        },
-    ))
-    .await;
-    port
+/// The error a snapshot camera serving `image` as a PNG ends in.
+async fn snapshot_error(image: &[u8]) -> SourceError {
+    let camera = serve_canned(http_ok("image/png", image), Then::Close).await;
+    camera.error("http", "snap.png", &quick()).await
 }
 
 #[tokio::test]
 async fn snapshot_of_13000_square_png_is_refused_before_decoding() {
-    let port = serve_snapshot(png_13000_square()).await;
-    let error = first_frame(&format!("http://127.0.0.1:{port}/snap.png"), &quick())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(error, SourceError::FrameSize(size) if (size.width, size.height) == (13000, 13000)),
-        "{error}"
+    assert_error!(
+        snapshot_error(&png_13000_square()).await,
+        SourceError::FrameSize(size) if (size.width, size.height) == (13000, 13000),
+        "13000×13000",
     );
-    assert!(error.to_string().contains("13000×13000"), "{error}");
 }
 
 #[tokio::test]
 async fn snapshot_of_1x60000_is_refused() {
-    let port = serve_snapshot(png(1, 60000)).await;
-    let error = first_frame(&format!("http://127.0.0.1:{port}/snap.png"), &quick())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(error, SourceError::FrameSize(size) if (size.width, size.height) == (1, 60000)),
-        "{error}"
+    assert_error!(
+        snapshot_error(&png(1, 60000)).await,
+        SourceError::FrameSize(size) if (size.width, size.height) == (1, 60000),
     );
 }
 
 #[tokio::test]
 async fn snapshot_garbage_is_a_decode_error() {
-    let port = serve_snapshot(b"\x89PNG\r\n\x1a\nthis is not the rest of a PNG".to_vec()).await;
-    let error = first_frame(&format!("http://127.0.0.1:{port}/snap.png"), &quick())
-        .await
-        .unwrap_err();
+    let error = snapshot_error(b"\x89PNG\r\n\x1a\nthis is not the rest of a PNG").await;
     assert!(matches!(error, SourceError::Decode(_)), "{error}");
     assert!(
         error
@@ -558,8 +558,7 @@ async fn file_camera_refuses_absurd_frames() {
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
-        let url = url::Url::from_file_path(&path).unwrap().to_string();
-        let error = first_frame(&url, &quick()).await.unwrap_err();
+        let error = refusal(&file_url(&path), &quick()).await;
         assert!(
             matches!(error, SourceError::FrameSize(s) if (s.width, s.height) == size),
             "{name}: {error}"
@@ -575,11 +574,11 @@ async fn file_camera_refuses_an_image_file_over_the_cap() {
     let file = std::fs::File::create(&path).unwrap();
     file.set_len(source::file::MAX_IMAGE_FILE_BYTES + 1)
         .unwrap();
-    let url = url::Url::from_file_path(&path).unwrap().to_string();
-    let error = first_frame(&url, &quick()).await.unwrap_err();
-    let text = error.to_string();
-    assert!(matches!(error, SourceError::TooLarge(_)), "{text}");
-    assert!(text.contains("67108865 bytes"), "{text}");
+    assert_error!(
+        refusal(&file_url(&path), &quick()).await,
+        SourceError::TooLarge(_),
+        "67108865 bytes",
+    );
 }
 
 #[test]
@@ -621,23 +620,9 @@ fn encode_h264(width: usize, height: usize, frames: usize) -> Vec<u8> {
     stream
 }
 
+/// [`play_file`] of a raw H.264 file.
 async fn play_raw(bytes: &[u8]) -> (usize, Option<SourceError>) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("stream.h264");
-    std::fs::write(&path, bytes).unwrap();
-    let url = url::Url::from_file_path(&path).unwrap().to_string();
-    let mut camera = match source::open(&url, Duration::from_millis(1), &quick()).await {
-        Ok(camera) => camera,
-        Err(e) => return (0, Some(e)),
-    };
-    let mut frames = 0;
-    loop {
-        match camera.next_frame().await {
-            Ok(_) => frames += 1,
-            Err(SourceError::Ended) => return (frames, None),
-            Err(e) => return (frames, Some(e)),
-        }
-    }
+    play_file("stream.h264", bytes).await
 }
 
 #[tokio::test]
@@ -718,10 +703,11 @@ async fn h264_nal_unit_over_the_cap_is_refused() {
     bytes.resize(MAX_ACCESS_UNIT_BYTES + 1000, 0x11);
     let (frames, error) = play_raw(&bytes).await;
     assert_eq!(frames, 0);
-    let error = error.expect("an error");
-    let text = error.to_string();
-    assert!(matches!(error, SourceError::TooLarge(_)), "{text}");
-    assert!(text.contains("NAL unit runs over 16777216 bytes"), "{text}");
+    assert_error!(
+        error.expect("an error"),
+        SourceError::TooLarge(_),
+        "NAL unit runs over 16777216 bytes",
+    );
 }
 
 #[tokio::test]
@@ -729,10 +715,9 @@ async fn h264_frames_of_absurd_shape_are_refused() {
     // 16×256: each side within bounds, but 16:1.
     let (frames, error) = play_raw(&encode_h264(16, 256, 2)).await;
     assert_eq!(frames, 0);
-    let error = error.expect("an error");
-    assert!(
-        matches!(error, SourceError::FrameSize(s) if (s.width, s.height) == (16, 256)),
-        "{error}"
+    assert_error!(
+        error.expect("an error"),
+        SourceError::FrameSize(s) if (s.width, s.height) == (16, 256),
     );
 }
 
@@ -752,32 +737,29 @@ fn cseq(request: &[u8]) -> String {
         .unwrap_or_else(|| "1".into())
 }
 
-async fn rtsp_error(handler: Handler) -> (SourceError, usize) {
-    let (port, sent) = serve(handler).await;
-    let error = first_frame(&format!("rtsp://127.0.0.1:{port}/stream"), &quick())
-        .await
-        .unwrap_err();
-    (error, sent.load(Ordering::Relaxed))
-}
-
 #[tokio::test]
 async fn rtsp_describe_with_2gb_content_length_is_refused() {
-    let (error, sent) = rtsp_error(handler!(|socket, sent| {
-        let request = read_head(&mut socket).await;
-        let answer = format!(
-            "RTSP/1.0 200 OK\r\nCSeq: {}\r\nContent-Type: application/sdp\r\nContent-Length: 2000000000\r\n\r\n",
-            cseq(&request)
-        );
-        let _ = socket.write_all(answer.as_bytes()).await;
-        flood(&mut socket, b"v=0\r\na=padding\r\n", &sent, 256 << 20).await;
-    }))
+    let camera = serve_answering(
+        |request| {
+            format!(
+                "RTSP/1.0 200 OK\r\nCSeq: {}\r\nContent-Type: application/sdp\r\nContent-Length: 2000000000\r\n\r\n",
+                cseq(request)
+            )
+            .into_bytes()
+        },
+        Then::Flood {
+            bytes: b"v=0\r\na=padding\r\n".to_vec(),
+            limit: 256 << 20,
+        },
+    )
     .await;
-    let text = error.to_string();
-    assert!(matches!(error, SourceError::TooLarge(_)), "{text}");
-    assert!(
-        text.contains("RTSP guard") && text.contains("Content-Length 2000000000"),
-        "{text}"
+    assert_error!(
+        camera.error("rtsp", "stream", &quick()).await,
+        SourceError::TooLarge(_),
+        "RTSP guard",
+        "Content-Length 2000000000",
     );
+    let sent = camera.sent();
     assert!(
         sent < (64 << 20),
         "{sent} bytes sent: the connection was closed"
@@ -786,28 +768,20 @@ async fn rtsp_describe_with_2gb_content_length_is_refused() {
 
 #[tokio::test]
 async fn rtsp_endless_headers_are_refused() {
-    let (error, sent) = rtsp_error(handler!(|socket, sent| {
-        let request = read_head(&mut socket).await;
-        let answer = format!("RTSP/1.0 200 OK\r\nCSeq: {}\r\n", cseq(&request));
-        let _ = socket.write_all(answer.as_bytes()).await;
-        flood(
-            &mut socket,
-            b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
-            &sent,
-            400 << 20,
-        )
-        .await;
-    }))
+    let camera = serve_answering(
+        |request| format!("RTSP/1.0 200 OK\r\nCSeq: {}\r\n", cseq(request)).into_bytes(),
+        Then::Flood {
+            bytes: b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".to_vec(),
+            limit: 400 << 20,
+        },
+    )
     .await;
-    let text = error.to_string();
-    assert!(matches!(error, SourceError::TooLarge(_)), "{text}");
-    assert!(
-        text.contains(&format!(
-            "head runs over {} bytes",
-            rtsp_guard::MAX_HEAD_BYTES
-        )),
-        "{text}"
+    assert_error!(
+        camera.error("rtsp", "stream", &quick()).await,
+        SourceError::TooLarge(_),
+        &format!("head runs over {} bytes", rtsp_guard::MAX_HEAD_BYTES),
     );
+    let sent = camera.sent();
     assert!(
         sent < (64 << 20),
         "{sent} bytes sent: the connection was closed"
@@ -816,32 +790,26 @@ async fn rtsp_endless_headers_are_refused() {
 
 #[tokio::test]
 async fn rtsp_garbage_answer_is_refused() {
-    let (error, _) = rtsp_error(handler!(|socket, sent| {
-        read_head(&mut socket).await;
-        let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
-        tokio::time::sleep(Duration::from_secs(10)).await;
-    }))
+    let camera = serve_canned(
+        "HTTP/1.1 400 Bad Request\r\n\r\n",
+        Then::Wait(Duration::from_secs(10)),
+    )
     .await;
-    let text = error.to_string();
-    assert!(matches!(error, SourceError::Protocol(_)), "{text}");
-    assert!(text.contains("HTTP/1.1 400"), "{text}");
+    assert_error!(
+        camera.error("rtsp", "stream", &quick()).await,
+        SourceError::Protocol(_),
+        "HTTP/1.1 400",
+    );
 }
 
 #[tokio::test]
 async fn rtsp_silent_camera_times_out() {
-    let (port, _) = serve(handler!(|socket, sent| {
-        read_head(&mut socket).await;
-        tokio::time::sleep(Duration::from_secs(30)).await;
-    }))
-    .await;
-    let options = SourceOptions {
-        frame_timeout: Duration::from_secs(1),
-        ..SourceOptions::default()
-    };
-    let error = first_frame(&format!("rtsp://127.0.0.1:{port}/stream"), &options)
-        .await
-        .unwrap_err();
-    assert!(matches!(error, SourceError::Timeout(_)), "{error}");
+    let camera = serve_canned("", Then::Wait(Duration::from_secs(30))).await;
+    let options = frame_timeout(Duration::from_secs(1));
+    assert_error!(
+        camera.error("rtsp", "stream", &options).await,
+        SourceError::Timeout(_),
+    );
 }
 
 #[tokio::test]
@@ -851,24 +819,20 @@ async fn rtsp_unreachable_camera_is_a_connect_error() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let error = first_frame(&format!("rtsp://127.0.0.1:{port}/stream"), &quick())
-        .await
-        .unwrap_err();
-    let text = error.to_string();
-    assert!(matches!(error, SourceError::Connect(_)), "{text}");
-    assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+    assert_error!(
+        refusal(&format!("rtsp://127.0.0.1:{port}/stream"), &quick()).await,
+        SourceError::Connect(_),
+        &format!("127.0.0.1:{port}"),
+    );
 }
 
 #[tokio::test]
 async fn rtsps_is_refused_clearly() {
-    let error = first_frame("rtsps://127.0.0.1:1/stream", &quick())
-        .await
-        .unwrap_err();
-    let text = error.to_string();
-    assert!(matches!(error, SourceError::Unsupported(_)), "{text}");
-    assert!(
-        text.contains("RTSP over TLS") && text.contains("rtsp://"),
-        "{text}"
+    assert_error!(
+        refusal("rtsps://127.0.0.1:1/stream", &quick()).await,
+        SourceError::Unsupported(_),
+        "RTSP over TLS",
+        "rtsp://",
     );
 }
 
@@ -930,17 +894,13 @@ async fn endless_frame_camera(mut socket: TcpStream, sent: Arc<AtomicUsize>) {
 
 #[tokio::test]
 async fn rtsp_endless_video_frame_is_refused() {
-    let (port, sent) = serve(Arc::new(|socket, sent| {
-        Box::pin(endless_frame_camera(socket, sent)) as Pin<Box<dyn Future<Output = ()> + Send>>
-    }))
-    .await;
-    let error = first_frame(&format!("rtsp://127.0.0.1:{port}/stream"), &quick())
-        .await
-        .unwrap_err();
-    let text = error.to_string();
-    assert!(matches!(error, SourceError::TooLarge(_)), "{text}");
-    assert!(text.contains("one video frame"), "{text}");
-    let sent = sent.load(Ordering::Relaxed);
+    let camera = serve(endless_frame_camera).await;
+    assert_error!(
+        camera.error("rtsp", "stream", &quick()).await,
+        SourceError::TooLarge(_),
+        "one video frame",
+    );
+    let sent = camera.sent();
     assert!(
         sent < MAX_ACCESS_UNIT_BYTES + (32 << 20),
         "{sent} bytes sent"
@@ -1024,23 +984,9 @@ fn field_of(mp4: &[u8], fourcc: &[u8; 4]) -> usize {
     mp4.windows(4).rposition(|w| w == fourcc).expect("the box") + 4
 }
 
+/// [`play_file`] of an MP4 file.
 async fn play_mp4(bytes: &[u8]) -> (usize, Option<SourceError>) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("recording.mp4");
-    std::fs::write(&path, bytes).unwrap();
-    let url = url::Url::from_file_path(&path).unwrap().to_string();
-    let mut camera = match source::open(&url, Duration::from_millis(1), &quick()).await {
-        Ok(camera) => camera,
-        Err(e) => return (0, Some(e)),
-    };
-    let mut frames = 0;
-    loop {
-        match camera.next_frame().await {
-            Ok(_) => frames += 1,
-            Err(SourceError::Ended) => return (frames, None),
-            Err(e) => return (frames, Some(e)),
-        }
-    }
+    play_file("recording.mp4", bytes).await
 }
 
 #[tokio::test]
@@ -1086,8 +1032,9 @@ async fn mp4_sample_over_the_cap_is_refused() {
     huge[at..at + 4].copy_from_slice(&0xFFFF_FFF0u32.to_be_bytes());
     let (frames, error) = play_mp4(&huge).await;
     assert_eq!(frames, 0);
-    let error = error.expect("an error");
-    let text = error.to_string();
-    assert!(matches!(error, SourceError::TooLarge(_)), "{text}");
-    assert!(text.contains("a sample of 4294967280 bytes"), "{text}");
+    assert_error!(
+        error.expect("an error"),
+        SourceError::TooLarge(_),
+        "a sample of 4294967280 bytes",
+    );
 }

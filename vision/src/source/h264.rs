@@ -9,7 +9,7 @@ use image::RgbImage;
 use memchr::memmem;
 use openh264::formats::YUVSource;
 
-use super::SourceError;
+use super::{SourceError, framing};
 use crate::bounds;
 
 /// Failed decodes of key frames in a row after which a stream is declared undecodable.
@@ -154,14 +154,8 @@ impl AnnexBSplitter {
             self.current = self.current.map(|c| c - self.consumed);
             self.consumed = 0;
         }
-        let needed = self.buffer.len() + bytes.len();
-        if needed > self.buffer.capacity() {
-            // Doubling, but never past the cap plus a start code (or what this chunk needs).
-            let cap = self.limit.saturating_add(4);
-            let target = needed.max((self.buffer.capacity() * 2).min(cap));
-            self.buffer.reserve_exact(target - self.buffer.len());
-        }
-        self.buffer.extend_from_slice(bytes);
+        // Never past the cap plus a start code (or what this chunk needs).
+        framing::extend_within(&mut self.buffer, bytes, self.limit.saturating_add(4));
     }
 
     /// The next whole NAL unit (with its start code), if the bytes so far hold one.
@@ -306,6 +300,15 @@ mod tests {
         }
     }
 
+    /// Offers the frame of stream time `at` to `sampler`, as the sources do: taken if due.
+    fn offer(sampler: &mut Sampler, at: Duration) -> bool {
+        let due = sampler.is_due(at);
+        if due {
+            sampler.take(at);
+        }
+        due
+    }
+
     #[test]
     fn samples_follow_the_stream_clock_with_a_tolerance() {
         let ms = Duration::from_millis;
@@ -313,8 +316,7 @@ mod tests {
         let mut sampler = Sampler::new(ms(1000));
         let mut taken = 0;
         for at in [0, 995, 2003, 2990, 4000, 4985, 6010] {
-            if sampler.is_due(ms(at)) {
-                sampler.take(ms(at));
+            if offer(&mut sampler, ms(at)) {
                 taken += 1;
             }
         }
@@ -323,13 +325,7 @@ mod tests {
         let mut sampler = Sampler::new(ms(1000));
         let taken: Vec<u64> = (0..250u64)
             .map(|i| i * 40)
-            .filter(|&at| {
-                let due = sampler.is_due(ms(at));
-                if due {
-                    sampler.take(ms(at));
-                }
-                due
-            })
+            .filter(|&at| offer(&mut sampler, ms(at)))
             .collect();
         assert_eq!(taken, (0..10).map(|s| s * 1000).collect::<Vec<_>>());
         // Too early (more than the tolerance) is not taken; sampling at 300 ms on a 40 ms
@@ -339,13 +335,7 @@ mod tests {
         assert!(!sampler.is_due(ms(250)));
         let count = (1..75u64)
             .map(|i| i * 40)
-            .filter(|&at| {
-                let due = sampler.is_due(ms(at));
-                if due {
-                    sampler.take(ms(at));
-                }
-                due
-            })
+            .filter(|&at| offer(&mut sampler, ms(at)))
             .count();
         assert_eq!(count, 9, "0 then 9 more within 2.96 s at 300 ms");
         // A clock that goes back (a camera restarting) or jumps ahead starts a new grid.

@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use tokio::time::Instant as Deadline;
 
 use super::{
-    Frame, FrameSource, SourceError, SourceOptions, decode_frame,
+    Frame, FrameSource, SourceError, SourceOptions, decode_frame, framing,
     mjpeg::{self, MultipartError, MultipartParser, boundary_of},
 };
 
@@ -214,12 +214,7 @@ async fn read_snapshot(
                 "a snapshot of more than {limit} bytes; hadir accepts at most {limit}"
             )));
         }
-        if needed > body.capacity() {
-            // Doubling, but never past the cap.
-            let target = needed.max((body.capacity() * 2).min(limit));
-            body.reserve_exact(target - body.len());
-        }
-        body.extend_from_slice(&chunk);
+        framing::extend_within(&mut body, &chunk, limit);
     }
 }
 

@@ -13,6 +13,8 @@
 
 use memchr::memmem;
 
+use super::framing::{self, BadLength};
+
 /// Largest part accepted (a 4K JPEG is a few MB).
 pub const MAX_PART_BYTES: usize = 16 * 1024 * 1024;
 
@@ -181,15 +183,8 @@ impl MultipartParser {
             };
             self.consumed = 0;
         }
-        let needed = self.buffer.len() + bytes.len();
-        if needed > self.buffer.capacity() {
-            // Grow by doubling, but never past the cap (or what this chunk needs): no
-            // allocation beyond what the limits allow.
-            let cap = self.limits.max_buffered(self.delimiter_len - 2);
-            let target = needed.max((self.buffer.capacity() * 2).min(cap));
-            self.buffer.reserve_exact(target - self.buffer.len());
-        }
-        self.buffer.extend_from_slice(bytes);
+        let cap = self.limits.max_buffered(self.delimiter_len - 2);
+        framing::extend_within(&mut self.buffer, bytes, cap);
     }
 
     /// Drops what cannot start a delimiter: all but the last `delimiter_len - 1` bytes.
@@ -339,31 +334,12 @@ impl MultipartParser {
 
 /// The `Content-Length` of a part's header block, if it has one.
 fn content_length(headers: &[u8]) -> Result<Option<u64>, MultipartError> {
-    let mut length = None;
-    for line in headers.split(|&b| b == b'\n') {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let (name, value) = (line[..colon].trim_ascii(), line[colon + 1..].trim_ascii());
-        if !name.eq_ignore_ascii_case(b"content-length") {
-            continue;
-        }
-        let parsed = std::str::from_utf8(value)
-            .ok()
-            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|v| v.parse::<u64>().ok())
-            .ok_or_else(|| {
-                let shown: String = String::from_utf8_lossy(value).chars().take(40).collect();
-                MultipartError::BadHeaders(format!("Content-Length {shown:?} is not a length"))
-            })?;
-        if length.is_some_and(|previous| previous != parsed) {
-            return Err(MultipartError::BadHeaders(
-                "two different Content-Length headers".into(),
-            ));
-        }
-        length = Some(parsed);
-    }
-    Ok(length)
+    framing::content_length(headers).map_err(|bad| {
+        MultipartError::BadHeaders(match bad {
+            BadLength::NotALength(shown) => format!("Content-Length {shown:?} is not a length"),
+            BadLength::TwoValues => "two different Content-Length headers".into(),
+        })
+    })
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@
 //! what the camera sent and what the limit is: hadir shows it as the camera's status.
 
 pub mod file;
+mod framing;
 pub mod h264;
 pub mod http;
 pub mod mjpeg;

@@ -46,7 +46,11 @@ use tokio::{
     net::{TcpListener, TcpStream},
 };
 
-use super::{SourceError, h264};
+use super::{
+    SourceError,
+    framing::{self, BadLength},
+    h264,
+};
 
 /// Largest RTSP message head (status or request line and headers) a camera may send.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -300,7 +304,10 @@ impl ResponseChecker {
 
 /// Checks a whole message head; returns the length of its body.
 fn check_head(head: &[u8]) -> Result<u64, Violation> {
-    let first_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let (first_line, headers) = match memchr::memchr(b'\n', head) {
+        Some(at) => (&head[..at], &head[at + 1..]),
+        None => (head, &[][..]),
+    };
     let first_line = first_line.strip_suffix(b"\r").unwrap_or(first_line);
     let is_response = first_line.starts_with(b"RTSP/");
     let is_request = memmem::find(first_line, b" RTSP/").is_some();
@@ -312,32 +319,14 @@ fn check_head(head: &[u8]) -> Result<u64, Violation> {
             .collect();
         return Err(Violation::Garbage(format!("{shown:?}")));
     }
-    let mut length: Option<u64> = None;
-    for line in head.split(|&b| b == b'\n').skip(1) {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        if !line[..colon]
-            .trim_ascii()
-            .eq_ignore_ascii_case(b"content-length")
-        {
-            continue;
-        }
-        let value = line[colon + 1..].trim_ascii();
-        let parsed = std::str::from_utf8(value)
-            .ok()
-            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|v| v.parse::<u64>().ok())
-            .ok_or_else(|| {
-                let shown: String = String::from_utf8_lossy(value).chars().take(40).collect();
-                Violation::BadLength(format!("{shown:?}"))
-            })?;
-        if length.is_some_and(|previous| previous != parsed) {
-            return Err(Violation::BadLength("two different values".into()));
-        }
-        length = Some(parsed);
-    }
-    let length = length.unwrap_or(0);
+    let length = framing::content_length(headers)
+        .map_err(|bad| {
+            Violation::BadLength(match bad {
+                BadLength::NotALength(shown) => format!("{shown:?}"),
+                BadLength::TwoValues => "two different values".into(),
+            })
+        })?
+        .unwrap_or(0);
     if length > MAX_BODY_BYTES as u64 {
         return Err(Violation::BodyTooLarge(length));
     }
