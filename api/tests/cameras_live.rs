@@ -471,7 +471,6 @@ on_both_backends!(
     faces_in_ignore_regions_are_not_recognised
 );
 
-
 /// `hadir camera check` reads frames from a stream URL without a config or a database, and
 /// saves the last one; a missing webcam is a clear error and a failing exit.
 #[test]

@@ -238,7 +238,9 @@ impl Drop for RtspCamera {
 
 /// A test video built by tests/camera_fixtures/make_videos.sh.
 pub fn video(name: &str) -> std::path::PathBuf {
-    let video = vision::models::runtime::cache_dir().join("videos").join(name);
+    let video = vision::models::runtime::cache_dir()
+        .join("videos")
+        .join(name);
     assert!(
         video.exists(),
         "{} is missing: scripts/test builds it (tests/camera_fixtures/make_videos.sh)",
