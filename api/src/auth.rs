@@ -3,9 +3,22 @@
 //! Tokens are random (`hdr_` + 64 hex digits) and stored as their SHA-256; the token itself is
 //! shown once, when it is created. Roles: `admin` (everything), `viewer` (queries and
 //! subscriptions), `ingest` (`reportSighting` and camera heartbeats only).
+//!
+//! A token that was just found valid is remembered for [`AUTH_CACHE_TTL`], so that a crowd of
+//! clients connecting at once (after a restart, every dashboard reconnects, each checking its
+//! token at `connection_init` and again at its first `subscribe`) does not read the database
+//! for each check; a revocation, here or seen from another process, forgets the token at
+//! once. `last_used_at` is written for many tokens in one statement every
+//! [`LAST_USED_FLUSH_INTERVAL`], not by the request that used the token.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use async_graphql::{Context, Guard};
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use entity::api_token;
 use rand::RngCore;
 use sea_orm::{
@@ -31,6 +44,18 @@ pub const REVOCATION_POLL_INTERVAL: std::time::Duration = std::time::Duration::f
 pub const REVOCATION_QUEUE: usize = 256;
 /// Name under which `HADIR_ADMIN_TOKEN` is recorded.
 pub const BOOTSTRAP_TOKEN_NAME: &str = "HADIR_ADMIN_TOKEN";
+/// How long a token found valid in the database is taken as valid without reading it again.
+/// Revocations announced to this process forget it at once; this bounds how long one that
+/// is never announced (the revocation watch cannot read the database) goes unnoticed.
+pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(1);
+/// Tokens remembered at most; when full, expired ones are dropped, and if none has expired,
+/// all of them.
+pub const AUTH_CACHE_CAPACITY: usize = 65_536;
+/// Uses of tokens are gathered this long and then written (`last_used_at`) in one statement
+/// per [`LAST_USED_BATCH`] tokens; `last_used_at` is exact to within this long.
+pub const LAST_USED_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+/// Tokens one `last_used_at` statement updates at most.
+pub const LAST_USED_BATCH: usize = 500;
 
 /// What a token may do.
 #[derive(async_graphql::Enum, Copy, Clone, Debug, Eq, PartialEq, Hash)]
@@ -105,6 +130,63 @@ pub fn token_from_authorization(value: &str) -> Option<&str> {
     Some(token).filter(|t| !t.is_empty())
 }
 
+/// A token found valid in the database.
+#[derive(Clone, Debug)]
+struct Remembered {
+    principal: Principal,
+    /// When the database said so.
+    checked_at: Instant,
+    /// The token's `last_used_at` as known here (written, or about to be).
+    last_used_at: Option<DateTime<Utc>>,
+}
+
+/// Tokens recently found valid, by the SHA-256 of the token.
+#[derive(Debug, Default)]
+struct AuthCache {
+    entries: HashMap<[u8; 32], Remembered>,
+    /// Counts revocations: a lookup that started before one is not remembered, since the
+    /// database may have answered before the revocation was written.
+    epoch: u64,
+}
+
+impl AuthCache {
+    fn get(&self, key: &[u8; 32], now: Instant) -> Option<&Remembered> {
+        self.entries
+            .get(key)
+            .filter(|r| now.saturating_duration_since(r.checked_at) < AUTH_CACHE_TTL)
+    }
+
+    /// Remembers `entry` unless a revocation came since `epoch`.
+    fn insert(&mut self, key: [u8; 32], entry: Remembered, epoch: u64, now: Instant) {
+        if epoch != self.epoch {
+            return;
+        }
+        if self.entries.len() >= AUTH_CACHE_CAPACITY && !self.entries.contains_key(&key) {
+            self.entries
+                .retain(|_, r| now.saturating_duration_since(r.checked_at) < AUTH_CACHE_TTL);
+            if self.entries.len() >= AUTH_CACHE_CAPACITY {
+                self.entries.clear();
+            }
+        }
+        self.entries.insert(key, entry);
+    }
+
+    /// Forgets every entry of token `id`.
+    fn forget(&mut self, id: i64) {
+        self.epoch += 1;
+        self.entries.retain(|_, r| r.principal.token_id != Some(id));
+    }
+}
+
+/// Uses of tokens not yet written.
+#[derive(Debug, Default)]
+struct PendingUses {
+    /// Token id → when it was last used.
+    uses: HashMap<i64, DateTime<Utc>>,
+    /// A flush is on its way.
+    scheduled: bool,
+}
+
 /// Validates tokens against the database and the bootstrap admin token.
 #[derive(Clone, Debug)]
 pub struct TokenStore {
@@ -113,6 +195,8 @@ pub struct TokenStore {
     /// The id of each token revoked, by this process or (see [`Self::spawn_revocation_watch`])
     /// another: open connections of that token close.
     revoked: tokio::sync::broadcast::Sender<i64>,
+    cache: Arc<Mutex<AuthCache>>,
+    pending_uses: Arc<Mutex<PendingUses>>,
 }
 
 /// A token just created: the secret (shown once) and its stored record.
@@ -128,7 +212,23 @@ impl TokenStore {
             db,
             bootstrap_admin_hash: bootstrap_admin_token.map(hash_token),
             revoked: tokio::sync::broadcast::Sender::new(REVOCATION_QUEUE),
+            cache: Arc::default(),
+            pending_uses: Arc::default(),
         }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, AuthCache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn pending_uses(&self) -> std::sync::MutexGuard<'_, PendingUses> {
+        self.pending_uses.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets token `id` and tells every listener (its sockets close).
+    fn announce_revoked(&self, id: i64) {
+        self.cache().forget(id);
+        let _ = self.revoked.send(id);
     }
 
     /// The ids of tokens as they are revoked.
@@ -163,7 +263,7 @@ impl TokenStore {
                 match store.revoked_ids().await {
                     Ok(now) => {
                         for id in now.difference(&known) {
-                            let _ = store.revoked.send(*id);
+                            store.announce_revoked(*id);
                         }
                         known = now;
                     }
@@ -177,13 +277,28 @@ impl TokenStore {
 
     /// The principal of a token, or None when the token is unknown or revoked.
     pub async fn authenticate(&self, token: &str) -> AppResult<Option<Principal>> {
-        let hash = hash_token(token);
+        let key: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+        let hash = hex::encode(key);
         if self.bootstrap_admin_hash.as_deref() == Some(hash.as_str()) {
             return Ok(Some(Principal {
                 token_id: None,
                 role: Role::Admin,
             }));
         }
+        let now = Utc::now();
+        let epoch = {
+            let mut cache = self.cache();
+            if let Some(remembered) = cache.get(&key, Instant::now()).cloned() {
+                let principal = remembered.principal.clone();
+                if let Some(used) = self.note_use(&remembered, now)
+                    && let Some(entry) = cache.entries.get_mut(&key)
+                {
+                    entry.last_used_at = Some(used);
+                }
+                return Ok(Some(principal));
+            }
+            cache.epoch
+        };
         let Some(record) = api_token::Entity::find()
             .filter(api_token::Column::TokenHash.eq(&hash))
             .filter(api_token::Column::RevokedAt.is_null())
@@ -196,22 +311,67 @@ impl TokenStore {
             tracing::warn!(token_id = record.id, role = %record.role, "token has an unknown role");
             return Ok(None);
         };
-        let id = record.id;
-        let now = Utc::now();
-        if record
+        let principal = Principal {
+            token_id: Some(record.id),
+            role,
+        };
+        let mut remembered = Remembered {
+            principal: principal.clone(),
+            checked_at: Instant::now(),
+            last_used_at: record.last_used_at,
+        };
+        if let Some(used) = self.note_use(&remembered, now) {
+            remembered.last_used_at = Some(used);
+        }
+        self.cache().insert(key, remembered, epoch, Instant::now());
+        Ok(Some(principal))
+    }
+
+    /// Queues a write of `last_used_at` when the known one is older than
+    /// [`LAST_USED_RESOLUTION`]; returns the time queued.
+    fn note_use(&self, remembered: &Remembered, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let id = remembered.principal.token_id?;
+        if remembered
             .last_used_at
-            .is_none_or(|t| now - t > LAST_USED_RESOLUTION)
+            .is_some_and(|t| now - t <= LAST_USED_RESOLUTION)
         {
-            let mut active: api_token::ActiveModel = record.into();
-            active.last_used_at = Set(Some(now));
-            if let Err(error) = active.update(&self.db).await {
-                tracing::warn!(token_id = id, %error, "cannot record the token's last use");
+            return None;
+        }
+        let mut pending = self.pending_uses();
+        pending.uses.insert(id, now);
+        if !pending.scheduled {
+            pending.scheduled = true;
+            let store = self.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(LAST_USED_FLUSH_INTERVAL).await;
+                store.flush_last_used().await;
+            });
+        }
+        Some(now)
+    }
+
+    /// Writes the queued uses of tokens now (also run before the server stops).
+    pub async fn flush_last_used(&self) {
+        let uses = {
+            let mut pending = self.pending_uses();
+            pending.scheduled = false;
+            std::mem::take(&mut pending.uses)
+        };
+        let ids: Vec<i64> = uses.keys().copied().collect();
+        for batch in ids.chunks(LAST_USED_BATCH) {
+            // Each token's latest use of the batch's: within LAST_USED_FLUSH_INTERVAL of all.
+            let Some(latest) = batch.iter().filter_map(|id| uses.get(id)).max().copied() else {
+                continue;
+            };
+            let written = api_token::Entity::update_many()
+                .col_expr(api_token::Column::LastUsedAt, Some(latest).into())
+                .filter(api_token::Column::Id.is_in(batch.iter().copied()))
+                .exec(&self.db)
+                .await;
+            if let Err(error) = written {
+                tracing::warn!(tokens = batch.len(), %error, "cannot record the tokens' last use");
             }
         }
-        Ok(Some(Principal {
-            token_id: Some(id),
-            role,
-        }))
     }
 
     /// Creates a token with `role`; the secret is returned once and never stored.
@@ -258,7 +418,7 @@ impl TokenStore {
         let mut active: api_token::ActiveModel = record.into();
         active.revoked_at = Set(Some(Utc::now()));
         active.update(&self.db).await?;
-        let _ = self.revoked.send(id);
+        self.announce_revoked(id);
         Ok(true)
     }
 
@@ -353,5 +513,196 @@ mod tests {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
         assert_eq!(Role::parse("root"), None);
+    }
+
+    fn remembered(id: i64, checked_at: Instant) -> Remembered {
+        Remembered {
+            principal: Principal {
+                token_id: Some(id),
+                role: Role::Viewer,
+            },
+            checked_at,
+            last_used_at: None,
+        }
+    }
+
+    #[test]
+    fn the_cache_forgets_expired_and_revoked_tokens() {
+        let start = Instant::now();
+        let mut cache = AuthCache::default();
+        cache.insert([1; 32], remembered(1, start), 0, start);
+        cache.insert([2; 32], remembered(2, start), 0, start);
+        assert!(cache.get(&[1; 32], start).is_some());
+        assert!(cache.get(&[1; 32], start + AUTH_CACHE_TTL).is_none());
+        cache.forget(2);
+        assert!(cache.get(&[2; 32], start).is_none());
+        assert!(cache.get(&[1; 32], start).is_some());
+    }
+
+    #[test]
+    fn a_lookup_that_started_before_a_revocation_is_not_remembered() {
+        let now = Instant::now();
+        let mut cache = AuthCache::default();
+        let epoch = cache.epoch;
+        // The database answered "valid", then the token was revoked, then the answer came back.
+        cache.forget(1);
+        cache.insert([1; 32], remembered(1, now), epoch, now);
+        assert!(cache.get(&[1; 32], now).is_none());
+        cache.insert([1; 32], remembered(1, now), cache.epoch, now);
+        assert!(cache.get(&[1; 32], now).is_some());
+    }
+
+    #[test]
+    fn a_full_cache_drops_expired_entries_then_everything() {
+        let old = Instant::now();
+        let now = old + AUTH_CACHE_TTL;
+        let mut cache = AuthCache::default();
+        for i in 0..AUTH_CACHE_CAPACITY {
+            let mut key = [0u8; 32];
+            key[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            let checked = if i % 2 == 0 { old } else { now };
+            cache.insert(key, remembered(i as i64, checked), 0, now);
+        }
+        cache.insert([0xff; 32], remembered(-1, now), 0, now);
+        assert_eq!(cache.entries.len(), AUTH_CACHE_CAPACITY / 2 + 1);
+        while cache.entries.len() < AUTH_CACHE_CAPACITY {
+            let key: [u8; 32] = Sha256::digest(cache.entries.len().to_le_bytes()).into();
+            cache.insert(key, remembered(0, now), 0, now);
+        }
+        cache.insert([0xfe; 32], remembered(-2, now), 0, now);
+        assert_eq!(cache.entries.len(), 1);
+        assert!(cache.get(&[0xfe; 32], now).is_some());
+    }
+
+    async fn store() -> (tempfile::TempDir, TokenStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("t.sqlite").display()
+        );
+        let db = crate::db::connect_and_migrate(&url).await.unwrap();
+        (dir, TokenStore::new(db, Some("bootstrap")))
+    }
+
+    async fn stored(store: &TokenStore, id: i64) -> api_token::Model {
+        api_token::Entity::find_by_id(id)
+            .one(&store.db)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn revoking_a_token_ends_it_at_once_despite_the_cache() {
+        let (_dir, store) = store().await;
+        let created = store.create(Role::Viewer, "dashboard").await.unwrap();
+        let mut revocations = store.revocations();
+        for _ in 0..3 {
+            let principal = store.authenticate(&created.token).await.unwrap().unwrap();
+            assert_eq!(principal.token_id, Some(created.record.id));
+        }
+        assert!(store.revoke(created.record.id).await.unwrap());
+        assert_eq!(revocations.recv().await.unwrap(), created.record.id);
+        assert_eq!(store.authenticate(&created.token).await.unwrap(), None);
+        assert_eq!(store.authenticate("hdr_unknown").await.unwrap(), None);
+        assert!(
+            store
+                .authenticate("bootstrap")
+                .await
+                .unwrap()
+                .unwrap()
+                .is_admin()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_revocation_by_another_process_ends_the_cached_token_within_a_second() {
+        let (_dir, store) = store().await;
+        let created = store.create(Role::Viewer, "dashboard").await.unwrap();
+        let watch = store.spawn_revocation_watch();
+        // Let the watch read the revocations there are before this one.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(store.authenticate(&created.token).await.unwrap().is_some());
+        // Another process (`hadir token revoke`): the same database, another store.
+        let other = TokenStore::new(store.db.clone(), None);
+        let mut revocations = store.revocations();
+        other.revoke(created.record.id).await.unwrap();
+        let started = Instant::now();
+        let announced = tokio::time::timeout(Duration::from_secs(2), revocations.recv()).await;
+        assert_eq!(announced.unwrap().unwrap(), created.record.id);
+        assert_eq!(store.authenticate(&created.token).await.unwrap(), None);
+        assert!(started.elapsed() < REVOCATION_POLL_INTERVAL + AUTH_CACHE_TTL);
+        watch.abort();
+    }
+
+    #[tokio::test]
+    async fn an_unannounced_revocation_ends_the_cached_token_after_the_ttl() {
+        let (_dir, store) = store().await;
+        let created = store.create(Role::Viewer, "dashboard").await.unwrap();
+        assert!(store.authenticate(&created.token).await.unwrap().is_some());
+        // Revoked behind the store's back, with no watch running: the cache answers until
+        // its entry expires, then the database does.
+        let mut active: api_token::ActiveModel = stored(&store, created.record.id).await.into();
+        active.revoked_at = Set(Some(Utc::now()));
+        active.update(&store.db).await.unwrap();
+        assert!(store.authenticate(&created.token).await.unwrap().is_some());
+        tokio::time::sleep(AUTH_CACHE_TTL).await;
+        assert_eq!(store.authenticate(&created.token).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn uses_are_written_together_after_the_flush_interval() {
+        let (_dir, store) = store().await;
+        let mut tokens = Vec::new();
+        for i in 0..3 {
+            tokens.push(store.create(Role::Viewer, &format!("t{i}")).await.unwrap());
+        }
+        let before = Utc::now();
+        for _ in 0..5 {
+            for token in &tokens {
+                assert!(store.authenticate(&token.token).await.unwrap().is_some());
+            }
+        }
+        // Not written by the requests themselves ...
+        assert_eq!(stored(&store, tokens[0].record.id).await.last_used_at, None);
+        assert_eq!(store.pending_uses().uses.len(), 3);
+        // ... but by the flush that follows within LAST_USED_FLUSH_INTERVAL.
+        tokio::time::sleep(LAST_USED_FLUSH_INTERVAL + Duration::from_millis(500)).await;
+        for token in &tokens {
+            let used = stored(&store, token.record.id).await.last_used_at.unwrap();
+            assert!(used >= before - TimeDelta::seconds(1), "{used}");
+        }
+        assert!(store.pending_uses().uses.is_empty());
+        // Used again within LAST_USED_RESOLUTION: nothing more to write.
+        assert!(
+            store
+                .authenticate(&tokens[0].token)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        tokio::time::sleep(AUTH_CACHE_TTL).await;
+        assert!(
+            store
+                .authenticate(&tokens[0].token)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(store.pending_uses().uses.is_empty());
+    }
+
+    #[tokio::test]
+    async fn flushing_writes_pending_uses_at_once() {
+        let (_dir, store) = store().await;
+        let created = store.create(Role::Ingest, "jetson").await.unwrap();
+        assert!(store.authenticate(&created.token).await.unwrap().is_some());
+        store.flush_last_used().await;
+        assert!(
+            stored(&store, created.record.id)
+                .await
+                .last_used_at
+                .is_some()
+        );
     }
 }
