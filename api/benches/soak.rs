@@ -405,7 +405,7 @@ async fn gauges(server: &TestServer) -> (f64, f64, f64, f64) {
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<std::process::ExitCode> {
     let args = args()?;
     let db = TestDb::create(args.backend, "soak").context(
         "--postgres needs HADIR_TEST_POSTGRES_URL (a server whose user may create databases)",
@@ -568,7 +568,15 @@ async fn main() -> anyhow::Result<()> {
     }
     print_log_sources(&log_path);
     let ok = verdict(&samples, counters.camera_drops.load(Ordering::Relaxed));
-    std::process::exit(if ok { 0 } else { 1 });
+    // Returned, not exited: the server, the PostgreSQL database and the temporary folder
+    // are dropped (killed, dropped, removed) on the way out.
+    drop(server);
+    drop(db);
+    Ok(if ok {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
 }
 
 /// `line` without ANSI escape sequences (`ESC [ … letter`).
