@@ -7,7 +7,8 @@
 //! A token that was just found valid is remembered for [`AUTH_CACHE_TTL`], so that a crowd of
 //! clients connecting at once (after a restart, every dashboard reconnects, each checking its
 //! token at `connection_init` and again at its first `subscribe`) does not read the database
-//! for each check; a revocation, here or seen from another process, forgets the token at
+//! for each check (and checks of one token that arrive while it is being read wait for
+//! that one read); a revocation, here or seen from another process, forgets the token at
 //! once. `last_used_at` is written for many tokens in one statement every
 //! [`LAST_USED_FLUSH_INTERVAL`], not by the request that used the token.
 
@@ -51,6 +52,10 @@ pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(1);
 /// Tokens remembered at most; when full, expired ones are dropped, and if none has expired,
 /// all of them.
 pub const AUTH_CACHE_CAPACITY: usize = 65_536;
+/// Database lookups of tokens at once (the pool has 8 connections for SQLite, 16 for
+/// PostgreSQL); more wait their turn before they build their query: a pending query holds
+/// ~15 KB, and 7,000 of them held 100 MB at the peak of a 10,000-client storm.
+pub const AUTH_LOOKUPS_AT_ONCE: usize = 16;
 /// Uses of tokens are gathered this long and then written (`last_used_at`) in one statement
 /// per [`LAST_USED_BATCH`] tokens; `last_used_at` is exact to within this long.
 pub const LAST_USED_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
@@ -140,16 +145,62 @@ struct Remembered {
     last_used_at: Option<DateTime<Utc>>,
 }
 
-/// Tokens recently found valid, by the SHA-256 of the token.
+/// The answer of a database lookup of a token, for the checks of the same token waiting on
+/// it: None while it runs, then the principal (None: unknown or revoked) or why it failed.
+type Answer = Option<Result<Option<Principal>, String>>;
+
+/// Tokens recently found valid, by the SHA-256 of the token, and the lookups running.
 #[derive(Debug, Default)]
 struct AuthCache {
     entries: HashMap<[u8; 32], Remembered>,
     /// Counts revocations: a lookup that started before one is not remembered, since the
     /// database may have answered before the revocation was written.
     epoch: u64,
+    /// One database lookup at a time per token: the checks of a token that arrive while it
+    /// is read wait for that answer (a crowd sharing a token reads it once).
+    in_flight: HashMap<[u8; 32], (u64, tokio::sync::watch::Receiver<Answer>)>,
+    /// Numbers the lookups, so that one ending removes only itself.
+    flights: u64,
+}
+
+/// A database lookup of one token under way; dropping it (done, or abandoned because its
+/// client left) lets the next check of the token look for itself.
+struct Flight {
+    cache: Arc<Mutex<AuthCache>>,
+    key: [u8; 32],
+    id: u64,
+    epoch: u64,
+    answer: tokio::sync::watch::Sender<Answer>,
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache
+            .in_flight
+            .get(&self.key)
+            .is_some_and(|(id, _)| *id == self.id)
+        {
+            cache.in_flight.remove(&self.key);
+        }
+    }
 }
 
 impl AuthCache {
+    /// Records a lookup of `key` as running, to be answered through the returned flight.
+    fn start_flight(&mut self, key: [u8; 32], cache: &Arc<Mutex<AuthCache>>) -> Flight {
+        self.flights += 1;
+        let (answer, waiting) = tokio::sync::watch::channel(None);
+        self.in_flight.insert(key, (self.flights, waiting));
+        Flight {
+            cache: cache.clone(),
+            key,
+            id: self.flights,
+            epoch: self.epoch,
+            answer,
+        }
+    }
+
     fn get(&self, key: &[u8; 32], now: Instant) -> Option<&Remembered> {
         self.entries
             .get(key)
@@ -197,6 +248,10 @@ pub struct TokenStore {
     revoked: tokio::sync::broadcast::Sender<i64>,
     cache: Arc<Mutex<AuthCache>>,
     pending_uses: Arc<Mutex<PendingUses>>,
+    /// Turns for database lookups (see [`AUTH_LOOKUPS_AT_ONCE`]).
+    lookups: Arc<tokio::sync::Semaphore>,
+    /// Database lookups of tokens made so far.
+    lookups_made: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A token just created: the secret (shown once) and its stored record.
@@ -214,6 +269,8 @@ impl TokenStore {
             revoked: tokio::sync::broadcast::Sender::new(REVOCATION_QUEUE),
             cache: Arc::default(),
             pending_uses: Arc::default(),
+            lookups: Arc::new(tokio::sync::Semaphore::new(AUTH_LOOKUPS_AT_ONCE)),
+            lookups_made: Arc::default(),
         }
     }
 
@@ -285,22 +342,72 @@ impl TokenStore {
                 role: Role::Admin,
             }));
         }
-        let now = Utc::now();
-        let epoch = {
-            let mut cache = self.cache();
-            if let Some(remembered) = cache.get(&key, Instant::now()).cloned() {
-                let principal = remembered.principal.clone();
-                if let Some(used) = self.note_use(&remembered, now)
-                    && let Some(entry) = cache.entries.get_mut(&key)
-                {
-                    entry.last_used_at = Some(used);
+        loop {
+            let now = Utc::now();
+            let flight = {
+                let mut cache = self.cache();
+                if let Some(remembered) = cache.get(&key, Instant::now()).cloned() {
+                    if let Some(used) = self.note_use(&remembered, now)
+                        && let Some(entry) = cache.entries.get_mut(&key)
+                    {
+                        entry.last_used_at = Some(used);
+                    }
+                    return Ok(Some(remembered.principal));
                 }
-                return Ok(Some(principal));
+                match cache.in_flight.get(&key) {
+                    Some((_, answer)) => Err(answer.clone()),
+                    None => Ok(cache.start_flight(key, &self.cache)),
+                }
+            };
+            match flight {
+                // Another check of the same token is reading the database: take its answer
+                // (if it was abandoned, because its client left, look again).
+                Err(mut answer) => {
+                    let answer = answer
+                        .wait_for(Option::is_some)
+                        .await
+                        .ok()
+                        .and_then(|a| a.clone());
+                    match answer {
+                        Some(Ok(principal)) => return Ok(principal),
+                        Some(Err(reason)) => {
+                            return Err(AppError::Database(sea_orm::DbErr::Custom(reason)));
+                        }
+                        None => {}
+                    }
+                }
+                Ok(flight) => {
+                    let answer = self.look_up(key, &hash, flight.epoch, now).await;
+                    flight.answer.send_replace(Some(
+                        answer
+                            .as_ref()
+                            .map(Clone::clone)
+                            .map_err(ToString::to_string),
+                    ));
+                    return answer;
+                }
             }
-            cache.epoch
-        };
+        }
+    }
+
+    /// Reads token `hash` from the database and remembers it when valid (unless a revocation
+    /// came since `epoch`); at most [`AUTH_LOOKUPS_AT_ONCE`] at once.
+    async fn look_up(
+        &self,
+        key: [u8; 32],
+        hash: &str,
+        epoch: u64,
+        now: DateTime<Utc>,
+    ) -> AppResult<Option<Principal>> {
+        let _turn = self
+            .lookups
+            .acquire()
+            .await
+            .map_err(|_| AppError::Refused("the token store is closed".to_owned()))?;
+        self.lookups_made
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let Some(record) = api_token::Entity::find()
-            .filter(api_token::Column::TokenHash.eq(&hash))
+            .filter(api_token::Column::TokenHash.eq(hash))
             .filter(api_token::Column::RevokedAt.is_null())
             .one(&self.db)
             .await?
@@ -690,6 +797,66 @@ mod tests {
                 .is_some()
         );
         assert!(store.pending_uses().uses.is_empty());
+    }
+
+    fn lookups(store: &TokenStore) -> u64 {
+        store
+            .lookups_made
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Runs `checks` together while every database turn is taken, so that all of them are
+    /// under way before the first lookup can read anything; then frees the turns.
+    async fn all_at_once<F: std::future::Future>(
+        store: &TokenStore,
+        checks: impl IntoIterator<Item = F>,
+    ) -> Vec<F::Output> {
+        let turns = store
+            .lookups
+            .clone()
+            .acquire_many_owned(AUTH_LOOKUPS_AT_ONCE as u32)
+            .await
+            .unwrap();
+        let release = async {
+            tokio::task::yield_now().await;
+            drop(turns);
+        };
+        let (answers, ()) = tokio::join!(futures_util::future::join_all(checks), release);
+        answers
+    }
+
+    #[tokio::test]
+    async fn a_crowd_checking_one_token_reads_it_once() {
+        let (_dir, store) = store().await;
+        let created = store.create(Role::Viewer, "kiosk").await.unwrap();
+        let answers =
+            all_at_once(&store, (0..200).map(|_| store.authenticate(&created.token))).await;
+        assert!(answers.iter().all(|a| a.as_ref().unwrap().is_some()));
+        assert_eq!(lookups(&store), 1);
+        // Unknown tokens too: one read, the same answer for everyone.
+        let answers = all_at_once(&store, (0..50).map(|_| store.authenticate("hdr_nobody"))).await;
+        assert!(answers.iter().all(|a| a.as_ref().unwrap().is_none()));
+        assert_eq!(lookups(&store), 2);
+        assert!(store.cache().in_flight.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_lookup_lets_the_next_check_look_again() {
+        let (_dir, store) = store().await;
+        let created = store.create(Role::Viewer, "dashboard").await.unwrap();
+        // Under way (waiting for its turn), then dropped, as when its client leaves.
+        let turns = store
+            .lookups
+            .clone()
+            .acquire_many_owned(AUTH_LOOKUPS_AT_ONCE as u32)
+            .await
+            .unwrap();
+        let abandoned = tokio::time::timeout(Duration::ZERO, store.authenticate(&created.token));
+        assert!(abandoned.await.is_err());
+        assert!(store.cache().in_flight.is_empty());
+        drop(turns);
+        let principal = store.authenticate(&created.token).await.unwrap().unwrap();
+        assert_eq!(principal.token_id, Some(created.record.id));
     }
 
     #[tokio::test]
