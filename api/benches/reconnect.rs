@@ -168,10 +168,15 @@ fn load_average() -> String {
 
 /// Resident memory of a process, MB (VmRSS).
 fn rss_mb(pid: u32) -> f64 {
+    status_mb(pid, "VmRSS:")
+}
+
+/// A memory figure of /proc/PID/status (`VmRSS:`, `VmHWM:`), MB.
+fn status_mb(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse::<f64>().ok())
         .unwrap_or(0.0)
@@ -700,6 +705,7 @@ async fn run_setup(
     .await?;
 
     // Cold: everyone at once against a running server.
+    let rss_idle = rss_mb(target.pid());
     let server_cpu0 = cpu_of(target.pid());
     let fleet_cpu0 = fleet.cpu();
     let overflows0 = listen_overflows();
@@ -716,6 +722,7 @@ async fn run_setup(
     let fleet_cpu = (fleet_cpu1.0 - fleet_cpu0.0, fleet_cpu1.1 - fleet_cpu0.1);
     let others = others_cpu(machine0, own0, server_cpu, fleet_cpu);
     let rss = rss_mb(target.pid());
+    let peak = status_mb(target.pid(), "VmHWM:");
     println!(
         "  cold connect: all {} acked in {:.2} s, all receiving in {:.2} s (target ≤ {:.0} s acked)",
         args.clients,
@@ -729,7 +736,7 @@ async fn run_setup(
     );
     print_breakdown(&f, true);
     println!(
-        "    CPU over {elapsed:.1} s: server {:.2} s (user {:.2}, sys {:.2}), client fleet {:.2} s (user {:.2}, sys {:.2}), other processes of the machine {others:.2} s; server resident {rss:.0} MB",
+        "    CPU over {elapsed:.1} s: server {:.2} s (user {:.2}, sys {:.2}), client fleet {:.2} s (user {:.2}, sys {:.2}), other processes of the machine {others:.2} s; server resident {rss:.0} MB (peak {peak:.0} MB, {rss_idle:.0} MB before the storm)",
         server_cpu.0 + server_cpu.1,
         server_cpu.0,
         server_cpu.1,
@@ -771,6 +778,7 @@ async fn run_setup(
     // The killed server's share of the phase is not known: counted among the others.
     let others = others_cpu(machine0, own0, server_cpu1, fleet_cpu);
     let rss = rss_mb(target.pid());
+    let peak = status_mb(target.pid(), "VmHWM:");
     println!(
         "  restart (kill -9, started again at {respawn:.2} s, listening at {listening:.2} s; from the kill): all acked in {:.2} s, all receiving in {:.2} s ({:.2} s and {:.2} s after it listened)",
         f.all_acked,
@@ -784,7 +792,7 @@ async fn run_setup(
     );
     print_breakdown(&f, false);
     println!(
-        "    CPU over {elapsed:.1} s: server {:.2} s (user {:.2}, sys {:.2}; {:.2} s of it starting up), client fleet {:.2} s (user {:.2}, sys {:.2}), other processes of the machine (and the killed server) {others:.2} s; server resident {rss:.0} MB",
+        "    CPU over {elapsed:.1} s: server {:.2} s (user {:.2}, sys {:.2}; {:.2} s of it starting up), client fleet {:.2} s (user {:.2}, sys {:.2}), other processes of the machine (and the killed server) {others:.2} s; server resident {rss:.0} MB (peak {peak:.0} MB)",
         server_cpu1.0 + server_cpu1.1,
         server_cpu1.0,
         server_cpu1.1,
