@@ -7,8 +7,9 @@
 //! A token that was just found valid is remembered for [`AUTH_CACHE_TTL`], so that a crowd of
 //! clients connecting at once (after a restart, every dashboard reconnects, each checking its
 //! token at `connection_init` and again at its first `subscribe`) does not read the database
-//! for each check (and checks of one token that arrive while it is being read wait for
-//! that one read); a revocation, here or seen from another process, forgets the token at
+//! for each check (checks of one token that arrive while it is being read wait for that
+//! read, and tokens waiting to be read are read together, [`AUTH_READ_BATCH`] a query); a
+//! revocation, here or seen from another process, forgets the token at
 //! once. `last_used_at` is written for many tokens in one statement every
 //! [`LAST_USED_FLUSH_INTERVAL`], not by the request that used the token.
 
@@ -52,10 +53,13 @@ pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(1);
 /// Tokens remembered at most; when full, expired ones are dropped, and if none has expired,
 /// all of them.
 pub const AUTH_CACHE_CAPACITY: usize = 65_536;
-/// Database lookups of tokens at once (the pool has 8 connections for SQLite, 16 for
-/// PostgreSQL); more wait their turn before they build their query: a pending query holds
-/// ~15 KB, and 7,000 of them held 100 MB at the peak of a 10,000-client storm.
-pub const AUTH_LOOKUPS_AT_ONCE: usize = 16;
+/// Queries reading tokens at once. Tokens to read queue up while these run and the next
+/// query reads up to [`AUTH_READ_BATCH`] of them: a crowd of distinct tokens is read in a
+/// few hundred queries instead of one each (each of those held ~15 KB while it waited for a
+/// connection: 7,000 of them held 100 MB at the peak of a 10,000-client storm).
+pub const AUTH_READERS: usize = 2;
+/// Tokens one query reads at most (`WHERE token_hash IN (…)`).
+pub const AUTH_READ_BATCH: usize = 256;
 /// Uses of tokens are gathered this long and then written (`last_used_at`) in one statement
 /// per [`LAST_USED_BATCH`] tokens; `last_used_at` is exact to within this long.
 pub const LAST_USED_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
@@ -248,10 +252,20 @@ pub struct TokenStore {
     revoked: tokio::sync::broadcast::Sender<i64>,
     cache: Arc<Mutex<AuthCache>>,
     pending_uses: Arc<Mutex<PendingUses>>,
-    /// Turns for database lookups (see [`AUTH_LOOKUPS_AT_ONCE`]).
-    lookups: Arc<tokio::sync::Semaphore>,
-    /// Database lookups of tokens made so far.
-    lookups_made: Arc<std::sync::atomic::AtomicU64>,
+    /// Tokens waiting to be read (see [`AUTH_READERS`]).
+    reads: Arc<Mutex<ReadQueue>>,
+    /// Queries reading tokens made so far.
+    queries_made: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// What a read of one token found: its record, if it exists unrevoked.
+type ReadResult = Result<Option<api_token::Model>, String>;
+
+/// Tokens waiting to be read, and how many readers are at it.
+#[derive(Debug, Default)]
+struct ReadQueue {
+    waiting: Vec<(String, tokio::sync::oneshot::Sender<ReadResult>)>,
+    readers: usize,
 }
 
 /// A token just created: the secret (shown once) and its stored record.
@@ -269,8 +283,8 @@ impl TokenStore {
             revoked: tokio::sync::broadcast::Sender::new(REVOCATION_QUEUE),
             cache: Arc::default(),
             pending_uses: Arc::default(),
-            lookups: Arc::new(tokio::sync::Semaphore::new(AUTH_LOOKUPS_AT_ONCE)),
-            lookups_made: Arc::default(),
+            reads: Arc::default(),
+            queries_made: Arc::default(),
         }
     }
 
@@ -391,7 +405,7 @@ impl TokenStore {
     }
 
     /// Reads token `hash` from the database and remembers it when valid (unless a revocation
-    /// came since `epoch`); at most [`AUTH_LOOKUPS_AT_ONCE`] at once.
+    /// came since `epoch`).
     async fn look_up(
         &self,
         key: [u8; 32],
@@ -399,19 +413,7 @@ impl TokenStore {
         epoch: u64,
         now: DateTime<Utc>,
     ) -> AppResult<Option<Principal>> {
-        let _turn = self
-            .lookups
-            .acquire()
-            .await
-            .map_err(|_| AppError::Refused("the token store is closed".to_owned()))?;
-        self.lookups_made
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let Some(record) = api_token::Entity::find()
-            .filter(api_token::Column::TokenHash.eq(hash))
-            .filter(api_token::Column::RevokedAt.is_null())
-            .one(&self.db)
-            .await?
-        else {
+        let Some(record) = self.read(hash).await? else {
             return Ok(None);
         };
         let Some(role) = Role::parse(&record.role) else {
@@ -432,6 +434,79 @@ impl TokenStore {
         }
         self.cache().insert(key, remembered, epoch, Instant::now());
         Ok(Some(principal))
+    }
+
+    fn reads(&self) -> std::sync::MutexGuard<'_, ReadQueue> {
+        self.reads.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The unrevoked record of token `hash`, read with the other tokens waiting (see
+    /// [`AUTH_READERS`]).
+    async fn read(&self, hash: &str) -> AppResult<Option<api_token::Model>> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let start_reader = {
+            let mut reads = self.reads();
+            reads.waiting.push((hash.to_owned(), answer));
+            let start = reads.readers < AUTH_READERS;
+            if start {
+                reads.readers += 1;
+            }
+            start
+        };
+        if start_reader {
+            // A task of its own: it answers everyone queued, whether this check waits for its
+            // answer or not.
+            tokio::spawn(self.clone().read_queued());
+        }
+        match answered.await {
+            Ok(Ok(record)) => Ok(record),
+            Ok(Err(reason)) => Err(AppError::Database(sea_orm::DbErr::Custom(reason))),
+            Err(_) => Err(AppError::Refused(
+                "the token reader stopped before answering".to_owned(),
+            )),
+        }
+    }
+
+    /// Reads the queued tokens, [`AUTH_READ_BATCH`] a query, until none is left.
+    async fn read_queued(self) {
+        loop {
+            let batch: Vec<_> = {
+                let mut reads = self.reads();
+                if reads.waiting.is_empty() {
+                    reads.readers -= 1;
+                    return;
+                }
+                let n = reads.waiting.len().min(AUTH_READ_BATCH);
+                reads.waiting.drain(..n).collect()
+            };
+            self.queries_made
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let hashes: Vec<&str> = batch.iter().map(|(hash, _)| hash.as_str()).collect();
+            let found = api_token::Entity::find()
+                .filter(api_token::Column::TokenHash.is_in(hashes))
+                .filter(api_token::Column::RevokedAt.is_null())
+                .all(&self.db)
+                .await;
+            match found {
+                Ok(records) => {
+                    let by_hash: HashMap<String, api_token::Model> = records
+                        .into_iter()
+                        .map(|r| (r.token_hash.clone(), r))
+                        .collect();
+                    // A hash may be queued twice (a check abandoned, then its token checked
+                    // again before the reader came to it): each gets the record.
+                    for (hash, answer) in batch {
+                        let _ = answer.send(Ok(by_hash.get(&hash).cloned()));
+                    }
+                }
+                Err(error) => {
+                    let reason = error.to_string();
+                    for (_, answer) in batch {
+                        let _ = answer.send(Err(reason.clone()));
+                    }
+                }
+            }
+        }
     }
 
     /// Queues a write of `last_used_at` when the known one is older than
@@ -799,27 +874,43 @@ mod tests {
         assert!(store.pending_uses().uses.is_empty());
     }
 
-    fn lookups(store: &TokenStore) -> u64 {
+    fn queries(store: &TokenStore) -> u64 {
         store
-            .lookups_made
+            .queries_made
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Runs `checks` together while every database turn is taken, so that all of them are
-    /// under way before the first lookup can read anything; then frees the turns.
+    /// Keeps new reads from starting (as if every reader were busy) until it is dropped.
+    struct ReadersBusy(TokenStore);
+
+    impl ReadersBusy {
+        fn new(store: &TokenStore) -> Self {
+            store.reads().readers += AUTH_READERS;
+            Self(store.clone())
+        }
+    }
+
+    impl Drop for ReadersBusy {
+        fn drop(&mut self) {
+            let mut reads = self.0.reads();
+            reads.readers -= AUTH_READERS;
+            if !reads.waiting.is_empty() {
+                reads.readers += 1;
+                tokio::spawn(self.0.clone().read_queued());
+            }
+        }
+    }
+
+    /// Runs `checks` together while the readers are kept busy, so that all of them are under
+    /// way before the first read can answer; then lets the reads run.
     async fn all_at_once<F: std::future::Future>(
         store: &TokenStore,
         checks: impl IntoIterator<Item = F>,
     ) -> Vec<F::Output> {
-        let turns = store
-            .lookups
-            .clone()
-            .acquire_many_owned(AUTH_LOOKUPS_AT_ONCE as u32)
-            .await
-            .unwrap();
+        let busy = ReadersBusy::new(store);
         let release = async {
             tokio::task::yield_now().await;
-            drop(turns);
+            drop(busy);
         };
         let (answers, ()) = tokio::join!(futures_util::future::join_all(checks), release);
         answers
@@ -832,29 +923,53 @@ mod tests {
         let answers =
             all_at_once(&store, (0..200).map(|_| store.authenticate(&created.token))).await;
         assert!(answers.iter().all(|a| a.as_ref().unwrap().is_some()));
-        assert_eq!(lookups(&store), 1);
+        assert_eq!(queries(&store), 1);
         // Unknown tokens too: one read, the same answer for everyone.
         let answers = all_at_once(&store, (0..50).map(|_| store.authenticate("hdr_nobody"))).await;
         assert!(answers.iter().all(|a| a.as_ref().unwrap().is_none()));
-        assert_eq!(lookups(&store), 2);
+        assert_eq!(queries(&store), 2);
         assert!(store.cache().in_flight.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_crowd_of_distinct_tokens_is_read_in_batches() {
+        let (_dir, store) = store().await;
+        let mut tokens = Vec::new();
+        for i in 0..(AUTH_READ_BATCH + 10) {
+            tokens.push(store.create(Role::Viewer, &format!("d{i}")).await.unwrap());
+        }
+        let revoked = store.create(Role::Viewer, "gone").await.unwrap();
+        store.revoke(revoked.record.id).await.unwrap();
+        let checks = tokens
+            .iter()
+            .map(|t| t.token.as_str())
+            .chain(["hdr_nobody", revoked.token.as_str()])
+            .map(|t| store.authenticate(t));
+        let answers = all_at_once(&store, checks).await;
+        for (answer, token) in answers.iter().zip(&tokens) {
+            let principal = answer.as_ref().unwrap().as_ref().unwrap();
+            assert_eq!(principal.token_id, Some(token.record.id));
+        }
+        assert_eq!(answers[tokens.len()].as_ref().unwrap(), &None);
+        assert_eq!(answers[tokens.len() + 1].as_ref().unwrap(), &None);
+        // One query per AUTH_READ_BATCH tokens, not one per token.
+        assert_eq!(
+            queries(&store),
+            (tokens.len() + 2).div_ceil(AUTH_READ_BATCH) as u64
+        );
+        assert!(store.reads().waiting.is_empty());
     }
 
     #[tokio::test]
     async fn an_abandoned_lookup_lets_the_next_check_look_again() {
         let (_dir, store) = store().await;
         let created = store.create(Role::Viewer, "dashboard").await.unwrap();
-        // Under way (waiting for its turn), then dropped, as when its client leaves.
-        let turns = store
-            .lookups
-            .clone()
-            .acquire_many_owned(AUTH_LOOKUPS_AT_ONCE as u32)
-            .await
-            .unwrap();
+        // Under way (queued for a reader), then dropped, as when its client leaves.
+        let busy = ReadersBusy::new(&store);
         let abandoned = tokio::time::timeout(Duration::ZERO, store.authenticate(&created.token));
         assert!(abandoned.await.is_err());
         assert!(store.cache().in_flight.is_empty());
-        drop(turns);
+        drop(busy);
         let principal = store.authenticate(&created.token).await.unwrap().unwrap();
         assert_eq!(principal.token_id, Some(created.record.id));
     }
