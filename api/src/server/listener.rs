@@ -38,6 +38,12 @@ pub const TLS_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// The most a request head (request line and headers) may hold.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Connections the kernel may hold, handshaken, until they are accepted. When a crowd of
+/// clients connects at once (every dashboard reconnecting after a restart) a full queue
+/// makes the kernel drop their SYNs, and each dropped client waits for its retransmission
+/// (1 s, then 3 s, 7 s, 15 s after its first try). Linux caps this at `net.core.somaxconn`
+/// (4096 by default since 5.4): raise that for more.
+pub const LISTEN_BACKLOG: u32 = 16_384;
 
 /// How the listener treats connections.
 #[derive(Clone, Debug)]
@@ -155,6 +161,20 @@ fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, String> 
     })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// The listening socket on `addr`, with a backlog of [`LISTEN_BACKLOG`] (tokio's `bind`
+/// uses 1,024) and `SO_REUSEADDR`, so a restarted server listens again on its port at once.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then gives open connections

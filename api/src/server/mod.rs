@@ -310,14 +310,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         app.clock.clone(),
     );
 
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = listener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("hadir listening on {scheme}://{local}");
     tracing::info!(%local, %scheme, max_connections, "listening");
     let connections = Arc::new(ConnectionCounters::default());
+    let tokens = app.tokens.clone();
     let router = router(app, connections.clone())?;
     listener::serve(
         listener,
@@ -328,6 +327,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         shutdown_signal(),
     )
     .await;
+    tokens.flush_last_used().await;
     monitor.abort();
     revocations.abort();
     gallery_refresh.abort();
