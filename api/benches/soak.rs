@@ -455,20 +455,22 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     }
 
     let counters = Arc::new(Counters::default());
-    tokio::spawn(cameras(cams, counters.clone()));
-    tokio::spawn(sightings(
-        server.http.clone(),
-        server.url("/graphql"),
-        args.sightings_per_second,
-        args.cameras,
-        counters.clone(),
-    ));
+    let mut load = vec![
+        tokio::spawn(cameras(cams, counters.clone())),
+        tokio::spawn(sightings(
+            server.http.clone(),
+            server.url("/graphql"),
+            args.sightings_per_second,
+            args.cameras,
+            counters.clone(),
+        )),
+    ];
     for i in 0..args.subscribers {
-        tokio::spawn(subscriber(
+        load.push(tokio::spawn(subscriber(
             server.addr.clone(),
             tokens[i % tokens.len()].clone(),
             counters.clone(),
-        ));
+        )));
     }
 
     println!(
@@ -568,6 +570,10 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     }
     print_log_sources(&log_path);
     let ok = verdict(&samples, counters.camera_drops.load(Ordering::Relaxed));
+    // The load stops before the server does (its clients would report the server gone).
+    for task in load {
+        task.abort();
+    }
     // Returned, not exited: the server, the PostgreSQL database and the temporary folder
     // are dropped (killed, dropped, removed) on the way out.
     drop(server);
