@@ -138,7 +138,7 @@ step "The attendance report for this month so far (attendanceReport)"
 gql 'query($from: Date!, $to: Date!) { attendanceReport(from: $from, to: $to) { employee { employeeId name } daysPresent daysLate daysLeftEarly daysAbsent totalHours } }' \
   "$(jq -nc --arg from "$(date +%Y-%m-01)" --arg to "$today" '{from: $from, to: $to}')"
 
-step "The same as CSV (GET /reports/attendance.csv; a link may carry ?token= instead of the header)"
+step "The same as CSV (GET /reports/attendance.csv with the Authorization header)"
 csv=$(curl -sS --fail-with-body "$HADIR_URL/reports/attendance.csv?from=$(date +%Y-%m-01)&to=$today" \
   -H "Authorization: Bearer $HADIR_TOKEN") || { echo "error: the CSV report failed: $csv" >&2; exit 1; }
 head -n 1 <<<"$csv" | grep -q '^date,employee_id,' || { echo "error: unexpected CSV: ${csv:0:300}" >&2; exit 1; }

@@ -125,7 +125,7 @@ HOME=/tmp HADIR_CACHE_DIR=/tmp/hadir/cache HADIR_DATABASE_URL='sqlite:///tmp/had
   HADIR_LISTEN=127.0.0.1:8080 HADIR_ADMIN_TOKEN=vm-token HADIR_CAMERA_CONFIGS=/cams \
   /bin/hadir serve > /tmp/serve.log 2>&1 &
 for i in $(seq 90); do
-  wget -q -O /tmp/snapshot.jpg "http://127.0.0.1:8080/cameras/DESK/snapshot.jpg?token=vm-token" && break
+  wget -q -O /tmp/snapshot.jpg --header 'Authorization: Bearer vm-token' "http://127.0.0.1:8080/cameras/DESK/snapshot.jpg" && break
   rm -f /tmp/snapshot.jpg
   sleep 1
 done
