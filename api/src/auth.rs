@@ -321,8 +321,17 @@ impl TokenStore {
             .collect())
     }
 
+    /// How many tokens are revoked: one number, read at every poll instead of every id.
+    async fn revoked_count(&self) -> AppResult<u64> {
+        Ok(api_token::Entity::find()
+            .filter(api_token::Column::RevokedAt.is_not_null())
+            .count(&self.db)
+            .await?)
+    }
+
     /// Looks for tokens revoked elsewhere every [`REVOCATION_POLL_INTERVAL`] and announces
-    /// them (tokens revoked here are announced at once).
+    /// them (tokens revoked here are announced at once). Each poll reads how many tokens
+    /// are revoked; their ids are read only when that number changed.
     pub fn spawn_revocation_watch(&self) -> tokio::task::JoinHandle<()> {
         let store = self.clone();
         tokio::spawn(async move {
@@ -331,6 +340,16 @@ impl TokenStore {
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;
+                let changed = match store.revoked_count().await {
+                    Ok(count) => count != known.len() as u64,
+                    Err(error) => {
+                        tracing::debug!(%error, "cannot look for revoked tokens");
+                        continue;
+                    }
+                };
+                if !changed {
+                    continue;
+                }
                 match store.revoked_ids().await {
                     Ok(now) => {
                         for id in now.difference(&known) {

@@ -151,6 +151,14 @@ pub async fn read(
     Ok(batch)
 }
 
+/// The body's length as its `Content-Length` declares it.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
 /// The whole body, refused as soon as it (or its `Content-Length`) passes `limit`.
 async fn read_capped(
     headers: &HeaderMap,
@@ -164,10 +172,7 @@ async fn read_capped(
         limit,
         setting,
     };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = declared_length(headers);
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large);
     }
@@ -217,10 +222,7 @@ async fn read_multipart(
     body: Body,
     limits: &BodyLimits,
 ) -> Result<BatchRequest, BodyError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = declared_length(headers);
     let too_large = BodyError::TooLarge {
         what: "the upload",
         limit: limits.max_multipart_bytes,

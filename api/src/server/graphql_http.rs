@@ -23,12 +23,12 @@ pub async fn graphql_http(
     let ip = state.gate.client(peer, &headers);
     let principal = match state.gate.header(ip, &headers).await {
         Ok(Some(principal)) => principal,
-        Ok(None) => return closing(Refusal::NoToken.graphql_response()),
-        Err(refusal) => return closing(refusal.graphql_response()),
+        Ok(None) => return Refusal::NoToken.graphql_response(),
+        Err(refusal) => return refusal.graphql_response(),
     };
     let batch = match graphql_body::read(&headers, body, principal.role, &state.limits).await {
         Ok(batch) => batch,
-        Err(error) => return closing(error.into_response()),
+        Err(error) => return error.into_response(),
     };
     let batch = batch.data(principal);
     let timeout = state.app.config.request_timeout();
@@ -43,16 +43,6 @@ pub async fn graphql_http(
             ),
         ),
     }
-}
-
-/// A refusal sent before the request's body was read to its end: the connection closes
-/// after it (a client still sending must not take it for a connection it can use again).
-fn closing(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        header::CONNECTION,
-        axum::http::HeaderValue::from_static("close"),
-    );
-    response
 }
 
 /// `GET /graphql`: the WebSocket upgrade (`graphql-transport-ws` or `graphql-ws`).

@@ -93,6 +93,18 @@ async fn known_camera(state: &HttpState, id: &str) -> Result<(), Response> {
     }
 }
 
+/// The caller may watch camera `id`, and it exists.
+async fn watched_camera(
+    state: &HttpState,
+    peer: std::net::SocketAddr,
+    headers: &HeaderMap,
+    query: &ImageQuery,
+    id: &str,
+) -> Result<(), Response> {
+    camera_viewer(state, peer, headers, query, id).await?;
+    known_camera(state, id).await
+}
+
 /// `GET /cameras/{id}/snapshot.jpg`: the camera's latest sampled frame.
 pub async fn camera_snapshot(
     State(state): State<HttpState>,
@@ -101,10 +113,7 @@ pub async fn camera_snapshot(
     Path(id): Path<String>,
     Query(query): Query<ImageQuery>,
 ) -> Response {
-    if let Err(response) = camera_viewer(&state, peer, &headers, &query, &id).await {
-        return response;
-    }
-    if let Err(response) = known_camera(&state, &id).await {
+    if let Err(response) = watched_camera(&state, peer, &headers, &query, &id).await {
         return response;
     }
     let Some(frame) = state.app.live_cameras.latest(&id) else {
@@ -157,16 +166,13 @@ pub async fn camera_live(
     Path(id): Path<String>,
     Query(query): Query<ImageQuery>,
 ) -> Response {
-    if let Err(response) = camera_viewer(&state, peer, &headers, &query, &id).await {
+    if let Err(response) = watched_camera(&state, peer, &headers, &query, &id).await {
         return response;
     }
     let min_gap = match live_gap(query.fps) {
         Ok(gap) => gap,
         Err(message) => return plain(StatusCode::BAD_REQUEST, message),
     };
-    if let Err(response) = known_camera(&state, &id).await {
-        return response;
-    }
     let receiver = state.app.live_cameras.watch_live(&id);
     let encoder = state.app.live_encoder.clone();
     let (width, annotate) = (query.width, query.annotate);

@@ -2,6 +2,7 @@
 //!
 //! - [`listener`]: the socket: connection limit, header timeout, TLS.
 //! - [`client`]: the client's address (trusted proxies) and failed authentications per address.
+//! - [`close_unread`]: a refusal sent before its request's body was read closes the connection.
 //! - [`gate`]: authentication of every request, over HTTP and WebSocket.
 //! - [`graphql_http`]: `POST /graphql`, the WebSocket upgrade, GraphiQL, the SDL.
 //! - [`graphql_body`]: reading GraphQL bodies within their limits (JSON, admin uploads).
@@ -10,6 +11,7 @@
 //! - [`plain`]: `/healthz`, `/metrics`, the CSV report, the dashboard's files.
 
 pub mod client;
+pub mod close_unread;
 pub mod gate;
 pub mod graphql_body;
 pub mod graphql_http;
@@ -114,6 +116,10 @@ pub fn router(app: AppState, connections: Arc<ConnectionCounters>) -> anyhow::Re
             move |response: Response| async move { explain_payload_too_large(response, max_body) },
         ))
         .layer(cors)
+        // Outermost: it sees the body limit's refusals too.
+        .layer(axum::middleware::from_fn(
+            close_unread::close_if_body_unread,
+        ))
         .with_state(HttpState {
             hub: SubscriptionHub::new(schema.clone()),
             schema,
@@ -133,19 +139,13 @@ fn explain_payload_too_large(response: Response, limit: usize) -> Response {
     if response.status() != StatusCode::PAYLOAD_TOO_LARGE || already_json {
         return response;
     }
-    let mut response = graphql_error_response(
+    graphql_error_response(
         StatusCode::PAYLOAD_TOO_LARGE,
         "PAYLOAD_TOO_LARGE",
         &format!(
             "the request is larger than {limit} bytes (max_request_bytes); photos may be at most max_photo_bytes"
         ),
-    );
-    // The body was not read: the connection cannot carry another request.
-    response.headers_mut().insert(
-        axum::http::header::CONNECTION,
-        axum::http::HeaderValue::from_static("close"),
-    );
-    response
+    )
 }
 
 /// A GraphQL error response with one error and its code.
