@@ -24,10 +24,12 @@
 //! - [`state`]: what handlers and resolvers share.
 //! - [`error`]: the services' error type.
 
+pub mod app;
 pub mod attendance;
 pub mod auth;
 pub mod cameras;
 pub mod clock;
+pub mod cmd;
 pub mod config;
 pub mod db;
 pub mod employees;

@@ -166,9 +166,15 @@ struct Delivery {
     body: Vec<u8>,
 }
 
+/// How long deliveries still queued get to go out when the server stops.
+pub const STOP_GRACE: Duration = Duration::from_secs(3);
+
 /// The running webhooks.
 pub struct Webhooks {
-    tasks: Vec<JoinHandle<()>>,
+    /// Reads the event bus and queues deliveries; it holds every queue's sending side.
+    reader: JoinHandle<()>,
+    /// One per webhook, delivering its queue in order.
+    senders: Vec<JoinHandle<()>>,
 }
 
 impl Webhooks {
@@ -184,11 +190,11 @@ impl Webhooks {
             .build()
             .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
         let mut routes = Vec::new();
-        let mut tasks = Vec::new();
+        let mut senders = Vec::new();
         for config in configs {
             let wanted = config.wanted_events()?;
             let (sender, receiver) = mpsc::channel::<Arc<Delivery>>(WEBHOOK_QUEUE);
-            tasks.push(tokio::spawn(send_in_order(
+            senders.push(tokio::spawn(send_in_order(
                 http.clone(),
                 config.url.trim().to_owned(),
                 shown(&config.url),
@@ -199,7 +205,7 @@ impl Webhooks {
             routes.push((wanted, sender, shown(&config.url)));
         }
         let mut bus = events.subscribe();
-        tasks.push(tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut next_id: u64 = 0;
             let started = Utc::now().timestamp_millis();
             loop {
@@ -240,15 +246,26 @@ impl Webhooks {
                     }
                 }
             }
-        }));
-        Ok(Self { tasks })
+        });
+        Ok(Self { reader, senders })
     }
 
-    /// Stops every sender (deliveries still queued are not sent).
-    pub fn stop(self) {
-        for task in self.tasks {
-            task.abort();
+    /// Stops taking events, gives the deliveries still queued [`STOP_GRACE`] to go out (a
+    /// retry's wait included), then stops the senders. True when every queue was emptied.
+    pub async fn stop(self) -> bool {
+        self.reader.abort();
+        // The reader held the queues' sending sides: with it gone, each sender ends once
+        // its queue is empty.
+        let _ = self.reader.await;
+        let aborts: Vec<_> = self.senders.iter().map(JoinHandle::abort_handle).collect();
+        let flushed =
+            tokio::time::timeout(STOP_GRACE, futures_util::future::join_all(self.senders))
+                .await
+                .is_ok();
+        for abort in aborts {
+            abort.abort();
         }
+        flushed
     }
 }
 

@@ -20,7 +20,6 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, Set, sea_query::OnConflict,
 };
-use tokio::task::JoinHandle;
 
 use crate::{
     clock::Clock,
@@ -188,28 +187,26 @@ impl Attendance {
             .collect())
     }
 
-    /// Keeps attendance closed as working days end (checking every `interval`), until the
-    /// server stops.
-    pub fn spawn_closer(self, interval: Duration) -> JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut closed_through = self.today() - TimeDelta::days(CATCH_UP_DAYS);
-            let mut ticker = tokio::time::interval(interval);
-            loop {
-                ticker.tick().await;
-                let today = self.today();
-                let mut date = closed_through.succ_opt().unwrap_or(closed_through);
-                while date <= today {
-                    if let Err(error) = self.close_day(date).await {
-                        tracing::error!(%error, %date, "cannot close the attendance day");
-                        break;
-                    }
-                    if date < today {
-                        closed_through = date;
-                    }
-                    date = date.succ_opt().unwrap_or(date);
+    /// Keeps attendance closed as working days end (checking every `interval`); never
+    /// returns (the composition root stops it).
+    pub async fn run_closer(self, interval: Duration) {
+        let mut closed_through = self.today() - TimeDelta::days(CATCH_UP_DAYS);
+        let mut ticker = tokio::time::interval(interval);
+        loop {
+            ticker.tick().await;
+            let today = self.today();
+            let mut date = closed_through.succ_opt().unwrap_or(closed_through);
+            while date <= today {
+                if let Err(error) = self.close_day(date).await {
+                    tracing::error!(%error, %date, "cannot close the attendance day");
+                    break;
                 }
+                if date < today {
+                    closed_through = date;
+                }
+                date = date.succ_opt().unwrap_or(date);
             }
-        })
+        }
     }
 }
 

@@ -7,7 +7,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use entity::{attendance_log, notification, visit};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
-use tokio::task::JoinHandle;
 
 use super::rules::local_date;
 use crate::{clock::Clock, error::AppResult};
@@ -73,27 +72,21 @@ pub async fn purge(
     Ok(purged)
 }
 
-/// Runs the purge at start and then every [`PURGE_INTERVAL`].
-pub fn spawn(
-    db: DatabaseConnection,
-    retention: Retention,
-    tz: Tz,
-    clock: Arc<dyn Clock>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(PURGE_INTERVAL);
-        loop {
-            ticker.tick().await;
-            match purge(&db, retention, tz, clock.now()).await {
-                Ok(p) if p != Purged::default() => tracing::info!(
-                    visits = p.visits,
-                    notifications = p.notifications,
-                    attendance = p.attendance,
-                    "purged what is past its retention"
-                ),
-                Ok(_) => {}
-                Err(error) => tracing::error!(%error, "retention purge failed"),
-            }
+/// Runs the purge at start and then every [`PURGE_INTERVAL`]; never returns (the
+/// composition root stops it).
+pub async fn run(db: DatabaseConnection, retention: Retention, tz: Tz, clock: Arc<dyn Clock>) {
+    let mut ticker = tokio::time::interval(PURGE_INTERVAL);
+    loop {
+        ticker.tick().await;
+        match purge(&db, retention, tz, clock.now()).await {
+            Ok(p) if p != Purged::default() => tracing::info!(
+                visits = p.visits,
+                notifications = p.notifications,
+                attendance = p.attendance,
+                "purged what is past its retention"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "retention purge failed"),
         }
-    })
+    }
 }

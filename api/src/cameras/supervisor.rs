@@ -220,25 +220,36 @@ impl CameraSupervisor {
     }
 
     /// Starts a task for every enabled camera, then follows camera changes until the server
-    /// stops.
-    pub fn spawn(self: Arc<Self>) -> JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut changes = self.events.subscribe();
-            self.sync_all().await;
-            loop {
-                match changes.recv().await {
-                    Ok(event) => {
-                        if let Event::CameraChanged { .. } = &*event {
-                            self.sync_all().await;
-                        }
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+    /// stops (the composition root runs this, and [`Self::stop_all`] after it).
+    pub async fn run(self: Arc<Self>) {
+        let mut changes = self.events.subscribe();
+        self.sync_all().await;
+        loop {
+            match changes.recv().await {
+                Ok(event) => {
+                    if let Event::CameraChanged { .. } = &*event {
                         self.sync_all().await;
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    self.sync_all().await;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
-        })
+        }
+    }
+
+    /// Stops every camera task (capture and recognition); returns how many cameras ran.
+    pub fn stop_all(&self) -> usize {
+        let stopped: Vec<Running> = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, task)| task)
+            .collect();
+        // Dropping a task aborts its capture and its recognition.
+        stopped.len()
     }
 
     /// Makes the running tasks match the enabled cameras in the database.

@@ -203,23 +203,21 @@ impl FaceService {
         Ok(true)
     }
 
-    /// Keeps the gallery in step with the database until the server stops.
-    pub fn spawn_refresh(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
-        let service = self.clone();
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(GALLERY_REFRESH_INTERVAL);
-            loop {
-                ticker.tick().await;
-                match service.refresh_gallery().await {
-                    Ok(true) => tracing::info!(
-                        embeddings = service.gallery_size(),
-                        "gallery reloaded: faces changed in the database"
-                    ),
-                    Ok(false) => {}
-                    Err(error) => tracing::warn!(%error, "cannot check the gallery"),
-                }
+    /// Keeps the gallery in step with the database; never returns (the composition root
+    /// stops it).
+    pub async fn run_refresh(self: Arc<Self>) {
+        let mut ticker = tokio::time::interval(GALLERY_REFRESH_INTERVAL);
+        loop {
+            ticker.tick().await;
+            match self.refresh_gallery().await {
+                Ok(true) => tracing::info!(
+                    embeddings = self.gallery_size(),
+                    "gallery reloaded: faces changed in the database"
+                ),
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "cannot check the gallery"),
             }
-        })
+        }
     }
 
     /// Inference workers running (0 when the models are not loaded).

@@ -5,15 +5,24 @@
 use std::time::Duration;
 
 use axum::{
+    Router,
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
+    routing::get,
 };
 
 use super::{
-    ClientPeer, HttpState,
-    plain::{ingest_refused, viewer},
+    state::{ClientPeer, HttpState},
+    viewer::{ingest_refused, viewer},
 };
+
+/// The routes of this file.
+pub fn routes() -> Router<HttpState> {
+    Router::new()
+        .route("/cameras/{id}/snapshot.jpg", get(camera_snapshot))
+        .route("/cameras/{id}/live.mjpeg", get(camera_live))
+}
 use crate::auth::{Principal, Role};
 
 /// The caller of an image route of `camera_id`: the header's token, else a grant for this

@@ -5,13 +5,33 @@
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::GraphQLResponse;
 use axum::{
+    Router,
     body::Body,
     extract::{State, WebSocketUpgrade},
     http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Response},
+    routing::get,
 };
 
-use super::{ClientPeer, HttpState, gate::Refusal, graphql_body, graphql_error_response, ws};
+use super::{
+    gate::Refusal,
+    graphql_body,
+    responses::graphql_error_response,
+    state::{ClientPeer, HttpState},
+    ws,
+};
+
+/// The routes of this file; GraphiQL at `/` when `graphiql` is set.
+pub fn routes(graphiql: bool) -> Router<HttpState> {
+    let router = Router::new()
+        .route("/graphql", get(graphql_ws).post(graphql_http))
+        .route("/schema.graphql", get(schema_sdl));
+    if graphiql {
+        router.route("/", get(graphiql_page))
+    } else {
+        router
+    }
+}
 
 /// `POST /graphql`: one operation or a batch, as JSON, or a multipart upload (admins).
 pub async fn graphql_http(

@@ -1,0 +1,102 @@
+//! The command line: one file per command. `hadir` alone (or `hadir serve`) runs the server.
+//!
+//! - [`serve`]: run the server until SIGINT or SIGTERM.
+//! - [`migrate`]: apply pending migrations.
+//! - [`schema`]: print the GraphQL SDL.
+//! - [`token`]: create, list and revoke API tokens.
+//! - [`enroll`]: enrol photos of one employee.
+//! - [`recognize`]: every face of photos and its best match.
+//! - [`attendance`]: rebuild past days' attendance.
+//! - [`report`]: the attendance report as CSV or a table.
+//! - [`camera`]: check a stream URL before adding the camera.
+//! - [`photos`]: what `enroll` and `recognize` share: the face service, reading photos.
+//! - [`logging`]: the log output.
+
+pub mod attendance;
+pub mod camera;
+pub mod enroll;
+pub mod logging;
+pub mod migrate;
+pub mod photos;
+pub mod recognize;
+pub mod report;
+pub mod schema;
+pub mod serve;
+pub mod token;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// hadir: who is in the office, live, from its CCTV cameras.
+#[derive(Parser)]
+#[command(name = "hadir", version, about)]
+pub struct Cli {
+    /// The config file (default: $HADIR_CONFIG, else ./hadir.toml when it exists).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
+    /// Enrol photos of one employee (each must show exactly one clear face).
+    Enroll(enroll::EnrollArgs),
+    /// Attendance upkeep.
+    Attendance {
+        #[command(subcommand)]
+        command: attendance::AttendanceCommand,
+    },
+    /// Reports.
+    Report {
+        #[command(subcommand)]
+        command: report::ReportCommand,
+    },
+    /// Cameras.
+    Camera {
+        #[command(subcommand)]
+        command: camera::CameraCommand,
+    },
+    /// Print every face found in each photo and its best match in the gallery.
+    Recognize(recognize::RecognizeArgs),
+}
+
+/// Parses the command line and runs the command.
+pub async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // These need no configuration (nor a database).
+    match &cli.command {
+        Some(Command::Schema) => return schema::run(),
+        Some(Command::Camera { command }) => {
+            logging::init_quiet();
+            return camera::run(command).await;
+        }
+        _ => {}
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    logging::init(&config)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve::run(config).await,
+        Command::Schema | Command::Camera { .. } => unreachable!("handled above"),
+        Command::Migrate => migrate::run(&config).await,
+        Command::Enroll(args) => enroll::run(&config, &args).await,
+        Command::Recognize(args) => recognize::run(&config, &args).await,
+        Command::Attendance { command } => attendance::run(&config, command).await,
+        Command::Report { command } => report::run(&config, command).await,
+        Command::Token { command } => token::run(&config, command).await,
+    }
+}
