@@ -711,8 +711,8 @@ impl Config {
     }
 
     /// How camera frames are recognised.
-    pub fn recognition_settings(&self) -> crate::cameras::supervisor::RecognitionSettings {
-        crate::cameras::supervisor::RecognitionSettings {
+    pub fn recognition_settings(&self) -> crate::recognition::supervisor::CameraTaskSettings {
+        crate::recognition::supervisor::CameraTaskSettings {
             min_consecutive: self.min_consecutive,
             motion_gating: self
                 .motion_gating

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use entity::{camera, notification};
 use tokio::sync::broadcast;
 
-use crate::presence::{EmployeePresence, PresenceCounts};
+use crate::presence::view::{EmployeePresence, PresenceCounts};
 
 /// Events buffered per subscriber before a slow one starts missing them.
 pub const EVENT_BUS_CAPACITY: usize = 4_096;

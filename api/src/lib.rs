@@ -27,6 +27,7 @@
 pub mod app;
 pub mod attendance;
 pub mod auth;
+pub mod backoff;
 pub mod cameras;
 pub mod clock;
 pub mod cmd;
@@ -43,6 +44,7 @@ pub mod metrics;
 pub mod mqtt;
 pub mod notifications;
 pub mod presence;
+pub mod recognition;
 pub mod redact;
 pub mod server;
 pub mod state;

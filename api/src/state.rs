@@ -7,39 +7,20 @@ use sea_orm::DatabaseConnection;
 use crate::{
     attendance::Attendance,
     auth::TokenStore,
-    cameras::{CameraRegistry, live::LiveEncoder, supervisor::CameraSupervisor},
+    cameras::CameraRegistry,
     clock::Clock,
     config::Config,
     employees::EmployeeDirectory,
     events::EventBus,
     faces::FaceService,
-    graphql::types::{AiState, AiStatus, ai_status::AiStatusHandle},
     notifications::Notifications,
     presence::{PresenceEngine, PresenceSettings},
+    recognition::{
+        ai_status::{AiStatus, AiStatusHandle},
+        live::LiveEncoder,
+        supervisor::CameraSupervisor,
+    },
 };
-
-/// The AI status that the face service's readiness gives.
-pub fn ai_status_of(faces: &FaceService, cameras: usize) -> AiStatus {
-    match faces.readiness() {
-        Ok(()) => AiStatus::new(
-            AiState::Running,
-            format!(
-                "face models loaded ({}: {}); {} inference worker(s); recognising {cameras} camera(s){}",
-                faces.model_set().name(),
-                faces.model(),
-                faces.workers(),
-                faces
-                    .licence_note()
-                    .map(|n| format!(". Licence: {n}"))
-                    .unwrap_or_default()
-            ),
-        ),
-        Err(reason) => AiStatus::new(
-            AiState::Stopped,
-            format!("face recognition is unavailable: {reason}"),
-        ),
-    }
-}
 
 /// Everything a request handler or resolver needs; cheap to clone.
 #[derive(Clone)]
@@ -61,7 +42,7 @@ pub struct AppState {
     /// Live frames as JPEG for viewers, off the async runtime.
     pub live_encoder: Arc<LiveEncoder>,
     /// What MQTT and the webhooks delivered (for `/metrics`).
-    pub integrations: Arc<crate::metrics::IntegrationCounters>,
+    pub integrations: Arc<crate::metrics::integrations::IntegrationCounters>,
     /// Signs and checks the grants in live-view URLs. A key of this process's own until
     /// [`AppState::with_shared_grant_key`] loads the one every process shares.
     pub grants: Arc<crate::grants::Grants>,
@@ -91,7 +72,7 @@ impl AppState {
                 .expect("the default schedule is valid")
         });
         let attendance = Attendance::new(db.clone(), Arc::new(schedule), clock.clone());
-        let ai_status = AiStatusHandle::new(ai_status_of(&faces, 0));
+        let ai_status = AiStatusHandle::new(AiStatus::of(&faces, 0));
         let engine = Arc::new(
             PresenceEngine::new(
                 db.clone(),

@@ -29,7 +29,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 use crate::{
     event_json,
     events::{Event, EventBus},
-    metrics::IntegrationCounters,
+    metrics::integrations::IntegrationCounters,
 };
 
 /// How long a receiver has to answer.

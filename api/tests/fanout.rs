@@ -11,7 +11,7 @@ use api::{
     db,
     graphql::{
         self,
-        fanout::{Frame, SubscriptionHub},
+        fanout::{SharedOutput, SubscriptionHub},
     },
     state::AppState,
 };
@@ -71,7 +71,7 @@ async fn one_execution_per_selection_and_role() {
             .unwrap()
             .unwrap();
         frames.push(frame.clone());
-        let Frame::Next(payload) = &*frame else {
+        let SharedOutput::Next(payload) = &*frame else {
             panic!("a result expected, got {frame:?}")
         };
         assert_eq!(

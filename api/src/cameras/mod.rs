@@ -1,18 +1,15 @@
 //! Cameras: the files in `camera_configs/`, their sync into the `cameras` table, and the
-//! create/update/delete of cameras through the API.
+//! create/update/delete of cameras through the API (the camera tasks are
+//! [`crate::recognition`]'s).
 //!
 //! - [`config_file`]: reading and checking one camera file.
 //! - [`sync`]: loading the whole folder into the table at start.
 //! - [`registry`]: the camera service behind the GraphQL mutations and queries.
-//! - [`supervisor`]: one task per enabled camera: capture, health, recognition.
-//! - [`live`]: a camera's latest frame as JPEG for clients, annotated on request.
 //! - [`regions`]: where in a camera's picture faces are ignored (posters, TVs).
 
 pub mod config_file;
-pub mod live;
 pub mod regions;
 pub mod registry;
-pub mod supervisor;
 pub mod sync;
 
 pub use config_file::{CameraFile, CameraFileError};

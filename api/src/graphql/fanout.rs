@@ -24,7 +24,7 @@ pub const SHARED_STREAM_CAPACITY: usize = 256;
 
 /// What a shared execution tells its subscribers.
 #[derive(Debug)]
-pub enum Frame {
+pub enum SharedOutput {
     /// A result, serialised once: `{"data": …}` (with `errors` where a resolver failed).
     Next(Arc<str>),
     /// The operation was refused before it produced anything: the errors, as a JSON array.
@@ -43,7 +43,7 @@ struct SelectionKey {
 }
 
 struct SharedExecution {
-    sender: broadcast::Sender<Arc<Frame>>,
+    sender: broadcast::Sender<Arc<SharedOutput>>,
     task: AbortHandle,
 }
 
@@ -55,7 +55,7 @@ impl Drop for SharedExecution {
 
 /// One subscriber's view of a shared execution; dropping the last one stops the execution.
 pub struct SharedSubscription {
-    pub frames: broadcast::Receiver<Arc<Frame>>,
+    pub frames: broadcast::Receiver<Arc<SharedOutput>>,
     _execution: Arc<SharedExecution>,
 }
 
@@ -142,7 +142,7 @@ type Table = Mutex<HashMap<SelectionKey, Weak<SharedExecution>>>;
 async fn run(
     schema: AppSchema,
     request: Request,
-    sender: broadcast::Sender<Arc<Frame>>,
+    sender: broadcast::Sender<Arc<SharedOutput>>,
     table: Weak<Table>,
     key: SelectionKey,
 ) {
@@ -154,13 +154,13 @@ async fn run(
         if refused {
             leave(&table, &key, &sender);
             let errors = serde_json::to_string(&response.errors).unwrap_or_else(|_| "[]".into());
-            let _ = sender.send(Arc::new(Frame::Error(errors.into())));
+            let _ = sender.send(Arc::new(SharedOutput::Error(errors.into())));
             return;
         }
-        let _ = sender.send(Arc::new(Frame::Next(serialise(&response))));
+        let _ = sender.send(Arc::new(SharedOutput::Next(serialise(&response))));
     }
     leave(&table, &key, &sender);
-    let _ = sender.send(Arc::new(Frame::Complete));
+    let _ = sender.send(Arc::new(SharedOutput::Complete));
 }
 
 fn serialise(response: &Response) -> Arc<str> {
@@ -173,7 +173,7 @@ fn serialise(response: &Response) -> Arc<str> {
 }
 
 /// Removes this execution from the table (if the entry is still this one's).
-fn leave(table: &Weak<Table>, key: &SelectionKey, sender: &broadcast::Sender<Arc<Frame>>) {
+fn leave(table: &Weak<Table>, key: &SelectionKey, sender: &broadcast::Sender<Arc<SharedOutput>>) {
     let Some(table) = table.upgrade() else { return };
     let mut running = table.lock().unwrap_or_else(|p| p.into_inner());
     let ours = running

@@ -323,7 +323,7 @@ impl SubscriptionRoot {
     #[graphql(guard = "RoleGuard::read()")]
     async fn ai_status_changed(&self, ctx: &Context<'_>) -> impl Stream<Item = AiStatus> {
         let state = ctx.data_unchecked::<AppState>();
-        WatchStream::from_changes(state.ai_status.watch())
+        WatchStream::from_changes(state.ai_status.watch()).map(AiStatus::from)
     }
 
     /// The server's time, every second.

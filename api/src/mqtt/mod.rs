@@ -39,7 +39,7 @@ use crate::{
     employees::EmployeeDirectory,
     event_json,
     events::{ChangeKind, Event, EventBus},
-    metrics::IntegrationCounters,
+    metrics::integrations::IntegrationCounters,
 };
 
 /// The topic prefix when none is configured.

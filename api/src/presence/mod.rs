@@ -3,6 +3,7 @@
 //! - [`rules`]: the rules themselves, pure (what a sighting or the passing of time changes).
 //! - [`store`]: the conditional reads and writes that apply them to the database.
 //! - [`monitor`]: the loop that runs [`PresenceEngine::tick`] at an interval.
+//! - [`view`]: what readers see of presence (an employee with their presence, the counts).
 //!
 //! The database holds the state: a restarted engine resumes from it, and several engines on
 //! one PostgreSQL never raise the same notification twice (see [`store`]).
@@ -10,6 +11,7 @@
 pub mod monitor;
 pub mod rules;
 pub mod store;
+pub mod view;
 
 use std::{sync::Arc, time::Duration};
 
@@ -27,27 +29,11 @@ use crate::{
     events::{Detection, Event, EventBus, NotificationRecord, UnknownFace},
 };
 use rules::{SightingEffect, Status};
+pub use view::{EmployeePresence, PresenceCounts};
 
 /// How often a sighting retries when another writer changed the employee's row between its
 /// read and its write.
 pub const MAX_WRITE_ATTEMPTS: usize = 8;
-
-/// An employee with their presence: the tracking row (None: never seen) and its camera.
-#[derive(Clone, Debug)]
-pub struct EmployeePresence {
-    pub employee: employee::Model,
-    pub tracking: Option<tracking::Model>,
-    pub camera: Option<camera::Model>,
-}
-
-/// The dashboard's summary.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PresenceCounts {
-    pub present: i64,
-    pub alert: i64,
-    pub unavailable: i64,
-    pub total: i64,
-}
 
 /// The engine's settings.
 #[derive(Clone, Copy, Debug)]

@@ -13,7 +13,10 @@ use sea_orm::{
     sea_query::{ExprTrait, OnConflict},
 };
 
-use super::{EmployeePresence, PresenceCounts, rules::Status};
+use super::{
+    rules::Status,
+    view::{EmployeePresence, PresenceCounts},
+};
 
 impl Status {
     pub fn as_str(self) -> &'static str {

@@ -1,6 +1,6 @@
 //! A camera's live frames over plain HTTP, for `<img>`: `snapshot.jpg` (the latest sampled
 //! frame) and `live.mjpeg` (the frames as they come). Frames are encoded off the async
-//! runtime and shared between viewers ([`crate::cameras::live::LiveEncoder`]).
+//! runtime and shared between viewers ([`crate::recognition::live::LiveEncoder`]).
 
 use std::time::Duration;
 

@@ -23,7 +23,7 @@ use crate::{
     auth::{Principal, token_from_authorization},
     graphql::{
         AppSchema,
-        fanout::{Frame, SubscriptionHub},
+        fanout::{SharedOutput, SubscriptionHub},
     },
     state::AppState,
 };
@@ -425,8 +425,8 @@ impl Connection {
                     }
                 };
                 let message = match &*frame {
-                    Frame::Next(payload) => next_message(protocol, &id_json, payload),
-                    Frame::Error(errors) => {
+                    SharedOutput::Next(payload) => next_message(protocol, &id_json, payload),
+                    SharedOutput::Error(errors) => {
                         let message = match protocol {
                             Protocol::TransportWs => {
                                 format!(r#"{{"type":"error","id":{id_json},"payload":{errors}}}"#)
@@ -441,7 +441,7 @@ impl Connection {
                         }
                         return;
                     }
-                    Frame::Complete => {
+                    SharedOutput::Complete => {
                         let _ = outbox.send(complete_message(&id_json)).await;
                         return;
                     }

@@ -76,7 +76,7 @@ impl SystemQuery {
     /// Whether face recognition is running.
     #[graphql(guard = "RoleGuard::read()")]
     async fn ai_status(&self, ctx: &Context<'_>) -> AiStatus {
-        ctx.data_unchecked::<AppState>().ai_status.current()
+        ctx.data_unchecked::<AppState>().ai_status.current().into()
     }
 
     /// The caller's role (any valid token may ask).

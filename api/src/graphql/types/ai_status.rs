@@ -1,11 +1,14 @@
-//! `AiStatus`: whether face recognition is running, pushed to clients when it changes.
+//! `AiStatus`: whether face recognition is running, pushed to clients when it changes (the
+//! GraphQL face of [`crate::recognition::ai_status`]).
 
 use async_graphql::{Enum, SimpleObject};
 use chrono::{DateTime, Utc};
-use tokio::sync::watch;
+
+use crate::recognition::ai_status as domain;
 
 /// The state of the recognition pipeline.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "domain::AiState")]
 pub enum AiState {
     /// No recognition runs in this process (the message says why); sightings still arrive
     /// through `reportSighting`.
@@ -28,42 +31,13 @@ pub struct AiStatus {
     pub changed_at: DateTime<Utc>,
 }
 
-impl AiStatus {
-    pub fn new(state: AiState, message: impl Into<String>) -> Self {
+impl From<domain::AiStatus> for AiStatus {
+    fn from(status: domain::AiStatus) -> Self {
         Self {
-            running: matches!(state, AiState::Running | AiState::Degraded),
-            state,
-            message: message.into(),
-            changed_at: Utc::now(),
+            running: status.running,
+            state: status.state.into(),
+            message: status.message,
+            changed_at: status.changed_at,
         }
-    }
-}
-
-/// The current status, shared: the pipeline sets it, queries and subscriptions read it.
-#[derive(Clone, Debug)]
-pub struct AiStatusHandle(watch::Sender<AiStatus>);
-
-impl AiStatusHandle {
-    pub fn new(initial: AiStatus) -> Self {
-        Self(watch::Sender::new(initial))
-    }
-
-    pub fn current(&self) -> AiStatus {
-        self.0.borrow().clone()
-    }
-
-    /// Sets the status; subscribers hear of it only when it differs.
-    pub fn set(&self, status: AiStatus) {
-        self.0.send_if_modified(|current| {
-            let changed = current.state != status.state || current.message != status.message;
-            if changed {
-                *current = status;
-            }
-            changed
-        });
-    }
-
-    pub fn watch(&self) -> watch::Receiver<AiStatus> {
-        self.0.subscribe()
     }
 }

@@ -2,32 +2,23 @@
 //! dropped, reconnects, status; recognition time per frame (histogram); faces, recognitions
 //! and unknown faces. Plus WebSocket event subscribers, enrolled embeddings, and the MQTT and
 //! webhook deliveries where those are configured.
+//!
+//! - [`integrations`]: the counters the MQTT and webhook tasks keep.
 
 use std::{
     fmt::Write as _,
-    sync::atomic::{AtomicBool, AtomicU64, Ordering},
+    sync::atomic::{AtomicU64, Ordering},
 };
 
 use entity::camera;
 use sea_orm::EntityTrait;
 
-use crate::{cameras::supervisor::INFERENCE_BUCKETS, state::AppState};
+use crate::{
+    recognition::counters::{CameraCounters, INFERENCE_BUCKETS},
+    state::AppState,
+};
 
-/// Counters of the integrations (MQTT, webhooks), shared with their tasks.
-#[derive(Debug, Default)]
-pub struct IntegrationCounters {
-    pub mqtt_connected: AtomicBool,
-    /// Messages handed to the MQTT client.
-    pub mqtt_published: AtomicU64,
-    /// Messages dropped: the queue was full while the broker was away.
-    pub mqtt_dropped: AtomicU64,
-    /// Webhook deliveries a receiver accepted.
-    pub webhook_delivered: AtomicU64,
-    /// Webhook attempts that failed and were retried.
-    pub webhook_retried: AtomicU64,
-    /// Webhook deliveries given up (attempts exhausted, or the queue full).
-    pub webhook_dropped: AtomicU64,
-}
+pub mod integrations;
 
 fn integration_metrics(out: &mut String, app: &AppState) {
     let c = &app.integrations;
@@ -61,10 +52,7 @@ pub async fn render(app: &AppState) -> String {
     let mut out = String::new();
     let counters = app.live_cameras.all_counters();
     let counter =
-        |out: &mut String,
-         name: &str,
-         help: &str,
-         pick: &dyn Fn(&crate::cameras::supervisor::CameraCounters) -> u64| {
+        |out: &mut String, name: &str, help: &str, pick: &dyn Fn(&CameraCounters) -> u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
             for (id, c) in &counters {
                 let _ = writeln!(out, "{name}{{camera=\"{}\"}} {}", escape(id), pick(c));

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use image::{Rgb, RgbImage, imageops::FilterType};
 use tokio::sync::{OnceCell, Semaphore};
 
-use super::supervisor::LiveFrame;
+use vision::source::Frame;
 
 /// JPEG quality of live frames.
 pub const JPEG_QUALITY: u8 = 80;
@@ -24,6 +24,16 @@ pub const MIN_WIDTH: u32 = 16;
 pub const MAX_OUTPUT_PIXELS: u64 = 3_840 * 2_160;
 /// Encodings kept with one frame (sizes × annotated or not); others are encoded unshared.
 pub const MAX_ENCODINGS_PER_FRAME: usize = 8;
+
+/// A camera's latest sampled frame, with the faces recognition found on it.
+#[derive(Clone, Debug)]
+pub struct LiveFrame {
+    pub frame: Arc<Frame>,
+    /// Each face's box (x1, y1, x2, y2) and, where recognised, the employee's id.
+    pub faces: Vec<([f32; 4], Option<String>)>,
+    /// The frame as JPEG at the sizes viewers asked for (see [`LiveEncoder`]).
+    pub encodings: Encodings,
+}
 
 const RECOGNISED: Rgb<u8> = Rgb([46, 204, 113]);
 const UNKNOWN: Rgb<u8> = Rgb([243, 156, 18]);

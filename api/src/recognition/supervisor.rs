@@ -1,0 +1,266 @@
+//! The camera supervisor: one task pair per enabled camera (its [`super::capture`] and its
+//! [`super::recognise`] loop, joined by a one-frame mailbox), started, restarted and stopped
+//! as cameras are created, changed or deleted through the API; and every camera's counters
+//! and latest live frame.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use entity::camera;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use tokio::{sync::watch, task::JoinHandle};
+use vision::{
+    motion::DEFAULT_FULL_FRAME_INTERVAL,
+    recognizer::{CameraDecision, DEFAULT_MIN_CONSECUTIVE},
+    source,
+};
+
+use super::{
+    ai_status::{AiStatus, AiStatusHandle},
+    analyse::Analyser,
+    capture::Capture,
+    counters::CameraCounters,
+    decide::Decider,
+    live::LiveFrame,
+    mailbox::mailbox,
+    recognise,
+};
+use crate::{
+    cameras::regions,
+    events::{Event, EventBus},
+    faces::FaceService,
+    presence::PresenceEngine,
+};
+
+/// How the camera tasks recognise frames and read sources.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CameraTaskSettings {
+    /// Consecutive agreeing frames before a face is taken for an employee.
+    pub min_consecutive: u32,
+    /// Look only where frames changed, with a full-frame pass at this interval (None: the
+    /// whole frame every time).
+    pub motion_gating: Option<Duration>,
+    /// How camera sources connect and read.
+    pub source_options: source::SourceOptions,
+}
+
+impl Default for CameraTaskSettings {
+    fn default() -> Self {
+        Self {
+            min_consecutive: DEFAULT_MIN_CONSECUTIVE,
+            motion_gating: Some(DEFAULT_FULL_FRAME_INTERVAL),
+            source_options: source::SourceOptions::default(),
+        }
+    }
+}
+
+struct Running {
+    capture: JoinHandle<()>,
+    recognition: JoinHandle<()>,
+    stream_url: String,
+    sample_fps: f64,
+    /// The column as the task started with it (a change restarts the task).
+    ignore_regions: Option<String>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.capture.abort();
+        self.recognition.abort();
+    }
+}
+
+/// The supervisor of every camera task.
+pub struct CameraSupervisor {
+    db: DatabaseConnection,
+    engine: Arc<PresenceEngine>,
+    faces: Arc<FaceService>,
+    events: EventBus,
+    min_consecutive: u32,
+    /// Look only where frames changed, with a full-frame pass at this interval; None: always
+    /// the full frame.
+    motion_gating: Option<Duration>,
+    running: Mutex<HashMap<String, Running>>,
+    /// How sources connect and read (redirects, timeouts).
+    source_options: source::SourceOptions,
+    /// Told how many cameras are being recognised whenever that changes.
+    ai_status: AiStatusHandle,
+    counters: Mutex<HashMap<String, Arc<CameraCounters>>>,
+    live: Mutex<HashMap<String, watch::Sender<Option<Arc<LiveFrame>>>>>,
+}
+
+impl CameraSupervisor {
+    pub fn new(
+        db: DatabaseConnection,
+        engine: Arc<PresenceEngine>,
+        faces: Arc<FaceService>,
+        events: EventBus,
+        settings: CameraTaskSettings,
+        ai_status: AiStatusHandle,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            engine,
+            faces,
+            events,
+            min_consecutive: settings.min_consecutive,
+            motion_gating: settings.motion_gating,
+            running: Mutex::new(HashMap::new()),
+            source_options: settings.source_options,
+            ai_status,
+            counters: Mutex::new(HashMap::new()),
+            live: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn live_sender(&self, camera_id: &str) -> watch::Sender<Option<Arc<LiveFrame>>> {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(camera_id.to_owned())
+            .or_insert_with(|| watch::Sender::new(None))
+            .clone()
+    }
+
+    /// The latest frames of a camera as they come (the current one first, if any).
+    pub fn watch_live(&self, camera_id: &str) -> watch::Receiver<Option<Arc<LiveFrame>>> {
+        self.live_sender(camera_id).subscribe()
+    }
+
+    /// The camera's latest frame, if it has delivered one.
+    pub fn latest(&self, camera_id: &str) -> Option<Arc<LiveFrame>> {
+        self.live_sender(camera_id).borrow().clone()
+    }
+
+    /// Every camera's counters, by id.
+    pub fn all_counters(&self) -> Vec<(String, Arc<CameraCounters>)> {
+        let mut all: Vec<_> = self
+            .counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(id, c)| (id.clone(), c.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// The counters of one camera.
+    pub fn counters(&self, camera_id: &str) -> Arc<CameraCounters> {
+        self.counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(camera_id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Starts a task for every enabled camera, then follows camera changes until the server
+    /// stops (the composition root runs this, and [`Self::stop_all`] after it).
+    pub async fn run(self: Arc<Self>) {
+        let mut changes = self.events.subscribe();
+        self.sync_all().await;
+        loop {
+            match changes.recv().await {
+                Ok(event) => {
+                    if let Event::CameraChanged { .. } = &*event {
+                        self.sync_all().await;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    self.sync_all().await;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    /// Stops every camera task (capture and recognition); returns how many cameras ran.
+    pub fn stop_all(&self) -> usize {
+        let stopped: Vec<Running> = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, task)| task)
+            .collect();
+        // Dropping a task aborts its capture and its recognition.
+        stopped.len()
+    }
+
+    /// Makes the running tasks match the enabled cameras in the database.
+    pub async fn sync_all(self: &Arc<Self>) {
+        let cameras = match camera::Entity::find()
+            .filter(camera::Column::Enabled.eq(true))
+            .all(&self.db)
+            .await
+        {
+            Ok(cameras) => cameras,
+            Err(error) => {
+                tracing::error!(%error, "cannot list the cameras to run");
+                return;
+            }
+        };
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running.retain(|id, task| {
+            cameras.iter().any(|c| {
+                &c.camera_id == id
+                    && c.rtsp_url == task.stream_url
+                    && c.sample_fps == task.sample_fps
+                    && c.ignore_regions == task.ignore_regions
+            })
+        });
+        for camera in cameras {
+            if running.contains_key(&camera.camera_id) {
+                continue;
+            }
+            tracing::info!(camera_id = %camera.camera_id, "starting the camera task");
+            let task = self.start(&camera);
+            running.insert(camera.camera_id.clone(), task);
+        }
+        let cameras = running.len();
+        drop(running);
+        self.ai_status.set(AiStatus::of(&self.faces, cameras));
+    }
+
+    fn start(self: &Arc<Self>, camera: &camera::Model) -> Running {
+        let (mailbox, inbox) = mailbox();
+        let counters = self.counters(&camera.camera_id);
+        let capture = Capture {
+            camera_id: camera.camera_id.clone(),
+            url: camera.rtsp_url.clone(),
+            interval: Duration::from_secs_f64(1.0 / camera.sample_fps.max(0.01)),
+            source_options: self.source_options,
+            engine: self.engine.clone(),
+            counters: counters.clone(),
+        };
+        let analyser = Analyser::new(
+            camera.camera_id.clone(),
+            self.faces.clone(),
+            self.motion_gating,
+            regions::from_column(&camera.camera_id, camera.ignore_regions.as_deref()),
+            counters.clone(),
+        );
+        let decider = Decider {
+            camera_id: camera.camera_id.clone(),
+            decision: CameraDecision::new(self.faces.threshold(), self.min_consecutive),
+            engine: self.engine.clone(),
+            counters,
+        };
+        Running {
+            capture: tokio::spawn(capture.run(mailbox)),
+            recognition: tokio::spawn(recognise::run(
+                analyser,
+                decider,
+                self.live_sender(&camera.camera_id),
+                inbox,
+            )),
+            stream_url: camera.rtsp_url.clone(),
+            sample_fps: camera.sample_fps,
+            ignore_regions: camera.ignore_regions.clone(),
+        }
+    }
+}
