@@ -20,24 +20,49 @@ pub fn routes() -> Router<HttpState> {
         .route("/dashboard/{file}", get(dashboard_file_owned))
 }
 
+/// One of the dashboard's JavaScript modules: (name, content type, text).
+macro_rules! js {
+    ($name:literal) => {
+        (
+            $name,
+            "text/javascript; charset=utf-8",
+            include_str!(concat!("../../../client-examples/dashboard/", $name)),
+        )
+    };
+}
+
 /// The dashboard (client-examples/dashboard/), built into the binary: it runs on the public
-/// API alone, like any third-party client.
-const DASHBOARD_FILES: [(&str, &str, &str); 3] = [
+/// API alone, like any third-party client. Its scripts are ES modules (app.js imports the
+/// others), which browsers run only when served with a JavaScript MIME type.
+const DASHBOARD_FILES: [(&str, &str, &str); 20] = [
     (
         "index.html",
         "text/html; charset=utf-8",
         include_str!("../../../client-examples/dashboard/index.html"),
     ),
     (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../../client-examples/dashboard/app.js"),
-    ),
-    (
         "style.css",
         "text/css; charset=utf-8",
         include_str!("../../../client-examples/dashboard/style.css"),
     ),
+    js!("activity.js"),
+    js!("api.js"),
+    js!("app.js"),
+    js!("cameras.js"),
+    js!("config.js"),
+    js!("dom.js"),
+    js!("employees.js"),
+    js!("feedback.js"),
+    js!("header.js"),
+    js!("live.js"),
+    js!("notifications.js"),
+    js!("report.js"),
+    js!("session.js"),
+    js!("settings.js"),
+    js!("state.js"),
+    js!("time.js"),
+    js!("views.js"),
+    js!("ws.js"),
 ];
 
 /// One of the dashboard's files.
@@ -60,4 +85,27 @@ pub async fn dashboard_file_owned(
     axum::extract::Path(name): axum::extract::Path<String>,
 ) -> Response {
     dashboard_file(&name).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DASHBOARD_FILES;
+
+    /// Every file in client-examples/dashboard/ but the README is served (a module left out
+    /// of the table would stop the page), each script as JavaScript.
+    #[test]
+    fn every_dashboard_file_is_served() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../client-examples/dashboard");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(".md") {
+                continue;
+            }
+            let served = DASHBOARD_FILES.iter().find(|(file, _, _)| *file == name);
+            let (_, content_type, _) = served.unwrap_or_else(|| panic!("{name} is not served"));
+            if name.ends_with(".js") {
+                assert!(content_type.starts_with("text/javascript"), "{name}");
+            }
+        }
+    }
 }
