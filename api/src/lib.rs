@@ -2,25 +2,42 @@
 //! and WebSocket.
 //!
 //! # Layout
+//! The central loop, one file per step:
+//! - `recognition/capture.rs` reads a camera; `recognition/analyse.rs`: a frame becomes
+//!   faces (vision's pipeline, `vision/src/pipeline.rs`, looking where the frame changed).
+//! - `recognition/decide.rs`: faces become a sighting (agreeing frames name an employee).
+//! - `presence/mod.rs`: a sighting becomes a presence (the pure rules in
+//!   `presence/rules.rs`, written conditionally by `presence/store.rs`).
+//! - `events.rs`: a presence becomes an event, published once to every subscriber
+//!   (`graphql/subscription.rs`, [`mqtt`], [`webhooks`]).
+//!
+//! Modules:
+//! - [`app`]: the composition root: builds the services, runs every task, stops them in order.
+//! - [`cmd`]: the command line, one file per command.
 //! - [`config`]: `hadir.toml` plus `HADIR_*` overrides; every default a named constant.
 //! - [`db`]: connecting to SQLite or PostgreSQL and migrating.
 //! - [`auth`]: bearer tokens (stored hashed), roles, the resolvers' guard.
 //! - [`clock`]: the injectable clock the presence rules read.
+//! - [`backoff`]: the capped exponential backoff every reconnecting loop uses.
+//! - [`recognition`]: the camera tasks: capture, a frame to faces, faces to a sighting, the
+//!   live view, counters, the AI status.
+//! - [`presence`]: the presence engine: rules, conditional writes, the monitor loop.
 //! - [`events`]: the event bus that feeds subscriptions, MQTT and webhooks.
 //! - [`event_json`]: events as JSON for MQTT and webhooks.
-//! - [`presence`]: the presence engine: rules, conditional writes, the monitor loop.
-//! - [`cameras`]: camera files, their sync into the database, the camera service.
+//! - [`cameras`]: camera records: files, their sync into the database, the camera service,
+//!   ignore regions.
 //! - [`attendance`]: daily logs from visits, the work schedule, reports, retention.
 //! - [`employees`], [`notifications`]: the employee and notification services.
 //! - [`faces`]: enrolment and recognition of photos against the in-memory gallery.
 //! - [`validate`]: checks on identifiers, names and URLs, naming the field at fault.
 //! - [`grants`]: short-lived signed grants in live-view URLs (instead of tokens in URLs).
 //! - [`redact`]: what may be shown of secrets (camera URLs, messages) to admins, logs, viewers.
-//! - [`graphql`]: the schema: query, mutation and subscription roots by domain.
+//! - [`graphql`]: the schema: query, mutation and subscription roots by domain; it wraps
+//!   the domain's types (nothing outside `graphql/` and `server/` knows GraphQL).
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format.
 //! - [`mqtt`]: the MQTT bridge: presence, notifications and camera status to a broker.
 //! - [`webhooks`]: events POSTed, signed and retried, to configured URLs.
-//! - [`server`]: the axum router and `serve`.
+//! - [`server`]: the HTTP router, one router per resource, and the listener.
 //! - [`state`]: what handlers and resolvers share.
 //! - [`error`]: the services' error type.
 
