@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::time::MissedTickBehavior;
 
-use super::PresenceEngine;
+use super::engine::PresenceEngine;
 
 /// The monitor: never returns (the composition root stops it); it logs what each tick
 /// changed and survives database errors.
