@@ -23,15 +23,15 @@ pub mod align;
 pub mod alloc_count;
 pub mod bounds;
 pub mod error;
+pub mod face;
 pub mod frame;
 pub mod gallery;
 pub mod models;
 pub mod motion;
 pub mod pipeline;
 pub mod quality;
-pub mod recognition;
+pub mod region;
 pub mod recognizer;
 pub mod source;
 
 pub use error::{VisionError, VisionResult};
-pub use recognition::{FaceBox, Recognition};

@@ -11,6 +11,7 @@ use ort::session::Session;
 use super::{Output, run, runtime::Runtime};
 use crate::{
     error::{VisionError, VisionResult},
+    face::DetectedFace,
     frame::{Filter, RgbF32},
 };
 
@@ -38,41 +39,6 @@ impl Default for MtcnnSettings {
             min_face_size: DEFAULT_MIN_FACE_SIZE,
             thresholds: DEFAULT_THRESHOLDS,
             scale_factor: DEFAULT_SCALE_FACTOR,
-        }
-    }
-}
-
-/// A face found: its box (corners, pixels), the detector's confidence and five landmarks
-/// (left eye, right eye, nose, left and right mouth corners), each `[x, y]`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DetectedFace {
-    pub x1: f32,
-    pub y1: f32,
-    pub x2: f32,
-    pub y2: f32,
-    pub score: f32,
-    pub landmarks: [[f32; 2]; 5],
-}
-
-impl DetectedFace {
-    pub fn width(&self) -> f32 {
-        self.x2 - self.x1
-    }
-
-    pub fn height(&self) -> f32 {
-        self.y2 - self.y1
-    }
-
-    /// Multiplies the box and the landmarks by `scale` (from a shrunk image's pixels to the
-    /// original's).
-    pub fn scale_by(&mut self, scale: f32) {
-        self.x1 *= scale;
-        self.y1 *= scale;
-        self.x2 *= scale;
-        self.y2 *= scale;
-        for point in &mut self.landmarks {
-            point[0] *= scale;
-            point[1] *= scale;
         }
     }
 }
