@@ -129,7 +129,9 @@ mod tests {
     /// A frame whose red channel is x / 4 and green channel y / 4 (so that pixels say where
     /// they came from).
     fn gradient(width: u32, height: u32) -> RgbImage {
-        RgbImage::from_fn(width, height, |x, y| image::Rgb([(x / 4) as u8, (y / 4) as u8, 7]))
+        RgbImage::from_fn(width, height, |x, y| {
+            image::Rgb([(x / 4) as u8, (y / 4) as u8, 7])
+        })
     }
 
     fn face_at(x1: f32, y1: f32, x2: f32, y2: f32) -> DetectedFace {
@@ -139,7 +141,13 @@ mod tests {
             x2,
             y2,
             score: 0.99,
-            landmarks: [[x1, y1], [x2, y1], [x1, y2], [x2, y2], [(x1 + x2) / 2.0, y1]],
+            landmarks: [
+                [x1, y1],
+                [x2, y1],
+                [x1, y2],
+                [x2, y2],
+                [(x1 + x2) / 2.0, y1],
+            ],
         }
     }
 
@@ -161,7 +169,10 @@ mod tests {
         );
         let mut face = face_at(10.0, 5.0, 20.0, 15.0);
         shrunk.to_frame.place(&mut face);
-        assert_eq!((face.x1, face.y1, face.x2, face.y2), (40.0, 20.0, 80.0, 60.0));
+        assert_eq!(
+            (face.x1, face.y1, face.x2, face.y2),
+            (40.0, 20.0, 80.0, 60.0)
+        );
         assert_eq!(face.landmarks[4], [60.0, 20.0]);
     }
 
