@@ -107,8 +107,9 @@ impl FacePipeline {
     }
 
     /// Every face of a camera frame, or of `region` of it (where motion was seen; `None`: the
-    /// whole frame), converted at most [`MAX_ANALYSIS_PIXELS`]; boxes and landmarks in frame
-    /// pixels. [`FacePipeline::analyse_view`] where the conversion is to happen apart.
+    /// whole frame), shrunk to at most [`MAX_ANALYSIS_PIXELS`]; boxes and landmarks in frame
+    /// pixels. To convert before a pipeline is taken (hadir converts outside its pool of
+    /// pipelines), make the [`FrameView`] first and use [`FacePipeline::analyse_view`].
     pub fn analyse_region(
         &mut self,
         frame: &RgbImage,

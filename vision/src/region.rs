@@ -63,13 +63,10 @@ impl ToFrame {
         dy: 0.0,
     };
 
-    /// Moves a face found in the analysed image onto the frame: scaled first, then offset
-    /// (only where a region was cut).
+    /// Moves a face found in the analysed image onto the frame: scaled first, then offset.
     pub fn place(&self, face: &mut DetectedFace) {
         face.scale_by(self.scale);
-        if (self.dx, self.dy) != (0.0, 0.0) {
-            face.translate(self.dx, self.dy);
-        }
+        face.translate(self.dx, self.dy);
     }
 }
 
@@ -82,7 +79,8 @@ pub struct FrameView {
 
 impl FrameView {
     /// The part of `frame` in `region` (the whole frame when `None`; a region reaching past
-    /// the frame is cut at its edges), converted at most [`MAX_ANALYSIS_PIXELS`].
+    /// the frame is cut at its edges), converted and shrunk to at most
+    /// [`MAX_ANALYSIS_PIXELS`].
     pub fn new(frame: &RgbImage, region: Option<FrameRegion>) -> Self {
         Self::capped(frame, region, MAX_ANALYSIS_PIXELS)
     }
