@@ -21,6 +21,7 @@ use vision::{
     models::runtime::{Runtime, cache_dir},
     motion::{DEFAULT_FULL_FRAME_INTERVAL, Look, MotionGate},
     pipeline::FacePipeline,
+    region::FrameRegion,
 };
 
 const FPS: usize = 25;
@@ -168,10 +169,11 @@ fn main() {
                 width,
                 height,
             } => {
-                let crop = RgbF32::from_rgb8(
-                    &image::imageops::crop_imm(image, x, y, width, height).to_image(),
-                );
-                gated_faces += pipeline.analyse(&crop).expect("analyse").len();
+                let region = FrameRegion::new(x, y, width, height);
+                gated_faces += pipeline
+                    .analyse_region(image, Some(region))
+                    .expect("analyse")
+                    .len();
             }
             Look::Nothing => skipped += 1,
         }

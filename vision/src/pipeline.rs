@@ -1,19 +1,23 @@
-//! Detect → align → embed: every face of an image with its embedding. Matching against the
-//! gallery and the decision over frames sit on top of this.
+//! Detect → align → embed: every face of an image with its embedding, in the image's pixels,
+//! or, for a camera frame (or a region of it, see [`crate::region`]), in the frame's. Matching
+//! against the gallery and the decision over frames sit on top of this.
 
 use std::path::Path;
+
+use image::RgbImage;
 
 use crate::{
     align, bounds,
     error::{VisionError, VisionResult},
+    face::DetectedFace,
     frame::{MAX_ANALYSIS_PIXELS, RgbF32, Scaled},
     models::{
         embedder::Embedder,
         manifest::Manifest,
-        mtcnn::DetectedFace,
         runtime::{Runtime, cache_dir},
         sets::{Detector, ModelSet},
     },
+    region::{FrameRegion, FrameView},
 };
 
 /// Name stored with embeddings made by the default configuration.
@@ -100,6 +104,28 @@ impl FacePipeline {
             analysed.push(AnalysedFace { face, embedding });
         }
         Ok(analysed)
+    }
+
+    /// Every face of a camera frame, or of `region` of it (where motion was seen; `None`: the
+    /// whole frame), shrunk to at most [`MAX_ANALYSIS_PIXELS`]; boxes and landmarks in frame
+    /// pixels. To convert before a pipeline is taken (hadir converts outside its pool of
+    /// pipelines), make the [`FrameView`] first and use [`FacePipeline::analyse_view`].
+    pub fn analyse_region(
+        &mut self,
+        frame: &RgbImage,
+        region: Option<FrameRegion>,
+    ) -> VisionResult<Vec<AnalysedFace>> {
+        self.analyse_view(&FrameView::new(frame, region))
+    }
+
+    /// Every face of a frame (or region) already converted, with boxes and landmarks mapped
+    /// back to the frame's pixels.
+    pub fn analyse_view(&mut self, view: &FrameView) -> VisionResult<Vec<AnalysedFace>> {
+        let mut faces = self.analyse(&view.image)?;
+        for f in &mut faces {
+            view.to_frame.place(&mut f.face);
+        }
+        Ok(faces)
     }
 }
 

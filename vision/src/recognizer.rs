@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::{gallery::Gallery, models::mtcnn::DetectedFace, pipeline::AnalysedFace};
+use crate::{face::DetectedFace, gallery::Gallery, pipeline::AnalysedFace};
 
 /// Agreeing frames needed before a face is taken for an employee, by default.
 pub const DEFAULT_MIN_CONSECUTIVE: u32 = 1;
@@ -18,6 +18,17 @@ pub struct FaceMatch {
     pub closest: Option<String>,
     /// The similarity to that employee.
     pub score: Option<f32>,
+}
+
+impl FaceMatch {
+    /// The employee this face is taken for at `threshold`: the closest one, when the
+    /// similarity to them reaches it. The one rule for "is this match accepted?".
+    pub fn accepted(&self, threshold: f32) -> Option<&str> {
+        match (&self.closest, self.score) {
+            (Some(id), Some(score)) if score >= threshold => Some(id),
+            _ => None,
+        }
+    }
 }
 
 /// Matches every analysed face against the gallery.
@@ -90,11 +101,7 @@ impl CameraDecision {
         let frame = self.frame;
         let mut verdicts = Vec::with_capacity(matches.len());
         for m in matches {
-            let accepted = match (&m.closest, m.score) {
-                (Some(id), Some(score)) if score >= self.threshold => Some((id.clone(), score)),
-                _ => None,
-            };
-            let Some((employee_id, score)) = accepted else {
+            let (Some(employee_id), Some(score)) = (m.accepted(self.threshold), m.score) else {
                 self.unknown_faces += 1;
                 verdicts.push(Verdict::Unknown {
                     face: m.face.clone(),
@@ -102,6 +109,7 @@ impl CameraDecision {
                 });
                 continue;
             };
+            let employee_id = employee_id.to_owned();
             let streak = self.streaks.entry(employee_id.clone()).or_insert((0, 0));
             if streak.1 == frame {
                 // The same employee twice in one frame: the frame counts once.
@@ -195,6 +203,20 @@ mod tests {
         // An empty frame breaks every streak.
         decision.decide(&[]);
         assert!(recognised(&decision.decide(&[seen("budi", 0.8)])).is_empty());
+    }
+
+    #[test]
+    fn a_match_is_accepted_from_the_threshold_on() {
+        assert_eq!(seen("ann", 0.45).accepted(0.45), Some("ann"));
+        assert_eq!(seen("ann", 0.7).accepted(0.45), Some("ann"));
+        assert_eq!(seen("ann", 0.449).accepted(0.45), None);
+        assert_eq!(seen("ann", f32::NAN).accepted(0.45), None);
+        let empty_gallery = FaceMatch {
+            face: face(),
+            closest: None,
+            score: None,
+        };
+        assert_eq!(empty_gallery.accepted(0.0), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use entity::employee;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use vision::{
     align,
-    frame::{MAX_ANALYSIS_PIXELS, RgbF32},
+    frame::RgbF32,
     gallery::Gallery,
     models::{
         manifest::Manifest,
@@ -25,6 +25,7 @@ use vision::{
     pipeline::{AnalysedFace, FacePipeline, decode_image},
     quality,
     recognizer::match_faces,
+    region::{FrameRegion, FrameView},
 };
 
 use crate::error::{AppError, AppResult};
@@ -430,33 +431,11 @@ impl FaceService {
         region: Option<(u32, u32, u32, u32)>,
     ) -> AppResult<Vec<vision::recognizer::FaceMatch>> {
         self.on_pipeline(move |service, pipelines| {
-            let (scaled, (dx, dy)) = match region {
-                Some((x, y, w, h)) => (
-                    RgbF32::from_rgb8_capped(
-                        &image::imageops::crop_imm(&frame.image, x, y, w, h).to_image(),
-                        MAX_ANALYSIS_PIXELS,
-                    ),
-                    (x as f32, y as f32),
-                ),
-                None => (
-                    RgbF32::from_rgb8_capped(&frame.image, MAX_ANALYSIS_PIXELS),
-                    (0.0, 0.0),
-                ),
-            };
-            let mut faces = pipelines
-                .with(|p| p.analyse(&scaled.image))
+            let region = region.map(|(x, y, w, h)| FrameRegion::new(x, y, w, h));
+            let view = FrameView::new(&frame.image, region);
+            let faces = pipelines
+                .with(|p| p.analyse_view(&view))
                 .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?;
-            for f in &mut faces {
-                f.scale_by(scaled.scale);
-                f.face.x1 += dx;
-                f.face.x2 += dx;
-                f.face.y1 += dy;
-                f.face.y2 += dy;
-                for point in &mut f.face.landmarks {
-                    point[0] += dx;
-                    point[1] += dy;
-                }
-            }
             let gallery = service.gallery.read().unwrap_or_else(|p| p.into_inner());
             Ok(match_faces(&gallery, &faces))
         })
@@ -477,10 +456,7 @@ impl FaceService {
                 bounds: [m.face.x1, m.face.y1, m.face.x2, m.face.y2],
                 landmarks: m.face.landmarks,
                 detection_score: m.face.score,
-                employee_id: m
-                    .closest
-                    .clone()
-                    .filter(|_| m.score.is_some_and(|s| s >= self.threshold)),
+                employee_id: m.accepted(self.threshold).map(str::to_owned),
                 similarity: m.score,
                 closest_employee_id: m.closest,
             })

@@ -52,10 +52,7 @@ pub async fn run(
             faces: matches
                 .iter()
                 .map(|m| {
-                    let who = m
-                        .closest
-                        .clone()
-                        .filter(|_| m.score.is_some_and(|s| s >= threshold));
+                    let who = m.accepted(threshold).map(str::to_owned);
                     ([m.face.x1, m.face.y1, m.face.x2, m.face.y2], who)
                 })
                 .collect(),

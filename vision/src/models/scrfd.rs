@@ -8,9 +8,10 @@ use std::path::Path;
 
 use ort::session::Session;
 
-use super::{Output, mtcnn::DetectedFace, run, runtime::Runtime};
+use super::{Output, run, runtime::Runtime};
 use crate::{
     error::{VisionError, VisionResult},
+    face::DetectedFace,
     frame::{Filter, RgbF32},
 };
 

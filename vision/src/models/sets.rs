@@ -8,11 +8,11 @@ use std::path::Path;
 use super::{
     embedder::{ARCFACE, Embedder, FR_FEATURE, Normalisation},
     manifest::Manifest,
-    mtcnn::{DetectedFace, Mtcnn, MtcnnSettings},
+    mtcnn::{Mtcnn, MtcnnSettings},
     runtime::Runtime,
     scrfd::Scrfd,
 };
-use crate::{error::VisionResult, frame::RgbF32};
+use crate::{error::VisionResult, face::DetectedFace, frame::RgbF32};
 
 /// A model configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

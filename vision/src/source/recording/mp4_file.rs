@@ -1,21 +1,10 @@
-//! Video recordings played as cameras: raw H.264 (Annex B) and MP4/MOV files with an H.264
-//! track, decoded by openh264 and sampled as a live camera would be.
-//!
-//! Raw H.264 carries no timestamps: its frame rate is taken to be [`H264_FILE_FPS`] and every
-//! frame is decoded. An MP4 has them, and its sync-sample table says where key frames are: when
-//! key frames come at least as often as frames are sampled, only key frames are decoded (the
-//! others are skipped unread, as the RTSP source does); otherwise every frame is decoded and
-//! only the sampled ones are converted to RGB. Tracks openh264 cannot decode (H.265, VP9,
-//! B-frames) are refused when the file is opened, with the ffmpeg command that converts them.
-//!
-//! A recording is no more trusted than a camera: a raw file is read in chunks of
-//! [`READ_CHUNK_BYTES`] and split as it is read (never loaded whole), NAL units and MP4
-//! samples over [`h264::MAX_ACCESS_UNIT_BYTES`] are refused, and an MP4's tables are checked
-//! when it is opened for what would make the `mp4` crate panic or overflow when a sample is
-//! read (tables that do not cover every sample, empty chunks, offsets past the file's end).
+//! MP4 (and QuickTime MOV) files' H.264 video track: opened and checked (codec, B-frames,
+//! parameter sets, sample tables), then played sample by sample, each sample's
+//! length-prefixed NAL units turned into Annex B for openh264, only key frames decoded where
+//! they come at least as often as frames are sampled.
 
 use std::{
-    io::{BufReader, Read, Seek},
+    io::{BufReader, Seek},
     path::{Path, PathBuf},
     time::Duration,
 };
@@ -23,137 +12,15 @@ use std::{
 use image::RgbImage;
 use openh264::decoder::Decoder;
 
-use super::{SourceError, h264};
-
-/// The frame rate assumed for raw H.264 files.
-pub const H264_FILE_FPS: f64 = 25.0;
-
-/// How much of a raw H.264 file is read at a time.
-pub const READ_CHUNK_BYTES: usize = 64 * 1024;
+use super::{
+    convert_hint,
+    tables::{TableError, check_tables},
+};
+use crate::source::{SourceError, h264};
 
 /// How early a frame may fall before the next sampling time and still be taken (timestamps
 /// in the track's timescale do not add up exactly to the sampling interval).
 const SAMPLE_TIME_TOLERANCE: Duration = Duration::from_millis(10);
-
-/// The ffmpeg command that turns any video into what openh264 decodes.
-fn convert_hint(path: &Path) -> String {
-    format!(
-        "convert it with `ffmpeg -i {} -an -c:v libx264 -profile:v baseline -bf 0 recording.mp4`",
-        path.display()
-    )
-}
-
-/// A recording being played: which kind of file, and where playback is.
-pub enum Recording {
-    RawH264(Box<RawH264>),
-    Mp4(Box<Mp4Recording>),
-}
-
-impl Recording {
-    /// Opens `path` when its extension names a recording (`.h264`, `.264`, `.mp4`, `.mov`,
-    /// `.m4v`); `None` for any other file.
-    pub fn open(path: &Path, sample_interval: Duration) -> Option<Result<Self, SourceError>> {
-        let extension = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .unwrap_or_default();
-        match extension.as_str() {
-            "h264" | "264" => {
-                Some(RawH264::open(path, sample_interval).map(|raw| Self::RawH264(Box::new(raw))))
-            }
-            "mp4" | "mov" | "m4v" => {
-                Some(Mp4Recording::open(path, sample_interval).map(|mp4| Self::Mp4(Box::new(mp4))))
-            }
-            "mkv" | "webm" | "avi" | "ts" => Some(Err(SourceError::Unsupported(format!(
-                "{}: hadir plays MP4 and raw H.264 recordings; {}",
-                path.display(),
-                convert_hint(path)
-            )))),
-            _ => None,
-        }
-    }
-
-    /// The next sampled frame, or `None` at the end of the recording.
-    pub fn next_sampled(&mut self) -> Result<Option<RgbImage>, SourceError> {
-        match self {
-            Self::RawH264(raw) => raw.next_sampled(),
-            Self::Mp4(mp4) => mp4.next_sampled(),
-        }
-    }
-}
-
-/// A raw H.264 (Annex B) recording, read in chunks and split into NAL units as it is read.
-pub struct RawH264 {
-    path: PathBuf,
-    file: std::fs::File,
-    splitter: h264::AnnexBSplitter,
-    /// The read buffer, reused.
-    chunk: Vec<u8>,
-    at_end: bool,
-    decoder: Decoder,
-    /// Decoded frames to skip between samples.
-    stride: usize,
-    decoded: usize,
-}
-
-impl RawH264 {
-    fn open(path: &Path, sample_interval: Duration) -> Result<Self, SourceError> {
-        let file = std::fs::File::open(path)
-            .map_err(|e| SourceError::Connect(format!("{}: {e}", path.display())))?;
-        let decoder = Decoder::new().map_err(|e| SourceError::Decode(e.to_string()))?;
-        let per_second = 1.0 / sample_interval.as_secs_f64().max(1e-3);
-        Ok(Self {
-            path: path.to_owned(),
-            file,
-            splitter: h264::AnnexBSplitter::default(),
-            chunk: vec![0; READ_CHUNK_BYTES],
-            at_end: false,
-            decoder,
-            stride: (H264_FILE_FPS / per_second).round().max(1.0) as usize,
-            decoded: 0,
-        })
-    }
-
-    fn next_sampled(&mut self) -> Result<Option<RgbImage>, SourceError> {
-        let name = self.path.display().to_string();
-        loop {
-            let next = if self.at_end {
-                self.splitter.finish()
-            } else {
-                self.splitter.next_nal()
-            };
-            let nal = match next {
-                Ok(Some(nal)) => nal,
-                Ok(None) if self.at_end => return Ok(None),
-                Ok(None) => {
-                    let read = self
-                        .file
-                        .read(&mut self.chunk)
-                        .map_err(|e| SourceError::Connect(format!("{name}: {e}")))?;
-                    if read == 0 {
-                        self.at_end = true;
-                    } else {
-                        self.splitter.push(&self.chunk[..read]);
-                    }
-                    continue;
-                }
-                Err(e) => return Err(SourceError::TooLarge(format!("{name}: {e}"))),
-            };
-            match self.decoder.decode(nal) {
-                Ok(Some(yuv)) => {
-                    let sampled = self.decoded.is_multiple_of(self.stride);
-                    self.decoded += 1;
-                    if sampled {
-                        return h264::to_rgb(&yuv).map(Some);
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => return Err(SourceError::Decode(format!("{name}: {e}"))),
-            }
-        }
-    }
-}
 
 /// An MP4 (or QuickTime MOV) recording's H.264 video track.
 pub struct Mp4Recording {
@@ -393,106 +260,6 @@ fn key_frame_interval_from_table(track: &mp4::Mp4Track) -> Option<Duration> {
     Duration::try_from_secs_f64((f64::from(typical) * frame).max(0.0)).ok()
 }
 
-/// Why a track's tables are refused.
-enum TableError {
-    Malformed(String),
-    TooLarge(String),
-}
-
-/// Checks a track's sample tables for what would make the `mp4` crate panic or overflow when
-/// a sample is read, and sample sizes against [`h264::MAX_ACCESS_UNIT_BYTES`]; returns how
-/// many samples the track has.
-fn check_tables(track: &mp4::Mp4Track, file_size: u64) -> Result<u32, TableError> {
-    let malformed = |reason: String| TableError::Malformed(reason);
-    let limit = h264::MAX_ACCESS_UNIT_BYTES as u64;
-    if !track.trafs.is_empty() {
-        // Fragmented: every fragment needs its run of samples, the count must add up, and the
-        // crate computes times as sample × default duration in 32 bits.
-        let mut count = 0u32;
-        for traf in &track.trafs {
-            let Some(trun) = &traf.trun else {
-                return Err(malformed("a fragment has no sample run (trun)".into()));
-            };
-            count = count
-                .checked_add(trun.sample_count)
-                .ok_or_else(|| malformed("the fragments' sample counts overflow".into()))?;
-            if let Some(&size) = trun.sample_sizes.iter().max()
-                && u64::from(size) > limit
-            {
-                return Err(TableError::TooLarge(format!(
-                    "a sample of {size} bytes; hadir accepts at most {limit}"
-                )));
-            }
-        }
-        if (count as usize) < track.trafs.len() {
-            return Err(malformed("fewer samples than fragments".into()));
-        }
-        if u64::from(count) * u64::from(track.default_sample_duration) > u64::from(u32::MAX) {
-            return Err(malformed("the fragments' duration overflows".into()));
-        }
-        return Ok(count);
-    }
-    let stbl = &track.trak.mdia.minf.stbl;
-    let count = stbl.stsz.sample_count;
-    let largest = if stbl.stsz.sample_size > 0 {
-        stbl.stsz.sample_size
-    } else {
-        stbl.stsz.sample_sizes.iter().copied().max().unwrap_or(0)
-    };
-    if u64::from(largest) > limit {
-        return Err(TableError::TooLarge(format!(
-            "a sample of {largest} bytes; hadir accepts at most {limit}"
-        )));
-    }
-    if u64::from(largest) > file_size {
-        return Err(malformed(format!(
-            "a sample of {largest} bytes in a file of {file_size}"
-        )));
-    }
-    let mut timed = 0u64;
-    let mut duration = 0u64;
-    for entry in &stbl.stts.entries {
-        timed = timed.saturating_add(u64::from(entry.sample_count));
-        duration = u64::from(entry.sample_count)
-            .checked_mul(u64::from(entry.sample_delta))
-            .and_then(|d| duration.checked_add(d))
-            .ok_or_else(|| malformed("the time table (stts) overflows".into()))?;
-    }
-    if timed < u64::from(count) {
-        return Err(malformed(format!(
-            "the time table (stts) covers {timed} of {count} samples"
-        )));
-    }
-    if count > 0 && stbl.stsc.entries.is_empty() {
-        return Err(malformed("no sample-to-chunk table (stsc)".into()));
-    }
-    for entry in &stbl.stsc.entries {
-        if entry.first_chunk == 0 || entry.samples_per_chunk == 0 {
-            return Err(malformed(
-                "the sample-to-chunk table (stsc) has an empty or zeroth chunk".into(),
-            ));
-        }
-        // The crate adds the sizes of a chunk's samples in 32 bits.
-        if u64::from(entry.samples_per_chunk) * u64::from(largest) > u64::from(u32::MAX) {
-            return Err(malformed(
-                "a chunk (stsc) holds more bytes than 32 bits count".into(),
-            ));
-        }
-    }
-    if stbl.stco.is_none()
-        && stbl
-            .co64
-            .as_ref()
-            .is_none_or(|co64| co64.entries.iter().any(|&offset| offset > file_size))
-        && count > 0
-    {
-        return Err(malformed(
-            "no chunk offsets (stco/co64), or one past the file's end".into(),
-        ));
-    }
-    Ok(count)
-}
-
 /// Appends the NAL units of an MP4 sample (each behind a big-endian length of `length_size`
 /// bytes) to `out` as Annex B (each behind a start code).
 fn length_prefixed_to_annex_b(
@@ -547,27 +314,5 @@ mod tests {
         assert!(error.contains("claims 9 bytes"), "{error}");
         let error = length_prefixed_to_annex_b(&[0, 0], 4, &mut out).unwrap_err();
         assert!(error.contains("cut short"), "{error}");
-    }
-
-    #[test]
-    fn files_that_are_not_mp4_are_clear_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let fake = dir.path().join("door.mp4");
-        std::fs::write(&fake, b"this is no video").unwrap();
-        let error = Recording::open(&fake, Duration::from_secs(1))
-            .expect("an .mp4 is a recording")
-            .err()
-            .expect("an error")
-            .to_string();
-        assert!(error.contains("door.mp4"), "{error}");
-        let mkv = dir.path().join("door.mkv");
-        std::fs::write(&mkv, b"...").unwrap();
-        let error = Recording::open(&mkv, Duration::from_secs(1))
-            .expect("an .mkv is a recording")
-            .err()
-            .expect("an error")
-            .to_string();
-        assert!(error.contains("ffmpeg -i"), "{error}");
-        assert!(Recording::open(&dir.path().join("notes.txt"), Duration::from_secs(1)).is_none());
     }
 }
