@@ -7,10 +7,19 @@
 //! request's `Authorization` header. It is checked again before every operation, and a
 //! socket whose token is revoked is closed with 4403 as soon as the revocation is known.
 
+//!
+//! - [`protocol`]: the two protocols' messages.
+
+pub mod protocol;
+#[cfg(test)]
+mod tests;
+
+pub use protocol::{Protocol, token_from_init_payload};
+
 use std::{collections::HashMap, net::IpAddr, time::Duration};
 
 use async_graphql::Request;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::{
@@ -18,9 +27,13 @@ use tokio::{
     task::JoinHandle,
 };
 
+use protocol::{
+    close, complete_message, is_subscription, next_message, read_error_close, refusal_close, text,
+};
+
 use super::gate::{Gate, Refusal};
 use crate::{
-    auth::{Principal, token_from_authorization},
+    auth::Principal,
     graphql::{
         AppSchema,
         fanout::{SharedOutput, SubscriptionHub},
@@ -43,35 +56,6 @@ pub const OUTBOX_CAPACITY: usize = 64;
 /// Subscriptions one socket may hold at once.
 pub const MAX_SUBSCRIPTIONS_PER_SOCKET: usize = 100;
 
-/// The two protocols, by their `Sec-WebSocket-Protocol` names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Protocol {
-    /// `graphql-transport-ws`.
-    TransportWs,
-    /// `graphql-ws` (subscriptions-transport-ws).
-    LegacyWs,
-}
-
-impl Protocol {
-    pub const NAMES: [&'static str; 2] = ["graphql-transport-ws", "graphql-ws"];
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name.trim() {
-            "graphql-transport-ws" => Some(Self::TransportWs),
-            "graphql-ws" => Some(Self::LegacyWs),
-            _ => None,
-        }
-    }
-
-    /// The message type of a result.
-    fn next_type(self) -> &'static str {
-        match self {
-            Self::TransportWs => "next",
-            Self::LegacyWs => "data",
-        }
-    }
-}
-
 /// Everything one socket needs.
 pub struct Connection {
     pub app: AppState,
@@ -83,63 +67,6 @@ pub struct Connection {
     pub protocol: Protocol,
     /// The caller according to the upgrade request's header, and its token, if it carried one.
     pub header_principal: Option<(Principal, String)>,
-}
-
-/// Why a socket's token no longer holds, as a close frame.
-fn refusal_close(refusal: &Refusal) -> Message {
-    match refusal {
-        Refusal::TooManyFailures(_) => close(4429, &refusal.message()),
-        Refusal::Unavailable => close(1011, &refusal.message()),
-        _ => close(4403, &format!("forbidden: {}", refusal.message())),
-    }
-}
-
-fn text(value: Value) -> Message {
-    Message::Text(value.to_string().into())
-}
-
-/// The close frame for a message that could not be read: too big (1009), or not WebSocket
-/// (1002).
-fn read_error_close(error: axum::Error, limit: usize) -> Message {
-    match error.into_inner().downcast::<tungstenite::Error>() {
-        Ok(error) if matches!(*error, tungstenite::Error::Capacity(_)) => close(
-            1009,
-            &format!("message too big: at most {limit} bytes (max_json_bytes)"),
-        ),
-        _ => close(1002, "invalid WebSocket data"),
-    }
-}
-
-/// The most a close frame's reason may hold (RFC 6455: 125 bytes of payload, 2 for the code).
-pub const MAX_CLOSE_REASON_BYTES: usize = 123;
-
-fn close(code: u16, reason: &str) -> Message {
-    let mut end = reason.len().min(MAX_CLOSE_REASON_BYTES);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: Utf8Bytes::from(reason[..end].to_owned()),
-    }))
-}
-
-/// The token in a `connection_init` payload: `authorization`, `Authorization` or `token`,
-/// at the top or inside `headers`.
-pub fn token_from_init_payload(payload: &Value) -> Option<String> {
-    let keys = ["authorization", "Authorization", "token"];
-    let direct = keys
-        .iter()
-        .find_map(|k| payload.get(*k).and_then(Value::as_str));
-    let nested = || {
-        payload
-            .get("headers")
-            .and_then(|h| keys.iter().find_map(|k| h.get(*k).and_then(Value::as_str)))
-    };
-    direct
-        .or_else(nested)
-        .and_then(token_from_authorization)
-        .map(str::to_owned)
 }
 
 impl Connection {
@@ -451,99 +378,5 @@ impl Connection {
                 }
             }
         })
-    }
-}
-
-/// `{"type":"next","id":…,"payload":…}` around an already serialised payload.
-fn next_message(protocol: Protocol, id_json: &str, payload: &str) -> Message {
-    let kind = protocol.next_type();
-    let mut message = String::with_capacity(payload.len() + id_json.len() + 40);
-    message.push_str(r#"{"type":""#);
-    message.push_str(kind);
-    message.push_str(r#"","id":"#);
-    message.push_str(id_json);
-    message.push_str(r#","payload":"#);
-    message.push_str(payload);
-    message.push('}');
-    Message::Text(message.into())
-}
-
-fn complete_message(id_json: &str) -> Message {
-    Message::Text(format!(r#"{{"type":"complete","id":{id_json}}}"#).into())
-}
-
-/// Whether the operation to run is a subscription. A query that does not parse is not:
-/// running it directly reports the parse error.
-fn is_subscription(query: &str, operation_name: Option<&str>) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return false;
-    };
-    let operation = match (&document.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    operation.is_some_and(|op| op.node.ty == OperationType::Subscription)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn operations_are_told_apart() {
-        assert!(is_subscription("subscription { serverTime }", None));
-        assert!(!is_subscription("{ serverTime }", None));
-        assert!(!is_subscription(
-            "mutation { markAllNotificationsRead }",
-            None
-        ));
-        let both = "query A { serverTime } subscription B { serverTime }";
-        assert!(is_subscription(both, Some("B")));
-        assert!(!is_subscription(both, Some("A")));
-        assert!(!is_subscription(both, None));
-        assert!(!is_subscription("subscription {", None));
-    }
-
-    #[test]
-    fn tokens_are_found_in_init_payloads() {
-        let token = |v: Value| token_from_init_payload(&v);
-        assert_eq!(
-            token(json!({"authorization": "Bearer a"})).as_deref(),
-            Some("a")
-        );
-        assert_eq!(
-            token(json!({"Authorization": "Bearer b"})).as_deref(),
-            Some("b")
-        );
-        assert_eq!(token(json!({"token": "c"})).as_deref(), Some("c"));
-        assert_eq!(
-            token(json!({"headers": {"Authorization": "Bearer d"}})).as_deref(),
-            Some("d")
-        );
-        assert_eq!(token(json!({})), None);
-        assert_eq!(token(Value::Null), None);
-    }
-
-    #[test]
-    fn results_are_framed_around_the_shared_payload() {
-        let Message::Text(m) = next_message(Protocol::TransportWs, "\"7\"", r#"{"data":{"a":1}}"#)
-        else {
-            panic!("text expected")
-        };
-        let v: Value = serde_json::from_str(m.as_str()).unwrap();
-        assert_eq!(
-            v,
-            json!({"type": "next", "id": "7", "payload": {"data": {"a": 1}}})
-        );
-        let Message::Text(m) = next_message(Protocol::LegacyWs, "\"7\"", "{}") else {
-            panic!("text expected")
-        };
-        assert_eq!(
-            serde_json::from_str::<Value>(m.as_str()).unwrap()["type"],
-            "data"
-        );
     }
 }
