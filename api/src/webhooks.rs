@@ -27,6 +27,7 @@ use sha2::Sha256;
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::{
+    backoff::Backoff,
     event_json,
     events::{Event, EventBus},
     metrics::integrations::IntegrationCounters,
@@ -38,6 +39,9 @@ pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 pub const WEBHOOK_ATTEMPTS: u32 = 5;
 /// The wait before the first retry (doubling after each).
 pub const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
+/// The longest wait between two attempts: the last of the doublings that
+/// [`WEBHOOK_ATTEMPTS`] allows (1, 2, 4, 8 s), so no wait is cut.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(8);
 /// Deliveries that may wait per webhook.
 pub const WEBHOOK_QUEUE: usize = 1_000;
 
@@ -279,7 +283,7 @@ async fn send_in_order(
     counters: Arc<IntegrationCounters>,
 ) {
     while let Some(delivery) = queue.recv().await {
-        let mut delay = FIRST_RETRY_DELAY;
+        let mut backoff = Backoff::new(FIRST_RETRY_DELAY, MAX_RETRY_DELAY);
         for attempt in 1..=WEBHOOK_ATTEMPTS {
             // Each attempt is signed at its own time: a retry is not taken for a replay.
             let timestamp = Utc::now().timestamp();
@@ -312,10 +316,10 @@ async fn send_in_order(
                 break;
             }
             counters.webhook_retried.fetch_add(1, Ordering::Relaxed);
+            let delay = backoff.next_wait();
             tracing::warn!(url = %shown_url, event = delivery.event, delivery = %delivery.id,
                 "webhook attempt {attempt} failed ({failure}); retrying in {delay:?}");
             tokio::time::sleep(delay).await;
-            delay *= 2;
         }
     }
 }

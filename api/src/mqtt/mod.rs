@@ -30,11 +30,12 @@ use std::{
     time::Duration,
 };
 
-use rumqttc::{AsyncClient, Event as MqttEvent, LastWill, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event as MqttEvent, LastWill, MqttOptions, Outgoing, Packet, QoS};
 use serde_json::Value;
 use tokio::{sync::Notify, task::JoinHandle};
 
 use crate::{
+    backoff::Backoff,
     cameras::registry::CameraRegistry,
     employees::EmployeeDirectory,
     event_json,
@@ -50,6 +51,11 @@ pub const MQTT_KEEP_ALIVE: Duration = Duration::from_secs(30);
 pub const MQTT_QUEUE: usize = 1_024;
 /// The longest wait between attempts to reach the broker (doubling from one second).
 pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(30);
+/// The first wait before reconnecting to a broker that went away (doubling up to
+/// [`MAX_RECONNECT_DELAY`]).
+pub const FIRST_RECONNECT_DELAY: Duration = Duration::from_secs(1);
+/// How long a clean stop waits for `offline` and the DISCONNECT to be written.
+pub const MQTT_STOP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Where and how to publish.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,7 +180,10 @@ impl MqttSettings {
 pub struct MqttBridge {
     client: AsyncClient,
     settings: MqttSettings,
-    tasks: Vec<JoinHandle<()>>,
+    /// Polls the connection; ends after a clean DISCONNECT.
+    connection: JoinHandle<()>,
+    /// The retained snapshots on each connection, and the events forwarded.
+    publishers: Vec<JoinHandle<()>>,
 }
 
 /// One message to publish.
@@ -364,21 +373,26 @@ impl MqttBridge {
             let counters = counters.clone();
             let broker = format!("{}:{}", settings.host, settings.port);
             tokio::spawn(async move {
-                let mut delay = Duration::from_secs(1);
+                let mut backoff = Backoff::new(FIRST_RECONNECT_DELAY, MAX_RECONNECT_DELAY);
                 loop {
                     match event_loop.poll().await {
                         Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
                             tracing::info!(%broker, "MQTT connected");
                             counters.mqtt_connected.store(true, Ordering::Relaxed);
-                            delay = Duration::from_secs(1);
+                            backoff.reset();
                             connected.notify_one();
+                        }
+                        // A clean stop: the DISCONNECT is written, the connection ends here.
+                        Ok(MqttEvent::Outgoing(Outgoing::Disconnect)) => {
+                            counters.mqtt_connected.store(false, Ordering::Relaxed);
+                            return;
                         }
                         Ok(_) => {}
                         Err(error) => {
                             counters.mqtt_connected.store(false, Ordering::Relaxed);
+                            let delay = backoff.next_wait();
                             tracing::warn!(%broker, "MQTT: {error}; retrying in {delay:?}");
                             tokio::time::sleep(delay).await;
-                            delay = (delay * 2).min(MAX_RECONNECT_DELAY);
                         }
                     }
                 }
@@ -477,28 +491,32 @@ impl MqttBridge {
         Self {
             client,
             settings,
-            tasks: vec![connection, snapshots, forwarder],
+            connection,
+            publishers: vec![snapshots, forwarder],
         }
     }
 
-    /// Says `offline` and disconnects (a clean stop: the last will is for crashes).
+    /// Says `offline` and disconnects (a clean stop: the last will is for crashes), waiting
+    /// up to [`MQTT_STOP_TIMEOUT`] for both to be written.
     pub async fn stop(self) {
-        let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            let _ = self
-                .client
-                .publish(
-                    self.settings.topic("status"),
-                    QoS::AtLeastOnce,
-                    true,
-                    "offline",
-                )
+        let Self {
+            client,
+            settings,
+            connection,
+            publishers,
+        } = self;
+        let abort = connection.abort_handle();
+        let _ = tokio::time::timeout(MQTT_STOP_TIMEOUT, async {
+            let _ = client
+                .publish(settings.topic("status"), QoS::AtLeastOnce, true, "offline")
                 .await;
-            let _ = self.client.disconnect().await;
-            // Give the connection task a moment to write both out.
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = client.disconnect().await;
+            // The connection ends once it has written the DISCONNECT (after the `offline`).
+            let _ = connection.await;
         })
         .await;
-        for task in self.tasks {
+        abort.abort();
+        for task in publishers {
             task.abort();
         }
     }
