@@ -10,6 +10,7 @@ use std::{
 use vision::{
     motion::{Look, MotionGate},
     recognizer::FaceMatch,
+    region::FrameRegion,
     source::Frame,
 };
 
@@ -68,7 +69,7 @@ impl Analyser {
                 y,
                 width,
                 height,
-            }) => Some((x, y, width, height)),
+            }) => Some(FrameRegion::new(x, y, width, height)),
             Some(Look::Nothing) => {
                 self.counters.unchanged.fetch_add(1, Ordering::Relaxed);
                 return Analysis::Unchanged;

@@ -1,0 +1,226 @@
+//! The face service: the ONNX Runtime and the models (or why they are missing), the
+//! in-memory gallery kept in step with the database, and the pipelines photos and frames run
+//! on, off the async runtime. Enrolment is in [`super::enrol`], recognition in
+//! [`super::recognise`].
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use sea_orm::DatabaseConnection;
+use vision::{
+    frame::RgbF32,
+    gallery::Gallery,
+    models::{
+        manifest::Manifest,
+        runtime::{Runtime, cache_dir, default_library_path},
+        sets::ModelSet,
+    },
+    pipeline::{AnalysedFace, FacePipeline, decode_image},
+};
+
+use super::{pool, settings::FaceSettings, store};
+use crate::error::{AppError, AppResult};
+
+/// How often the gallery checks the database for faces enrolled or removed elsewhere (by
+/// `hadir enroll`, or another hadir process on the same database).
+pub const GALLERY_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The face service.
+pub struct FaceService {
+    pub(super) db: DatabaseConnection,
+    pub(super) set: ModelSet,
+    /// Licence terms of the chosen models beyond the packages' declared licences.
+    pub(super) licence_note: Option<String>,
+    pub(super) pipeline: Result<pool::PipelinePool, String>,
+    pub(super) gallery: RwLock<Gallery>,
+    /// What the gallery was loaded from: (rows, highest id) of the model's embeddings.
+    pub(super) loaded_from: Mutex<(u64, i64)>,
+    pub(super) threshold: f32,
+    pub(super) max_photo_bytes: usize,
+}
+
+impl FaceService {
+    /// Loads the runtime and the default models (keeping the error if they are missing) and
+    /// the gallery of the model from the database.
+    pub async fn open(db: DatabaseConnection, settings: FaceSettings) -> AppResult<Arc<Self>> {
+        let set = settings.set;
+        let manifest = match &settings.manifest {
+            Some(path) => Manifest::load(path)
+                .map_err(|e| AppError::invalid("model_manifest", e.to_string()))?,
+            None => Manifest::builtin(),
+        };
+        let licence_note = set.licence_note(&manifest);
+        if let Some(note) = &licence_note {
+            tracing::warn!(
+                models = set.name(),
+                "licence of the chosen face models: {note}"
+            );
+        }
+        let intra_threads = settings.intra_threads;
+        let provider = settings.provider;
+        let workers = settings.workers.max(1);
+        let min_face = settings.min_face_px;
+        let pipeline = tokio::task::spawn_blocking(move || {
+            let runtime =
+                Runtime::load_for(&default_library_path(), provider).map_err(|e| e.to_string())?;
+            let pipelines = (0..workers)
+                .map(|_| {
+                    FacePipeline::open(&runtime, set, &manifest, &cache_dir(), intra_threads).map(
+                        |mut p| {
+                            p.set_min_face_size(min_face);
+                            p
+                        },
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(pool::PipelinePool::new(pipelines))
+        })
+        .await
+        .map_err(|e| AppError::Refused(format!("model start-up failed: {e}")))?;
+        if let Err(reason) = &pipeline {
+            tracing::error!("face recognition is unavailable: {reason}");
+        }
+        let model = set.embedder_name();
+        let loaded_from = store::signature(&db, model).await?;
+        let gallery = store::load_gallery(&db, model).await?;
+        let others = store::count_other_models(&db, model).await?;
+        if others > 0 {
+            tracing::warn!(
+                embeddings = others,
+                model,
+                "embeddings made by another model are ignored: re-enrol those employees"
+            );
+        }
+        Ok(Arc::new(Self {
+            db,
+            set,
+            licence_note,
+            pipeline,
+            gallery: RwLock::new(gallery),
+            loaded_from: Mutex::new(loaded_from),
+            threshold: settings.threshold.unwrap_or(set.default_threshold()),
+            max_photo_bytes: settings.max_photo_bytes,
+        }))
+    }
+
+    /// The licence terms of the chosen models, where they go beyond the declared licences.
+    pub fn licence_note(&self) -> Option<&str> {
+        self.licence_note.as_deref()
+    }
+
+    pub fn model_set(&self) -> ModelSet {
+        self.set
+    }
+
+    /// Reloads the gallery when the database's embeddings changed behind this process.
+    /// Returns whether it reloaded.
+    pub async fn refresh_gallery(&self) -> AppResult<bool> {
+        let now = store::signature(&self.db, self.model()).await?;
+        let before = *self.loaded_from.lock().unwrap_or_else(|p| p.into_inner());
+        if now == before {
+            return Ok(false);
+        }
+        let gallery = store::load_gallery(&self.db, self.model()).await?;
+        *self.gallery.write().unwrap_or_else(|p| p.into_inner()) = gallery;
+        *self.loaded_from.lock().unwrap_or_else(|p| p.into_inner()) = now;
+        Ok(true)
+    }
+
+    /// Keeps the gallery in step with the database; never returns (the composition root
+    /// stops it).
+    pub async fn run_refresh(self: Arc<Self>) {
+        let mut ticker = tokio::time::interval(GALLERY_REFRESH_INTERVAL);
+        loop {
+            ticker.tick().await;
+            match self.refresh_gallery().await {
+                Ok(true) => tracing::info!(
+                    embeddings = self.gallery_size(),
+                    "gallery reloaded: faces changed in the database"
+                ),
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "cannot check the gallery"),
+            }
+        }
+    }
+
+    /// Inference workers running (0 when the models are not loaded).
+    pub fn workers(&self) -> usize {
+        self.pipeline.as_ref().map_or(0, |p| p.size())
+    }
+
+    /// Whether the models are loaded; the reason when they are not.
+    pub fn readiness(&self) -> Result<(), &str> {
+        self.pipeline.as_ref().map(|_| ()).map_err(String::as_str)
+    }
+
+    /// The embedder's name, stored with every embedding.
+    pub fn model(&self) -> &'static str {
+        self.set.embedder_name()
+    }
+
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    /// Embeddings in the gallery.
+    pub fn gallery_size(&self) -> usize {
+        self.gallery.read().map(|g| g.len()).unwrap_or_default()
+    }
+
+    pub(super) fn check_size(&self, bytes: &[u8]) -> AppResult<()> {
+        if bytes.is_empty() {
+            return Err(AppError::invalid("photo", "the file is empty"));
+        }
+        if bytes.len() > self.max_photo_bytes {
+            return Err(AppError::invalid(
+                "photo",
+                format!(
+                    "the file is {:.1} MB; photos may be at most {:.1} MB",
+                    bytes.len() as f64 / 1_048_576.0,
+                    self.max_photo_bytes as f64 / 1_048_576.0
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs `job` on a blocking thread once recognition is ready; `job` gets the service and
+    /// a way to borrow a pipeline of the pool.
+    pub(super) async fn on_pipeline<T: Send + 'static>(
+        self: &Arc<Self>,
+        job: impl FnOnce(&Self, &pool::PipelinePool) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        if let Err(reason) = self.readiness() {
+            return Err(AppError::Refused(format!(
+                "face recognition is unavailable: {reason}"
+            )));
+        }
+        let service = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let Ok(pipelines) = &service.pipeline else {
+                return Err(AppError::Refused("face recognition is unavailable".into()));
+            };
+            job(&service, pipelines)
+        })
+        .await
+        .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?
+    }
+
+    /// Decodes a photo and finds its faces, on a blocking thread: the image as analysed
+    /// (shrunk if the photo is larger than `MAX_ANALYSIS_PIXELS`), its faces in its pixels,
+    /// and the scale from those to the photo's pixels.
+    pub(super) async fn analyse(
+        self: &Arc<Self>,
+        bytes: Vec<u8>,
+    ) -> AppResult<(RgbF32, Vec<AnalysedFace>, f32)> {
+        self.on_pipeline(move |_, pipelines| {
+            let scaled =
+                decode_image(&bytes).map_err(|e| AppError::invalid("photo", e.to_string()))?;
+            let faces = pipelines
+                .with(|p| p.analyse(&scaled.image))
+                .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?;
+            Ok((scaled.image, faces, scaled.scale))
+        })
+        .await
+    }
+}
