@@ -1,4 +1,4 @@
-//! Bearer tokens, roles and the guard that GraphQL resolvers use.
+//! Bearer tokens and roles (the guard that GraphQL resolvers use is `graphql::guard`).
 //!
 //! Tokens are random (`hdr_` + 64 hex digits) and stored as their SHA-256; the token itself is
 //! shown once, when it is created. Roles: `admin` (everything), `viewer` (queries and
@@ -19,7 +19,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use async_graphql::{Context, Guard};
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::api_token;
 use rand::RngCore;
@@ -66,41 +65,8 @@ pub const LAST_USED_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 /// Tokens one `last_used_at` statement updates at most.
 pub const LAST_USED_BATCH: usize = 500;
 
-/// What a token may do.
-#[derive(async_graphql::Enum, Copy, Clone, Debug, Eq, PartialEq, Hash)]
-pub enum Role {
-    /// Everything: queries, subscriptions, every mutation.
-    Admin,
-    /// Queries and subscriptions.
-    Viewer,
-    /// `reportSighting` and `reportCameraHeartbeat` only (edge devices).
-    Ingest,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => api_token::ROLE_ADMIN,
-            Role::Viewer => api_token::ROLE_VIEWER,
-            Role::Ingest => api_token::ROLE_INGEST,
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            api_token::ROLE_ADMIN => Some(Role::Admin),
-            api_token::ROLE_VIEWER => Some(Role::Viewer),
-            api_token::ROLE_INGEST => Some(Role::Ingest),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// What a token may do (the `api_tokens.role` column).
+pub use entity::api_token::Role;
 
 /// Who is calling: the token's id (None for the bootstrap token) and role.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -435,13 +401,9 @@ impl TokenStore {
         let Some(record) = self.read(hash).await? else {
             return Ok(None);
         };
-        let Some(role) = Role::parse(&record.role) else {
-            tracing::warn!(token_id = record.id, role = %record.role, "token has an unknown role");
-            return Ok(None);
-        };
         let principal = Principal {
             token_id: Some(record.id),
-            role,
+            role: record.role,
         };
         let mut remembered = Remembered {
             principal: principal.clone(),
@@ -587,7 +549,7 @@ impl TokenStore {
         let token = generate_token();
         let record = api_token::ActiveModel {
             name: Set(name.to_owned()),
-            role: Set(role.as_str().to_owned()),
+            role: Set(role),
             token_hash: Set(hash_token(&token)),
             created_at: Set(Utc::now()),
             last_used_at: Set(None),
@@ -630,7 +592,7 @@ impl TokenStore {
             return Ok(None);
         }
         let active_admins = api_token::Entity::find()
-            .filter(api_token::Column::Role.eq(api_token::ROLE_ADMIN))
+            .filter(api_token::Column::Role.eq(Role::Admin))
             .filter(api_token::Column::RevokedAt.is_null())
             .count(&self.db)
             .await?;
@@ -640,45 +602,6 @@ impl TokenStore {
         self.create(Role::Admin, FIRST_START_TOKEN_NAME)
             .await
             .map(Some)
-    }
-}
-
-/// The roles a resolver admits; the caller's principal comes from the request's data.
-pub struct RoleGuard {
-    allowed: &'static [Role],
-}
-
-impl RoleGuard {
-    /// Queries and subscriptions: admins and viewers.
-    pub fn read() -> Self {
-        Self {
-            allowed: &[Role::Admin, Role::Viewer],
-        }
-    }
-
-    /// Changes to employees, cameras, notifications and tokens: admins.
-    pub fn admin() -> Self {
-        Self {
-            allowed: &[Role::Admin],
-        }
-    }
-
-    /// Sightings and heartbeats from edge devices: admins and ingest tokens.
-    pub fn ingest() -> Self {
-        Self {
-            allowed: &[Role::Admin, Role::Ingest],
-        }
-    }
-}
-
-impl Guard for RoleGuard {
-    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        use crate::graphql::error::{forbidden, unauthenticated};
-        match ctx.data_opt::<Principal>() {
-            None => Err(unauthenticated()),
-            Some(p) if self.allowed.contains(&p.role) => Ok(()),
-            Some(p) => Err(forbidden(p.role, self.allowed)),
-        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! # Layout
 //! - [`config`]: `hadir.toml` plus `HADIR_*` overrides; every default a named constant.
 //! - [`db`]: connecting to SQLite or PostgreSQL and migrating.
-//! - [`auth`]: bearer tokens (stored hashed), roles, the resolvers' guard.
+//! - [`auth`]: bearer tokens (stored hashed) and roles (the GraphQL guard: `graphql::guard`).
 //! - [`clock`]: the injectable clock the presence rules read.
 //! - [`events`]: the event bus that feeds subscriptions, MQTT and webhooks.
 //! - [`event_json`]: events as JSON for MQTT and webhooks.
@@ -14,6 +14,7 @@
 //! - [`employees`], [`notifications`]: the employee and notification services.
 //! - [`faces`]: enrolment and recognition of photos against the in-memory gallery.
 //! - [`validate`]: checks on identifiers, names and URLs, naming the field at fault.
+//! - [`patch`]: [`patch::Patch`], a change to one optional field (leave, clear, set).
 //! - [`grants`]: short-lived signed grants in live-view URLs (instead of tokens in URLs).
 //! - [`redact`]: what may be shown of secrets (camera URLs, messages) to admins, logs, viewers.
 //! - [`graphql`]: the schema: query, mutation and subscription roots by domain.
@@ -40,6 +41,7 @@ pub mod graphql;
 pub mod metrics;
 pub mod mqtt;
 pub mod notifications;
+pub mod patch;
 pub mod presence;
 pub mod redact;
 pub mod server;

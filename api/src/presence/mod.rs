@@ -14,7 +14,11 @@ pub mod store;
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use entity::{camera, employee, employee_tracking as tracking, notification};
+use entity::{
+    camera::{self, CameraStatus},
+    employee, employee_tracking as tracking,
+    notification::NotificationType,
+};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, TransactionTrait,
 };
@@ -162,11 +166,8 @@ impl PresenceEngine {
 
         let _guard = self.write_guard().await;
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let current = tracking::Entity::find()
-                .filter(tracking::Column::EmployeeId.eq(&employee.employee_id))
-                .one(&self.db)
-                .await?;
-            let known = current.as_ref().map(|r| (store::status_of(r), r.last_seen));
+            let current = store::tracking_of(&self.db, &employee.employee_id).await?;
+            let known = current.as_ref().map(|r| (r.status, r.last_seen));
             let effect = rules::sighting_effect(known, seen_at, now, self.settings.lost_after);
             let txn = self.db.begin().await?;
             let new_status = match effect {
@@ -211,9 +212,9 @@ impl PresenceEngine {
             let presence = store::presence_of(&self.db, &employee.employee_id)
                 .await?
                 .ok_or_else(|| AppError::not_found("employee", &employee.employee_id))?;
-            let old_status = current.as_ref().map(|r| r.status.as_str());
-            let new_status_text = presence.tracking.as_ref().map(|r| r.status.as_str());
-            if old_status != new_status_text {
+            let old_status = current.as_ref().map(|r| r.status);
+            let status_after = presence.tracking.as_ref().map(|r| r.status);
+            if old_status != status_after {
                 self.events
                     .publish(Event::EmployeeStatusChanged(presence.clone()));
                 self.publish_counts().await;
@@ -292,7 +293,7 @@ impl PresenceEngine {
         let _guard = self.write_guard().await;
         let txn = self.db.begin().await?;
         store::touch_camera(&txn, camera_id, at).await?;
-        let came_up = before.status != camera::STATUS_ONLINE
+        let came_up = before.status != CameraStatus::Online
             && store::mark_camera_up(&txn, camera_id, now).await?;
         let notification = if came_up && before.last_frame_at.is_some() {
             let message = format!(
@@ -302,7 +303,7 @@ impl PresenceEngine {
             Some(
                 store::insert_notification(
                     &txn,
-                    notification::TYPE_CAMERA_UP,
+                    NotificationType::CameraUp,
                     None,
                     Some(camera_id),
                     message,
@@ -416,7 +417,7 @@ impl PresenceEngine {
         );
         let notification = store::insert_notification(
             &txn,
-            notification::TYPE_EMPLOYEE_LOST,
+            NotificationType::EmployeeLost,
             Some(&row.employee_id),
             row.camera_id.as_deref(),
             message,
@@ -456,7 +457,7 @@ impl PresenceEngine {
         );
         let notification = store::insert_notification(
             &txn,
-            notification::TYPE_CAMERA_DOWN,
+            NotificationType::CameraDown,
             None,
             Some(&camera.camera_id),
             message,
