@@ -1,7 +1,6 @@
 //! The employee service: list, get, create, update and delete employees with their presence,
 //! and the events that tell subscribers.
 
-use async_graphql::MaybeUndefined;
 use chrono::Utc;
 use entity::{employee, notification};
 use sea_orm::{
@@ -12,6 +11,7 @@ use sea_orm::{
 use crate::{
     error::{AppError, AppResult},
     events::{ChangeKind, Event, EventBus},
+    patch::Patch,
     presence::{EmployeePresence, PresenceCounts, store},
     validate,
 };
@@ -28,12 +28,12 @@ pub struct NewEmployee {
     pub role: Option<String>,
 }
 
-/// Changes to an employee; `Undefined` leaves a field as it is, `Null` clears it.
+/// Changes to an employee; `None` and [`Patch::Unchanged`] leave a field as it is.
 #[derive(Clone, Debug, Default)]
 pub struct EmployeePatch {
     pub name: Option<String>,
-    pub department: MaybeUndefined<String>,
-    pub role: MaybeUndefined<String>,
+    pub department: Patch<String>,
+    pub role: Patch<String>,
 }
 
 /// The employee service.
@@ -133,26 +133,26 @@ impl EmployeeDirectory {
             )?);
         }
         match &patch.department {
-            MaybeUndefined::Value(v) => {
+            Patch::Set(v) => {
                 active.department = Set(validate::optional_text(
                     "department",
                     Some(v),
                     validate::MAX_NAME_CHARS,
                 )?)
             }
-            MaybeUndefined::Null => active.department = Set(None),
-            MaybeUndefined::Undefined => {}
+            Patch::Clear => active.department = Set(None),
+            Patch::Unchanged => {}
         }
         match &patch.role {
-            MaybeUndefined::Value(v) => {
+            Patch::Set(v) => {
                 active.role = Set(validate::optional_text(
                     "role",
                     Some(v),
                     validate::MAX_NAME_CHARS,
                 )?)
             }
-            MaybeUndefined::Null => active.role = Set(None),
-            MaybeUndefined::Undefined => {}
+            Patch::Clear => active.role = Set(None),
+            Patch::Unchanged => {}
         }
         active.updated_at = Set(Utc::now());
         active.update(&self.db).await?;

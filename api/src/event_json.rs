@@ -1,6 +1,7 @@
 //! Events as JSON for the integrations that are not GraphQL (MQTT, webhooks): the field names
 //! of the GraphQL API, times as RFC 3339 UTC, ids as strings.
 
+use entity::camera::CameraStatus;
 use serde_json::{Value, json};
 
 use crate::{
@@ -8,7 +9,10 @@ use crate::{
     presence::{EmployeePresence, PresenceCounts},
 };
 
-/// An employee and their presence (`status` UNAVAILABLE when never seen).
+/// The `status` of an employee never seen (who has no tracking row).
+pub const NEVER_SEEN_STATUS: &str = "UNAVAILABLE";
+
+/// An employee and their presence (`status` [`NEVER_SEEN_STATUS`] when never seen).
 pub fn employee(presence: &EmployeePresence) -> Value {
     let employee = &presence.employee;
     let tracking = presence.tracking.as_ref();
@@ -17,7 +21,7 @@ pub fn employee(presence: &EmployeePresence) -> Value {
         "name": employee.name,
         "department": employee.department,
         "role": employee.role,
-        "status": tracking.map_or("UNAVAILABLE", |t| t.status.as_str()),
+        "status": tracking.map_or(NEVER_SEEN_STATUS, |t| t.status.as_str()),
         "lastSeen": tracking.map(|t| t.last_seen.to_rfc3339()),
         "since": tracking.map(|t| t.status_changed_at.to_rfc3339()),
         "score": tracking.and_then(|t| t.score),
@@ -31,7 +35,10 @@ pub fn camera(camera: &entity::camera::Model) -> Value {
     json!({
         "cameraId": camera.camera_id,
         "name": camera.camera_name,
-        "status": camera.status.to_ascii_uppercase(),
+        "status": match camera.status {
+            CameraStatus::Online => "ONLINE",
+            CameraStatus::Offline => "OFFLINE",
+        },
         // Integrations see URLs in the message as viewers do.
         "message": camera
             .status_message
@@ -79,7 +86,7 @@ pub fn notification(record: &NotificationRecord) -> Value {
     let n = &record.notification;
     json!({
         "id": n.id.to_string(),
-        "type": n.kind,
+        "type": n.kind.as_str(),
         "message": n.message,
         "createdAt": n.created_at.to_rfc3339(),
         "employeeId": n.employee_id,

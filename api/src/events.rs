@@ -41,8 +41,8 @@ pub struct NotificationRecord {
     pub camera: Option<camera::Model>,
 }
 
-/// What happened to an employee record (not to their presence).
-#[derive(async_graphql::Enum, Copy, Clone, Debug, Eq, PartialEq)]
+/// What happened to an employee or camera record (not to their presence or status).
+#[derive(Copy, Clone, Debug, Eq, PartialEq)]
 pub enum ChangeKind {
     Created,
     Updated,

@@ -16,7 +16,7 @@
 //! - [`cmd`]: the command line, one file per command.
 //! - [`config`]: `hadir.toml` plus `HADIR_*` overrides; every default a named constant.
 //! - [`db`]: connecting to SQLite or PostgreSQL and migrating.
-//! - [`auth`]: bearer tokens (stored hashed), roles, the resolvers' guard.
+//! - [`auth`]: bearer tokens (stored hashed) and roles (the GraphQL guard: `graphql::guard`).
 //! - [`clock`]: the injectable clock the presence rules read.
 //! - [`backoff`]: the capped exponential backoff every reconnecting loop uses.
 //! - [`recognition`]: the camera tasks: capture, a frame to faces, faces to a sighting, the
@@ -30,6 +30,7 @@
 //! - [`employees`], [`notifications`]: the employee and notification services.
 //! - [`faces`]: enrolment and recognition of photos against the in-memory gallery.
 //! - [`validate`]: checks on identifiers, names and URLs, naming the field at fault.
+//! - [`patch`]: [`patch::Patch`], a change to one optional field (leave, clear, set).
 //! - [`grants`]: short-lived signed grants in live-view URLs (instead of tokens in URLs).
 //! - [`redact`]: what may be shown of secrets (camera URLs, messages) to admins, logs, viewers.
 //! - [`graphql`]: the schema: query, mutation and subscription roots by domain; it wraps
@@ -60,6 +61,7 @@ pub mod graphql;
 pub mod metrics;
 pub mod mqtt;
 pub mod notifications;
+pub mod patch;
 pub mod presence;
 pub mod recognition;
 pub mod redact;

@@ -1,7 +1,7 @@
 //! The notification service: the alert list (newest first, paginated by id), the unread
 //! count, and marking notifications read (published, so that every client's bell follows).
 
-use entity::notification;
+use entity::notification::{self, NotificationType};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select, sea_query::Expr,
@@ -21,7 +21,7 @@ pub const MAX_PAGE_SIZE: u64 = 200;
 #[derive(Clone, Debug, Default)]
 pub struct NotificationFilter {
     pub unread_only: bool,
-    pub kind: Option<String>,
+    pub kind: Option<NotificationType>,
     pub employee_id: Option<String>,
     pub camera_id: Option<String>,
     /// Created at or after.
@@ -55,8 +55,8 @@ impl Notifications {
         if filter.unread_only {
             query = query.filter(notification::Column::IsRead.eq(false));
         }
-        if let Some(kind) = &filter.kind {
-            query = query.filter(notification::Column::Kind.eq(kind.as_str()));
+        if let Some(kind) = filter.kind {
+            query = query.filter(notification::Column::Kind.eq(kind));
         }
         if let Some(employee_id) = &filter.employee_id {
             query = query.filter(notification::Column::EmployeeId.eq(employee_id.as_str()));

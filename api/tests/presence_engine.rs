@@ -113,7 +113,10 @@ async fn count_of(world: &World, kind: &str) -> u64 {
         .notifications
         .page(
             &NotificationFilter {
-                kind: Some(kind.to_owned()),
+                kind: Some(
+                    sea_orm::ActiveEnum::try_from_value(&kind.to_owned())
+                        .expect("a notification type"),
+                ),
                 ..Default::default()
             },
             Some(200),
@@ -135,7 +138,7 @@ async fn lost_exactly_once_and_back(backend: Backend) {
         .await
         .unwrap();
     let row = after.tracking.unwrap();
-    assert_eq!(row.status, employee_tracking::STATUS_AVAILABLE);
+    assert_eq!(row.status, employee_tracking::TrackingStatus::Available);
     assert_eq!(row.last_seen, start());
     assert_eq!(row.camera_id.as_deref(), Some("CAM1"));
     assert!(
@@ -155,7 +158,10 @@ async fn lost_exactly_once_and_back(backend: Backend) {
     // A second more: OFFLINE, one EMPLOYEE_LOST.
     w.clock.advance(Duration::from_secs(1));
     assert_eq!(w.engine.tick().await.unwrap().lost, ["E1"]);
-    assert_eq!(tracking(&w.db, "E1").await.unwrap().status, "OFFLINE");
+    assert_eq!(
+        tracking(&w.db, "E1").await.unwrap().status.as_str(),
+        "OFFLINE"
+    );
     assert_eq!(count_of(&w, "EMPLOYEE_LOST").await, 1);
     for _ in 0..3 {
         w.clock.advance(Duration::from_secs(60));
@@ -170,7 +176,7 @@ async fn lost_exactly_once_and_back(backend: Backend) {
         .await
         .unwrap();
     let row = after.tracking.unwrap();
-    assert_eq!(row.status, "AVAILABLE");
+    assert_eq!(row.status.as_str(), "AVAILABLE");
     assert_eq!(row.camera_id.as_deref(), Some("CAM2"));
     assert_eq!(row.status_changed_at, w.clock.now());
     // E2 never seen: no row (UNAVAILABLE).
@@ -200,7 +206,7 @@ async fn late_sightings_write_history_only(backend: Backend) {
     let row = after.tracking.unwrap();
     assert_eq!(row.camera_id.as_deref(), Some("CAM1"));
     assert_eq!(row.last_seen, start() + TimeDelta::seconds(30));
-    assert_eq!(row.status, "AVAILABLE");
+    assert_eq!(row.status.as_str(), "AVAILABLE");
 
     // Lost, then a buffered sighting newer than last_seen but itself older than lost_after:
     // last_seen moves, the status stays OFFLINE, no new notification.
@@ -213,7 +219,7 @@ async fn late_sightings_write_history_only(backend: Backend) {
         .await
         .unwrap();
     let row = after.tracking.unwrap();
-    assert_eq!(row.status, "OFFLINE");
+    assert_eq!(row.status.as_str(), "OFFLINE");
     assert_eq!(row.last_seen, buffered);
     assert_eq!(row.camera_id.as_deref(), Some("CAM2"));
     w.engine.tick().await.unwrap();
@@ -359,7 +365,42 @@ async fn engines_sharing_a_database_never_repeat_a_notification(backend: Backend
     );
     x.unwrap();
     y.unwrap();
-    assert_eq!(tracking(&w.db, "E1").await.unwrap().status, "AVAILABLE");
+    assert_eq!(
+        tracking(&w.db, "E1").await.unwrap().status.as_str(),
+        "AVAILABLE"
+    );
+}
+
+async fn an_unknown_status_in_the_database_is_an_error(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let Some(w) = world(backend, "an_unknown_status_in_the_database_is_an_error", 1).await else {
+        return;
+    };
+    w.engine
+        .record_sighting(seen("E1", "CAM1", None))
+        .await
+        .unwrap();
+    w.db.execute_unprepared("UPDATE employee_tracking SET status = 'BOGUS'")
+        .await
+        .unwrap();
+    // Neither read as OFFLINE (a sighting would make it AVAILABLE again) nor skipped: an
+    // error naming the table and the value.
+    let later = Some(start() + TimeDelta::seconds(10));
+    let error = w
+        .engine
+        .record_sighting(seen("E1", "CAM1", later))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("employee_tracking") && error.contains("BOGUS"),
+        "{error}"
+    );
+    let error = api::presence::store::counts(&w.db)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("BOGUS"), "{error}");
 }
 
 on_both_backends!(
@@ -367,4 +408,5 @@ on_both_backends!(
     late_sightings_write_history_only,
     camera_down_and_up,
     engines_sharing_a_database_never_repeat_a_notification,
+    an_unknown_status_in_the_database_is_an_error,
 );

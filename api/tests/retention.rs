@@ -97,7 +97,7 @@ async fn the_purge_removes_exactly_what_is_too_old(backend: Backend) {
         notification::ActiveModel {
             employee_id: Set(Some("E1".into())),
             camera_id: Set(None),
-            kind: Set(notification::TYPE_EMPLOYEE_LOST.into()),
+            kind: Set(notification::NotificationType::EmployeeLost),
             message: Set(format!("lost at {created}")),
             created_at: Set(created),
             is_read: Set(false),
@@ -115,7 +115,7 @@ async fn the_purge_removes_exactly_what_is_too_old(backend: Backend) {
             first_seen: Set(None),
             last_seen: Set(None),
             total_duration: Set(0),
-            status: Set(attendance_log::STATUS_ABSENT.into()),
+            status: Set(attendance_log::AttendanceStatus::Absent),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()

@@ -1,16 +1,64 @@
 //! `cameras`: one row per camera, from `camera_configs/*.json` or created through the API.
 
+use std::fmt;
+
 use sea_orm::entity::prelude::*;
 
-/// `status` of a camera that delivers frames.
-pub const STATUS_ONLINE: &str = "online";
-/// `status` of a camera that delivers nothing (the default until its first frame).
-pub const STATUS_OFFLINE: &str = "offline";
+/// Whether a camera delivers frames: the `status` column (`VARCHAR(16)`, lower case).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum CameraStatus {
+    /// It delivers frames.
+    #[sea_orm(string_value = "online")]
+    Online,
+    /// It delivers nothing (the default until its first frame).
+    #[sea_orm(string_value = "offline")]
+    Offline,
+}
 
-/// `source` of a camera synced from a file in `camera_configs/`.
-pub const SOURCE_CONFIG_FILE: &str = "config_file";
-/// `source` of a camera created through the API.
-pub const SOURCE_API: &str = "api";
+impl CameraStatus {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Offline => "offline",
+        }
+    }
+}
+
+impl fmt::Display for CameraStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a camera is defined: the `source` column (`VARCHAR(16)`, lower case).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum CameraSource {
+    /// Synced from a file in `camera_configs/`.
+    #[sea_orm(string_value = "config_file")]
+    ConfigFile,
+    /// Created through the API.
+    #[sea_orm(string_value = "api")]
+    Api,
+}
+
+impl CameraSource {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ConfigFile => "config_file",
+            Self::Api => "api",
+        }
+    }
+}
+
+impl fmt::Display for CameraSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "cameras")]
@@ -20,15 +68,13 @@ pub struct Model {
     pub camera_name: String,
     /// The stream: `rtsp://…`, `http(s)://…`, a local device such as `"0"`, or a file path.
     pub rtsp_url: String,
-    /// `online` or `offline`.
-    pub status: String,
+    pub status: CameraStatus,
     /// Whether the camera is delivering frames now (the seed's column).
     pub is_active: bool,
     /// Whether hadir should capture from it (false when its config file disappeared).
     pub enabled: bool,
     pub sample_fps: f64,
-    /// `config_file` or `api`.
-    pub source: String,
+    pub source: CameraSource,
     /// The JSON file it came from, for `config_file` cameras.
     pub config_path: Option<String>,
     pub last_frame_at: Option<DateTimeUtc>,
@@ -47,3 +93,14 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_sources_are_stored_under_their_names() {
+        crate::check_stored_values(CameraStatus::as_str);
+        crate::check_stored_values(CameraSource::as_str);
+    }
+}

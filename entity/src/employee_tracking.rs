@@ -1,14 +1,38 @@
 //! `employee_tracking`: one row per employee that has been seen (upserted on `employee_id`).
 //! An employee without a row has never been seen: UNAVAILABLE.
 
+use std::fmt;
+
 use sea_orm::entity::prelude::*;
 
-/// Seen within `lost_after`.
-pub const STATUS_AVAILABLE: &str = "AVAILABLE";
-/// Not seen for longer than `lost_after`.
-pub const STATUS_OFFLINE: &str = "OFFLINE";
-/// Never seen (not stored: the absence of a row means it).
-pub const STATUS_UNAVAILABLE: &str = "UNAVAILABLE";
+/// An employee's stored presence: the `status` column (`VARCHAR(16)`, upper case). Never seen
+/// (UNAVAILABLE in the API) is not a value here: the absence of a row means it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum TrackingStatus {
+    /// Seen within `lost_after`.
+    #[sea_orm(string_value = "AVAILABLE")]
+    Available,
+    /// Not seen for longer than `lost_after`.
+    #[sea_orm(string_value = "OFFLINE")]
+    Offline,
+}
+
+impl TrackingStatus {
+    /// The stored value, as the API names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "AVAILABLE",
+            Self::Offline => "OFFLINE",
+        }
+    }
+}
+
+impl fmt::Display for TrackingStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "employee_tracking")]
@@ -19,7 +43,7 @@ pub struct Model {
     pub employee_id: String,
     pub camera_id: Option<String>,
     pub last_seen: DateTimeUtc,
-    pub status: String,
+    pub status: TrackingStatus,
     /// Similarity of the last recognition, where known.
     pub score: Option<f64>,
     pub status_changed_at: DateTimeUtc,
@@ -56,3 +80,13 @@ impl Related<super::camera::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_stored_under_their_names() {
+        crate::check_stored_values(TrackingStatus::as_str);
+    }
+}

@@ -11,8 +11,14 @@
 //! - [`api_token`]: bearer tokens (stored hashed) and their roles.
 //! - [`server_secret`]: keys the server makes for itself (grant signing).
 //!
-//! Status and type columns are plain strings in the database (portable between SQLite and
-//! PostgreSQL, readable by operators); the `*_STATUS`/`TYPE` constants below name the values.
+//! Status, type, role and source columns are plain strings in the database (portable between
+//! SQLite and PostgreSQL, readable by operators); in Rust each is an enum
+//! ([`DeriveActiveEnum`](sea_orm::DeriveActiveEnum)) next to its table:
+//! [`api_token::Role`], [`attendance_log::AttendanceStatus`], [`camera::CameraStatus`],
+//! [`camera::CameraSource`], [`employee_tracking::TrackingStatus`] and
+//! [`notification::NotificationType`]. A value in the database that its enum does not know
+//! is an error when the row is read (`unexpected value for <Enum> enum: <value>`), never a
+//! default.
 
 pub mod api_token;
 pub mod attendance_log;
@@ -34,4 +40,20 @@ pub mod prelude {
     pub use crate::face_embedding::Entity as FaceEmbedding;
     pub use crate::notification::Entity as Notification;
     pub use crate::visit::Entity as Visit;
+}
+
+/// Checks that an enum's `as_str` gives the value it is stored as, and reads back from it.
+#[cfg(test)]
+fn check_stored_values<E>(as_str: fn(E) -> &'static str)
+where
+    E: sea_orm::ActiveEnum<Value = String> + sea_orm::Iterable + Copy + PartialEq + std::fmt::Debug,
+{
+    for value in E::iter() {
+        assert_eq!(value.to_value(), as_str(value));
+        assert_eq!(
+            E::try_from_value(&as_str(value).to_owned()).ok(),
+            Some(value)
+        );
+    }
+    assert!(E::try_from_value(&"no such value".to_owned()).is_err());
 }

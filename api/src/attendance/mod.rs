@@ -243,13 +243,13 @@ async fn write_day(
             let unchanged = old.first_seen == day.first_seen
                 && old.last_seen == day.last_seen
                 && old.total_duration == day.total_minutes
-                && old.status == day.status.as_stored();
+                && old.status == day.status;
             if !unchanged {
                 let mut row: attendance_log::ActiveModel = old.into();
                 row.first_seen = Set(day.first_seen);
                 row.last_seen = Set(day.last_seen);
                 row.total_duration = Set(day.total_minutes);
-                row.status = Set(day.status.as_stored().to_owned());
+                row.status = Set(day.status);
                 row.updated_at = Set(now);
                 row.update(db).await?;
             }
@@ -262,7 +262,7 @@ async fn write_day(
                 first_seen: Set(day.first_seen),
                 last_seen: Set(day.last_seen),
                 total_duration: Set(day.total_minutes),
-                status: Set(day.status.as_stored().to_owned()),
+                status: Set(day.status),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()

@@ -83,18 +83,17 @@ pub async fn summarise(
             continue;
         };
         let s = &mut summaries[i];
-        match AttendanceStatus::from_stored(&log.status) {
-            Some(AttendanceStatus::Absent) => s.days_absent += 1,
-            Some(AttendanceStatus::Late) => {
+        match log.status {
+            AttendanceStatus::Absent => s.days_absent += 1,
+            AttendanceStatus::Late => {
                 s.days_present += 1;
                 s.days_late += 1;
             }
-            Some(AttendanceStatus::LeftEarly) => {
+            AttendanceStatus::LeftEarly => {
                 s.days_present += 1;
                 s.days_left_early += 1;
             }
-            Some(AttendanceStatus::Present) => s.days_present += 1,
-            None => {}
+            AttendanceStatus::Present => s.days_present += 1,
         }
         s.total_minutes += i64::from(log.total_duration);
     }
@@ -132,7 +131,7 @@ pub fn to_csv(rows: &[(attendance_log::Model, employee::Model)], tz: Tz) -> Stri
             time(log.first_seen),
             time(log.last_seen),
             log.total_duration.to_string(),
-            log.status.clone(),
+            log.status.as_str().to_owned(),
         ];
         let line: Vec<String> = fields.iter().map(|f| field(f)).collect();
         out.push_str(&line.join(","));

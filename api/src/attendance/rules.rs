@@ -7,41 +7,8 @@ use chrono_tz::Tz;
 
 use super::schedule::Hours;
 
-/// A day's status.
-#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AttendanceStatus {
-    /// Seen, on time (or on a day off).
-    Present,
-    /// Not seen on a working day that has ended.
-    Absent,
-    /// First seen after the start plus the grace minutes.
-    Late,
-    /// Last seen before the end minus the grace minutes (on time in the morning).
-    LeftEarly,
-}
-
-impl AttendanceStatus {
-    pub fn as_stored(self) -> &'static str {
-        use entity::attendance_log::*;
-        match self {
-            Self::Present => STATUS_PRESENT,
-            Self::Absent => STATUS_ABSENT,
-            Self::Late => STATUS_LATE,
-            Self::LeftEarly => STATUS_LEFT_EARLY,
-        }
-    }
-
-    pub fn from_stored(text: &str) -> Option<Self> {
-        use entity::attendance_log::*;
-        match text {
-            STATUS_PRESENT => Some(Self::Present),
-            STATUS_ABSENT => Some(Self::Absent),
-            STATUS_LATE => Some(Self::Late),
-            STATUS_LEFT_EARLY => Some(Self::LeftEarly),
-            _ => None,
-        }
-    }
-}
+/// A day's status (the `attendance_logs.status` column).
+pub use entity::attendance_log::AttendanceStatus;
 
 /// A time present: a visit's start and end.
 pub type Span = (DateTime<Utc>, DateTime<Utc>);

@@ -3,14 +3,14 @@
 
 use std::path::Path;
 
-use async_graphql::MaybeUndefined;
 use chrono::Utc;
-use entity::camera;
+use entity::camera::{self, CameraSource, CameraStatus};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, QueryOrder, Set};
 
 use crate::{
     error::{AppError, AppResult},
     events::{ChangeKind, Event, EventBus},
+    patch::Patch,
     validate,
 };
 
@@ -33,10 +33,11 @@ pub struct NewCamera {
 pub struct CameraPatch {
     pub name: Option<String>,
     pub stream_url: Option<String>,
-    pub sample_fps: MaybeUndefined<f64>,
+    /// [`Patch::Clear`] restores the default.
+    pub sample_fps: Patch<f64>,
     pub enabled: Option<bool>,
     /// Replaces the regions (`[]` or null: none).
-    pub ignore_regions: MaybeUndefined<Vec<Vec<f64>>>,
+    pub ignore_regions: Patch<Vec<Vec<f64>>>,
 }
 
 /// The camera service.
@@ -92,11 +93,11 @@ impl CameraRegistry {
             camera_id: Set(camera_id.clone()),
             camera_name: Set(name),
             rtsp_url: Set(stream_url),
-            status: Set(camera::STATUS_OFFLINE.to_owned()),
+            status: Set(CameraStatus::Offline),
             is_active: Set(false),
             enabled: Set(input.enabled.unwrap_or(true)),
             sample_fps: Set(sample_fps),
-            source: Set(camera::SOURCE_API.to_owned()),
+            source: Set(CameraSource::Api),
             config_path: Set(None),
             last_frame_at: Set(None),
             status_message: Set(None),
@@ -138,19 +139,17 @@ impl CameraRegistry {
             active.rtsp_url = Set(validate::stream_url("streamUrl", url)?);
         }
         match patch.sample_fps {
-            MaybeUndefined::Value(fps) => {
-                active.sample_fps = Set(validate::sample_fps("sampleFps", fps)?)
-            }
-            MaybeUndefined::Null => active.sample_fps = Set(DEFAULT_SAMPLE_FPS),
-            MaybeUndefined::Undefined => {}
+            Patch::Set(fps) => active.sample_fps = Set(validate::sample_fps("sampleFps", fps)?),
+            Patch::Clear => active.sample_fps = Set(DEFAULT_SAMPLE_FPS),
+            Patch::Unchanged => {}
         }
         match &patch.ignore_regions {
-            MaybeUndefined::Value(list) => {
+            Patch::Set(list) => {
                 let checked = regions::check("ignoreRegions", list)?;
                 active.ignore_regions = Set(regions::to_column(&checked));
             }
-            MaybeUndefined::Null => active.ignore_regions = Set(None),
-            MaybeUndefined::Undefined => {}
+            Patch::Clear => active.ignore_regions = Set(None),
+            Patch::Unchanged => {}
         }
         if let Some(enabled) = patch.enabled {
             active.enabled = Set(enabled);
@@ -172,7 +171,7 @@ impl CameraRegistry {
     /// still in the camera folder is refused: the file would bring it back at the next start.
     pub async fn delete(&self, camera_id: &str) -> AppResult<()> {
         let existing = self.require(camera_id).await?;
-        if existing.source == camera::SOURCE_CONFIG_FILE
+        if existing.source == CameraSource::ConfigFile
             && let Some(path) = existing.config_path.as_deref()
             && Path::new(path).exists()
         {

@@ -9,7 +9,7 @@ use std::{
 };
 
 use chrono::Utc;
-use entity::camera;
+use entity::camera::{self, CameraSource, CameraStatus};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
 };
@@ -97,11 +97,11 @@ pub async fn sync_folder(db: &DatabaseConnection, folder: &Path) -> Result<SyncR
                     camera_id: Set(file.id.clone()),
                     camera_name: Set(file.name.clone()),
                     rtsp_url: Set(file.stream_url.clone()),
-                    status: Set(camera::STATUS_OFFLINE.to_owned()),
+                    status: Set(CameraStatus::Offline),
                     is_active: Set(false),
                     enabled: Set(file.enabled),
                     sample_fps: Set(file.fps),
-                    source: Set(camera::SOURCE_CONFIG_FILE.to_owned()),
+                    source: Set(CameraSource::ConfigFile),
                     config_path: Set(Some(path)),
                     last_frame_at: Set(None),
                     status_message: Set(None),
@@ -115,7 +115,7 @@ pub async fn sync_folder(db: &DatabaseConnection, folder: &Path) -> Result<SyncR
                 report.created.push(file.id.clone());
             }
             Some(existing) => {
-                if existing.source == camera::SOURCE_API {
+                if existing.source == CameraSource::Api {
                     tracing::warn!(
                         camera_id = %file.id, file = %path,
                         "a camera created through the API is now defined by a file; the file wins"
@@ -126,7 +126,7 @@ pub async fn sync_folder(db: &DatabaseConnection, folder: &Path) -> Result<SyncR
                     && existing.sample_fps == file.fps
                     && existing.enabled == file.enabled
                     && existing.ignore_regions == regions::to_column(&file.ignore_regions)
-                    && existing.source == camera::SOURCE_CONFIG_FILE
+                    && existing.source == CameraSource::ConfigFile
                     && existing.config_path.as_deref() == Some(path.as_str());
                 if unchanged {
                     continue;
@@ -137,7 +137,7 @@ pub async fn sync_folder(db: &DatabaseConnection, folder: &Path) -> Result<SyncR
                 active.sample_fps = Set(file.fps);
                 active.enabled = Set(file.enabled);
                 active.ignore_regions = Set(regions::to_column(&file.ignore_regions));
-                active.source = Set(camera::SOURCE_CONFIG_FILE.to_owned());
+                active.source = Set(CameraSource::ConfigFile);
                 active.config_path = Set(Some(path));
                 active.updated_at = Set(now);
                 if !file.enabled {
@@ -157,7 +157,7 @@ pub async fn sync_folder(db: &DatabaseConnection, folder: &Path) -> Result<SyncR
         .map(|e| e.path.display().to_string())
         .collect();
     let file_cameras = camera::Entity::find()
-        .filter(camera::Column::Source.eq(camera::SOURCE_CONFIG_FILE))
+        .filter(camera::Column::Source.eq(CameraSource::ConfigFile))
         .filter(camera::Column::Enabled.eq(true))
         .all(db)
         .await?;

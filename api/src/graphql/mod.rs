@@ -4,14 +4,18 @@
 //! - [`types`]: the object types, built from the services' records.
 //! - [`loaders`]: DataLoaders against N+1 reads.
 //! - [`error`]: `extensions.code` on every error.
+//! - [`guard`]: the roles each resolver admits.
+//! - [`patch`]: optional input fields (`MaybeUndefined`) as the services' `Patch`.
 //! - [`cost`]: the size of an operation, checked before anything else runs.
 //! - [`fanout`]: subscribers of the same selection share one execution and one serialisation.
 
 pub mod cost;
 pub mod error;
 pub mod fanout;
+pub mod guard;
 pub mod loaders;
 pub mod mutation;
+pub mod patch;
 pub mod query;
 pub mod subscription;
 pub mod types;

@@ -13,11 +13,13 @@ use tokio_stream::{
 };
 
 use crate::{
-    auth::RoleGuard,
-    events::{ChangeKind, Event},
-    graphql::types::{
-        AiStatus, Camera, Detection, Employee, EmployeeChange, Notification, NotificationType,
-        PresenceSummary,
+    events::Event,
+    graphql::{
+        guard::RoleGuard,
+        types::{
+            AiStatus, Camera, ChangeKind, Detection, Employee, EmployeeChange, Notification,
+            NotificationType, PresenceSummary,
+        },
     },
     state::AppState,
 };
@@ -163,7 +165,7 @@ impl SubscriptionRoot {
                 employee_id,
                 presence,
             } => Some(EmployeeChange {
-                kind: *kind,
+                kind: (*kind).into(),
                 employee_id: ID(employee_id.clone()),
                 employee: presence.clone().map(Employee::from),
             }),
@@ -180,7 +182,7 @@ impl SubscriptionRoot {
     ) -> impl Stream<Item = Notification> {
         events(ctx).filter_map(move |event| match &*event {
             Event::NotificationCreated(record) => {
-                Notification::from_record(record).filter(|n| kind.is_none_or(|k| k == n.kind))
+                Some(Notification::from_record(record)).filter(|n| kind.is_none_or(|k| k == n.kind))
             }
             _ => None,
         })
@@ -230,7 +232,7 @@ impl SubscriptionRoot {
                 camera_id,
                 camera,
             } => Some(CameraChange {
-                kind: *kind,
+                kind: (*kind).into(),
                 camera_id: ID(camera_id.clone()),
                 camera: camera.clone().map(Camera::from),
             }),

@@ -148,7 +148,7 @@ pub async fn render(app: &AppState) -> String {
     );
     if let Ok(cameras) = camera::Entity::find().all(&app.db).await {
         for c in cameras {
-            let online = u8::from(c.status == camera::STATUS_ONLINE);
+            let online = u8::from(c.status == camera::CameraStatus::Online);
             let _ = writeln!(
                 out,
                 "hadir_camera_online{{camera=\"{}\"}} {online}",

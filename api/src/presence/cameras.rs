@@ -2,7 +2,7 @@
 //! was down, CAMERA_UP), a stream's problem is recorded, a silent camera is marked down.
 
 use chrono::{DateTime, Utc};
-use entity::{camera, notification};
+use entity::{camera, camera::CameraStatus, notification::NotificationType};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
 use super::{engine::PresenceEngine, rules, store};
@@ -35,7 +35,7 @@ impl PresenceEngine {
         let _guard = self.write_guard().await;
         let txn = self.db.begin().await?;
         store::touch_camera(&txn, camera_id, at).await?;
-        let came_up = before.status != camera::STATUS_ONLINE
+        let came_up = before.status != CameraStatus::Online
             && store::mark_camera_up(&txn, camera_id, now).await?;
         let notification = if came_up && before.last_frame_at.is_some() {
             let message = format!(
@@ -45,7 +45,7 @@ impl PresenceEngine {
             Some(
                 store::insert_notification(
                     &txn,
-                    notification::TYPE_CAMERA_UP,
+                    NotificationType::CameraUp,
                     None,
                     Some(camera_id),
                     message,
@@ -119,7 +119,7 @@ impl PresenceEngine {
         );
         let notification = store::insert_notification(
             &txn,
-            notification::TYPE_CAMERA_DOWN,
+            NotificationType::CameraDown,
             None,
             Some(&camera.camera_id),
             message,

@@ -5,10 +5,8 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use entity::{camera, employee, employee_tracking as tracking};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, TransactionTrait,
-};
+use entity::{camera, employee};
+use sea_orm::{DatabaseConnection, DbBackend, EntityTrait, TransactionTrait};
 use tokio::sync::Mutex;
 
 use super::{
@@ -140,11 +138,8 @@ impl PresenceEngine {
 
         let _guard = self.write_guard().await;
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let current = tracking::Entity::find()
-                .filter(tracking::Column::EmployeeId.eq(&employee.employee_id))
-                .one(&self.db)
-                .await?;
-            let known = current.as_ref().map(|r| (store::status_of(r), r.last_seen));
+            let current = store::tracking_of(&self.db, &employee.employee_id).await?;
+            let known = current.as_ref().map(|r| (r.status, r.last_seen));
             let effect = rules::sighting_effect(known, seen_at, now, self.settings.lost_after);
             let txn = self.db.begin().await?;
             let new_status = match effect {
@@ -189,9 +184,9 @@ impl PresenceEngine {
             let presence = store::presence_of(&self.db, &employee.employee_id)
                 .await?
                 .ok_or_else(|| AppError::not_found("employee", &employee.employee_id))?;
-            let old_status = current.as_ref().map(|r| r.status.as_str());
-            let new_status_text = presence.tracking.as_ref().map(|r| r.status.as_str());
-            if old_status != new_status_text {
+            let old_status = current.as_ref().map(|r| r.status);
+            let status_after = presence.tracking.as_ref().map(|r| r.status);
+            if old_status != status_after {
                 self.events
                     .publish(Event::EmployeeStatusChanged(presence.clone()));
                 self.publish_counts().await;

@@ -8,12 +8,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 /// How far in the future a reported `seenAt` may lie (clock skew of edge devices).
 pub const MAX_FUTURE_SKEW: Duration = Duration::from_secs(60);
 
-/// An employee's presence, as stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Available,
-    Offline,
-}
+/// An employee's presence, as stored (the `employee_tracking.status` column).
+pub use entity::employee_tracking::TrackingStatus as Status;
 
 /// What a sighting does to an employee's tracking row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

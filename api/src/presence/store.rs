@@ -2,15 +2,23 @@
 //! (compare-and-set on the row as it was read), so that several processes sharing one
 //! database never both make the same change, and a notification is written only by the write
 //! that changed the state.
+//!
+//! A status the database holds that this version does not know (see [`Status`]) is an error
+//! naming the table and the value ([`in_table`]), never read as some other status.
 
 use std::{collections::HashMap, time::Duration};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use entity::{camera, employee, employee_tracking as tracking, notification, visit};
+use entity::{
+    camera::{self, CameraStatus},
+    employee, employee_tracking as tracking,
+    notification::{self, NotificationType},
+    visit,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set, TryInsertResult,
-    sea_query::{ExprTrait, OnConflict},
+    sea_query::{Expr, ExprTrait, OnConflict},
 };
 
 use super::{
@@ -18,27 +26,31 @@ use super::{
     view::{EmployeePresence, PresenceCounts},
 };
 
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Available => tracking::STATUS_AVAILABLE,
-            Status::Offline => tracking::STATUS_OFFLINE,
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            tracking::STATUS_AVAILABLE => Some(Status::Available),
-            tracking::STATUS_OFFLINE => Some(Status::Offline),
-            _ => None,
-        }
+/// Names the table in an error reading its rows: a value that a column's enum does not know
+/// reads as `employee_tracking: unexpected value for TrackingStatus enum: BOGUS`.
+pub fn in_table(table: &'static str) -> impl FnOnce(DbErr) -> DbErr {
+    move |error| match error {
+        DbErr::Type(message) => DbErr::Type(format!("{table}: {message}")),
+        other => other,
     }
 }
 
-/// The stored status of a tracking row; an unknown value counts as OFFLINE.
-pub fn status_of(row: &tracking::Model) -> Status {
-    Status::parse(&row.status).unwrap_or(Status::Offline)
+/// The tracking row of one employee (None: never seen).
+pub async fn tracking_of(
+    db: &impl ConnectionTrait,
+    employee_id: &str,
+) -> Result<Option<tracking::Model>, DbErr> {
+    tracking::Entity::find()
+        .filter(tracking::Column::EmployeeId.eq(employee_id))
+        .one(db)
+        .await
+        .map_err(in_table(TRACKING))
 }
+
+/// The table of tracking rows, for errors.
+const TRACKING: &str = "employee_tracking";
+/// The table of cameras, for errors.
+const CAMERAS: &str = "cameras";
 
 /// Employees with their presence: all of them (ordered by name) or the ones named.
 pub async fn load_presence(
@@ -57,7 +69,8 @@ pub async fn load_presence(
         .await?;
     let mut rows: HashMap<String, tracking::Model> = rows
         .all(db)
-        .await?
+        .await
+        .map_err(in_table(TRACKING))?
         .into_iter()
         .map(|r| (r.employee_id.clone(), r))
         .collect();
@@ -68,7 +81,8 @@ pub async fn load_presence(
         camera::Entity::find()
             .filter(camera::Column::CameraId.is_in(camera_ids))
             .all(db)
-            .await?
+            .await
+            .map_err(in_table(CAMERAS))?
             .into_iter()
             .map(|c| (c.camera_id.clone(), c))
             .collect()
@@ -104,23 +118,24 @@ pub async fn presence_of(
 /// The summary counts: present (AVAILABLE), alert (OFFLINE), unavailable (never seen).
 pub async fn counts(db: &impl ConnectionTrait) -> Result<PresenceCounts, DbErr> {
     let total = employee::Entity::find().count(db).await? as i64;
-    let by_status: Vec<(String, i64)> = tracking::Entity::find()
+    let by_status: Vec<(Status, i64)> = tracking::Entity::find()
         .select_only()
         .column(tracking::Column::Status)
         .column_as(tracking::Column::Id.count(), "count")
         .group_by(tracking::Column::Status)
         .into_tuple()
         .all(db)
-        .await?;
-    let count_of = |status: &str| {
+        .await
+        .map_err(in_table(TRACKING))?;
+    let count_of = |status: Status| {
         by_status
             .iter()
-            .filter(|(s, _)| s == status)
+            .filter(|(s, _)| *s == status)
             .map(|(_, n)| *n)
             .sum::<i64>()
     };
-    let present = count_of(tracking::STATUS_AVAILABLE);
-    let alert = count_of(tracking::STATUS_OFFLINE);
+    let present = count_of(Status::Available);
+    let alert = count_of(Status::Offline);
     Ok(PresenceCounts {
         present,
         alert,
@@ -160,7 +175,7 @@ pub async fn move_tracking(
                 employee_id: Set(employee_id.to_owned()),
                 camera_id: Set(Some(camera_id.to_owned())),
                 last_seen: Set(seen_at),
-                status: Set(status.as_str().to_owned()),
+                status: Set(status),
                 score: Set(score),
                 status_changed_at: Set(now),
                 ..Default::default()
@@ -177,7 +192,7 @@ pub async fn move_tracking(
             Ok(matches!(inserted, TryInsertResult::Inserted(n) if n > 0))
         }
         Some(current) => {
-            let status_changed_at = if current.status == status.as_str() {
+            let status_changed_at = if current.status == status {
                 current.status_changed_at
             } else {
                 now
@@ -185,11 +200,11 @@ pub async fn move_tracking(
             let result = tracking::Entity::update_many()
                 .col_expr(tracking::Column::CameraId, camera_id.into())
                 .col_expr(tracking::Column::LastSeen, seen_at.into())
-                .col_expr(tracking::Column::Status, status.as_str().into())
+                .col_expr(tracking::Column::Status, Expr::value(status))
                 .col_expr(tracking::Column::Score, score.into())
                 .col_expr(tracking::Column::StatusChangedAt, status_changed_at.into())
                 .filter(tracking::Column::EmployeeId.eq(employee_id))
-                .filter(tracking::Column::Status.eq(current.status.as_str()))
+                .filter(tracking::Column::Status.eq(current.status))
                 .filter(tracking::Column::LastSeen.eq(current.last_seen))
                 .exec(db)
                 .await?;
@@ -207,10 +222,10 @@ pub async fn mark_lost(
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let result = tracking::Entity::update_many()
-        .col_expr(tracking::Column::Status, tracking::STATUS_OFFLINE.into())
+        .col_expr(tracking::Column::Status, Expr::value(Status::Offline))
         .col_expr(tracking::Column::StatusChangedAt, now.into())
         .filter(tracking::Column::EmployeeId.eq(employee_id))
-        .filter(tracking::Column::Status.eq(tracking::STATUS_AVAILABLE))
+        .filter(tracking::Column::Status.eq(Status::Available))
         .filter(tracking::Column::LastSeen.lt(cutoff))
         .exec(db)
         .await?;
@@ -223,10 +238,11 @@ pub async fn lost_candidates(
     cutoff: DateTime<Utc>,
 ) -> Result<Vec<tracking::Model>, DbErr> {
     tracking::Entity::find()
-        .filter(tracking::Column::Status.eq(tracking::STATUS_AVAILABLE))
+        .filter(tracking::Column::Status.eq(Status::Available))
         .filter(tracking::Column::LastSeen.lt(cutoff))
         .all(db)
         .await
+        .map_err(in_table(TRACKING))
 }
 
 /// Cameras online whose last frame is older than `cutoff` (or that never sent one).
@@ -235,7 +251,7 @@ pub async fn silent_cameras(
     cutoff: DateTime<Utc>,
 ) -> Result<Vec<camera::Model>, DbErr> {
     camera::Entity::find()
-        .filter(camera::Column::Status.eq(camera::STATUS_ONLINE))
+        .filter(camera::Column::Status.eq(CameraStatus::Online))
         .filter(
             camera::Column::LastFrameAt
                 .lt(cutoff)
@@ -243,6 +259,7 @@ pub async fn silent_cameras(
         )
         .all(db)
         .await
+        .map_err(in_table(CAMERAS))
 }
 
 /// online → offline for one camera if it is still online and silent since `cutoff`.
@@ -254,7 +271,7 @@ pub async fn mark_camera_down(
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let result = camera::Entity::update_many()
-        .col_expr(camera::Column::Status, camera::STATUS_OFFLINE.into())
+        .col_expr(camera::Column::Status, Expr::value(CameraStatus::Offline))
         .col_expr(camera::Column::IsActive, false.into())
         .col_expr(
             camera::Column::StatusMessage,
@@ -262,7 +279,7 @@ pub async fn mark_camera_down(
         )
         .col_expr(camera::Column::StatusChangedAt, Some(now).into())
         .filter(camera::Column::CameraId.eq(camera_id))
-        .filter(camera::Column::Status.eq(camera::STATUS_ONLINE))
+        .filter(camera::Column::Status.eq(CameraStatus::Online))
         .filter(
             camera::Column::LastFrameAt
                 .lt(cutoff)
@@ -299,12 +316,12 @@ pub async fn mark_camera_up(
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let result = camera::Entity::update_many()
-        .col_expr(camera::Column::Status, camera::STATUS_ONLINE.into())
+        .col_expr(camera::Column::Status, Expr::value(CameraStatus::Online))
         .col_expr(camera::Column::IsActive, true.into())
         .col_expr(camera::Column::StatusMessage, Option::<String>::None.into())
         .col_expr(camera::Column::StatusChangedAt, Some(now).into())
         .filter(camera::Column::CameraId.eq(camera_id))
-        .filter(camera::Column::Status.eq(camera::STATUS_OFFLINE))
+        .filter(camera::Column::Status.eq(CameraStatus::Offline))
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
@@ -357,7 +374,7 @@ pub async fn record_visit(
 /// Writes one notification.
 pub async fn insert_notification(
     db: &impl ConnectionTrait,
-    kind: &str,
+    kind: NotificationType,
     employee_id: Option<&str>,
     camera_id: Option<&str>,
     message: String,
@@ -366,7 +383,7 @@ pub async fn insert_notification(
     notification::ActiveModel {
         employee_id: Set(employee_id.map(str::to_owned)),
         camera_id: Set(camera_id.map(str::to_owned)),
-        kind: Set(kind.to_owned()),
+        kind: Set(kind),
         message: Set(message),
         created_at: Set(now),
         is_read: Set(false),
@@ -374,4 +391,111 @@ pub async fn insert_notification(
     }
     .insert(db)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
+
+    use super::*;
+
+    /// A migrated SQLite file with employee E1, seen at camera C1, which is online.
+    async fn database() -> (tempfile::TempDir, DatabaseConnection) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("t.sqlite").display()
+        );
+        let db = crate::db::connect_and_migrate(&url).await.unwrap();
+        let now = Utc::now();
+        employee::ActiveModel {
+            employee_id: Set("E1".to_owned()),
+            name: Set("Ani".to_owned()),
+            department: Set(None),
+            role: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        camera::ActiveModel {
+            camera_id: Set("C1".to_owned()),
+            camera_name: Set("Lobby".to_owned()),
+            rtsp_url: Set("0".to_owned()),
+            status: Set(CameraStatus::Online),
+            is_active: Set(true),
+            enabled: Set(true),
+            sample_fps: Set(1.0),
+            source: Set(camera::CameraSource::Api),
+            config_path: Set(None),
+            last_frame_at: Set(None),
+            status_message: Set(None),
+            status_changed_at: Set(None),
+            ignore_regions: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        let to = TrackingMove {
+            employee_id: "E1",
+            camera_id: "C1",
+            seen_at: now,
+            status: Status::Available,
+            score: None,
+        };
+        assert!(move_tracking(&db, None, to, now).await.unwrap());
+        (dir, db)
+    }
+
+    fn assert_names(error: DbErr, table: &str, enum_name: &str, value: &str) {
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("{table}: "))
+                && message.contains(enum_name)
+                && message.contains(value),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_known_status_reads_back() {
+        let (_dir, db) = database().await;
+        let row = tracking_of(&db, "E1").await.unwrap().unwrap();
+        assert_eq!(row.status, Status::Available);
+        assert_eq!(counts(&db).await.unwrap().present, 1);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_employee_status_is_an_error_not_offline() {
+        let (_dir, db) = database().await;
+        db.execute_unprepared("UPDATE employee_tracking SET status = 'BOGUS'")
+            .await
+            .unwrap();
+        let far_future = Utc::now() + TimeDelta::days(1);
+        let errors = [
+            tracking_of(&db, "E1").await.map(|_| ()).unwrap_err(),
+            presence_of(&db, "E1").await.map(|_| ()).unwrap_err(),
+            load_presence(&db, None).await.map(|_| ()).unwrap_err(),
+            counts(&db).await.map(|_| ()).unwrap_err(),
+        ];
+        for error in errors {
+            assert_names(error, TRACKING, "TrackingStatus", "BOGUS");
+        }
+        // Not a candidate for OFFLINE either: filtered on AVAILABLE, the row is not read.
+        assert!(lost_candidates(&db, far_future).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_camera_status_is_an_error() {
+        let (_dir, db) = database().await;
+        db.execute_unprepared("UPDATE cameras SET status = 'ONLINE'")
+            .await
+            .unwrap();
+        let error = load_presence(&db, None).await.map(|_| ()).unwrap_err();
+        assert_names(error, CAMERAS, "CameraStatus", "ONLINE");
+    }
 }

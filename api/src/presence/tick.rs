@@ -2,7 +2,7 @@
 //! EMPLOYEE_LOST), cameras silent for longer than `camera_timeout` go down.
 
 use chrono::{DateTime, Utc};
-use entity::{employee_tracking as tracking, notification};
+use entity::{employee_tracking as tracking, notification::NotificationType};
 use sea_orm::TransactionTrait;
 
 use super::{
@@ -80,7 +80,7 @@ impl PresenceEngine {
         );
         let notification = store::insert_notification(
             &txn,
-            notification::TYPE_EMPLOYEE_LOST,
+            NotificationType::EmployeeLost,
             Some(&row.employee_id),
             row.camera_id.as_deref(),
             message,

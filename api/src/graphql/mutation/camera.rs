@@ -4,9 +4,8 @@ use async_graphql::ResultExt as _;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use crate::{
-    auth::RoleGuard,
     cameras::{CameraPatch, NewCamera},
-    graphql::types::Camera,
+    graphql::{guard::RoleGuard, types::Camera},
     state::AppState,
 };
 
@@ -82,9 +81,9 @@ impl CameraMutation {
                 CameraPatch {
                     name: input.name,
                     stream_url: input.stream_url,
-                    sample_fps: input.sample_fps,
+                    sample_fps: input.sample_fps.into(),
                     enabled: input.enabled,
-                    ignore_regions: input.ignore_regions,
+                    ignore_regions: input.ignore_regions.into(),
                 },
             )
             .await

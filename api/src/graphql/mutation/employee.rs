@@ -4,9 +4,8 @@ use async_graphql::ResultExt as _;
 use async_graphql::{Context, ErrorExtensions, ID, InputObject, MaybeUndefined, Object, Upload};
 
 use crate::{
-    auth::RoleGuard,
     employees::{EmployeePatch, NewEmployee},
-    graphql::{error::bad_input, types::Employee},
+    graphql::{error::bad_input, guard::RoleGuard, types::Employee},
     state::AppState,
 };
 
@@ -67,8 +66,8 @@ impl EmployeeMutation {
                 &employee_id,
                 EmployeePatch {
                     name: input.name,
-                    department: input.department,
-                    role: input.role,
+                    department: input.department.into(),
+                    role: input.role.into(),
                 },
             )
             .await

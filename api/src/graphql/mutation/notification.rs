@@ -4,8 +4,7 @@ use async_graphql::ResultExt as _;
 use async_graphql::{Context, ID, Object};
 
 use crate::{
-    auth::RoleGuard,
-    graphql::{query::parse_notification_id, types::Notification},
+    graphql::{guard::RoleGuard, query::parse_notification_id, types::Notification},
     state::AppState,
 };
 
@@ -24,7 +23,7 @@ impl NotificationMutation {
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_notification_id("id", &id)?;
         let model = state.notifications.mark_read(id).await.extend()?;
-        Notification::from_model(model).ok_or_else(|| "notification of an unknown type".into())
+        Ok(model.into())
     }
 
     /// Marks every notification read; returns how many were unread.

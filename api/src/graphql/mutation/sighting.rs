@@ -6,9 +6,11 @@ use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 
 use crate::{
-    auth::RoleGuard,
     clock::to_stored_precision,
-    graphql::types::{Camera, Employee, HeartbeatReceipt, SightingReceipt},
+    graphql::{
+        guard::RoleGuard,
+        types::{Camera, Employee, HeartbeatReceipt, SightingReceipt},
+    },
     presence::Sighting,
     state::AppState,
 };

@@ -4,10 +4,10 @@ use async_graphql::ResultExt as _;
 use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::{
-    auth::{Role, RoleGuard},
     graphql::{
         error::bad_input,
-        types::{ApiToken, NewApiToken},
+        guard::RoleGuard,
+        types::{NewApiToken, Role},
     },
     state::AppState,
 };
@@ -35,14 +35,12 @@ impl TokenMutation {
         let state = ctx.data_unchecked::<AppState>();
         let created = state
             .tokens
-            .create(input.role, &input.name)
+            .create(input.role.into(), &input.name)
             .await
             .extend()?;
-        let api_token = ApiToken::from_model(created.record)
-            .ok_or_else(|| bad_input("role", "unknown role"))?;
         Ok(NewApiToken {
             token: created.token,
-            api_token,
+            api_token: created.record.into(),
         })
     }
 

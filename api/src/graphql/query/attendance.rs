@@ -7,10 +7,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::{
     attendance::report,
-    auth::RoleGuard,
     error::AppError,
     graphql::{
         error::bad_input,
+        guard::RoleGuard,
         types::{AttendanceLog, AttendanceSummary, Date, Visit},
     },
     state::AppState,
@@ -48,7 +48,7 @@ impl AttendanceQuery {
             .extend()?;
         Ok(logs
             .into_iter()
-            .filter_map(|(log, _)| AttendanceLog::from_model(log))
+            .map(|(log, _)| AttendanceLog::from(log))
             .collect())
     }
 

@@ -3,7 +3,10 @@
 use async_graphql::ResultExt as _;
 use async_graphql::{Context, ID, Object};
 
-use crate::{auth::RoleGuard, graphql::types::Camera, state::AppState};
+use crate::{
+    graphql::{guard::RoleGuard, types::Camera},
+    state::AppState,
+};
 
 #[derive(Default)]
 pub struct CameraQuery;

@@ -4,8 +4,10 @@ use async_graphql::ResultExt as _;
 use async_graphql::{Context, ID, Object};
 
 use crate::{
-    auth::RoleGuard,
-    graphql::types::{Employee, PresenceStatus, PresenceSummary},
+    graphql::{
+        guard::RoleGuard,
+        types::{Employee, PresenceStatus, PresenceSummary},
+    },
     state::AppState,
 };
 

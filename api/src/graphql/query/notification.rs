@@ -7,9 +7,9 @@ use async_graphql::{
 };
 
 use crate::{
-    auth::RoleGuard,
     graphql::{
         error::bad_input,
+        guard::RoleGuard,
         types::{Notification, NotificationType},
     },
     notifications::NotificationFilter,
@@ -62,7 +62,7 @@ impl NotificationQuery {
             .transpose()?;
         let filter = NotificationFilter {
             unread_only,
-            kind: kind.map(|k| k.as_stored().to_owned()),
+            kind: kind.map(Into::into),
             employee_id: employee_id.map(|id| id.0),
             camera_id: camera_id.map(|id| id.0),
             from,
@@ -80,12 +80,10 @@ impl NotificationQuery {
                 total_count: i64::try_from(page.total_count).unwrap_or(i64::MAX),
             },
         );
-        connection
-            .edges
-            .extend(page.items.into_iter().filter_map(|model| {
-                let cursor = model.id.to_string();
-                Notification::from_model(model).map(|n| Edge::new(cursor, n))
-            }));
+        connection.edges.extend(page.items.into_iter().map(|model| {
+            let cursor = model.id.to_string();
+            Edge::new(cursor, Notification::from(model))
+        }));
         Ok(connection)
     }
 
@@ -103,7 +101,7 @@ impl NotificationQuery {
             .get(id)
             .await
             .extend()?
-            .and_then(Notification::from_model))
+            .map(Notification::from))
     }
 
     /// Unread notifications, for the bell's badge.

@@ -6,8 +6,11 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Offset as _, Utc, Weekday};
 
 use crate::{
-    auth::{Principal, RoleGuard},
-    graphql::types::{AiStatus, ApiToken, Date, Me},
+    auth::Principal,
+    graphql::{
+        guard::RoleGuard,
+        types::{AiStatus, ApiToken, Date, Me},
+    },
     state::AppState,
 };
 
@@ -85,7 +88,7 @@ impl SystemQuery {
             .data_opt::<Principal>()
             .ok_or_else(crate::graphql::error::unauthenticated)?;
         Ok(Me {
-            role: principal.role,
+            role: principal.role.into(),
             token_id: principal.token_id.map(|id| ID(id.to_string())),
         })
     }
@@ -100,7 +103,7 @@ impl SystemQuery {
             .await
             .extend()?
             .into_iter()
-            .filter_map(ApiToken::from_model)
+            .map(ApiToken::from)
             .collect())
     }
 }

@@ -7,11 +7,25 @@ use async_graphql::{
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{attendance_log, visit};
 
-use super::{Camera, Employee};
+use super::{camera::Camera, employee::Employee};
 use crate::{
-    attendance::{report::Summary, rules::AttendanceStatus},
+    attendance::report::Summary,
     graphql::loaders::{CameraLoader, EmployeeLoader},
 };
+
+/// A day's status.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[graphql(remote = "entity::attendance_log::AttendanceStatus")]
+pub enum AttendanceStatus {
+    /// Seen, on time (or on a day off).
+    Present,
+    /// Not seen on a working day that has ended.
+    Absent,
+    /// First seen after the start plus the grace minutes.
+    Late,
+    /// Last seen before the end minus the grace minutes (on time in the morning).
+    LeftEarly,
+}
 
 /// A calendar date in the site's time zone, as `YYYY-MM-DD`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,16 +77,16 @@ impl AttendanceLog {
     }
 }
 
-impl AttendanceLog {
-    pub fn from_model(model: attendance_log::Model) -> Option<Self> {
-        Some(Self {
-            status: AttendanceStatus::from_stored(&model.status)?,
+impl From<attendance_log::Model> for AttendanceLog {
+    fn from(model: attendance_log::Model) -> Self {
+        Self {
+            status: model.status.into(),
             employee_id: model.employee_id,
             date: Date(model.date),
             first_seen: model.first_seen,
             last_seen: model.last_seen,
             total_minutes: model.total_duration,
-        })
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use crate::{auth::Principal, cameras::regions, redact};
 
 /// Whether a camera delivers frames.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "entity::camera::CameraStatus")]
 pub enum CameraStatus {
     Online,
     Offline,
@@ -15,6 +16,7 @@ pub enum CameraStatus {
 
 /// Where a camera is defined.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "entity::camera::CameraSource")]
 pub enum CameraSource {
     /// A JSON file in the camera folder (synced at start).
     ConfigFile,
@@ -130,19 +132,11 @@ impl From<camera::Model> for Camera {
             camera_id: ID(model.camera_id),
             name: model.camera_name,
             stream_url_with_credentials: model.rtsp_url,
-            status: if model.status == camera::STATUS_ONLINE {
-                CameraStatus::Online
-            } else {
-                CameraStatus::Offline
-            },
+            status: model.status.into(),
             is_active: model.is_active,
             enabled: model.enabled,
             sample_fps: model.sample_fps,
-            source: if model.source == camera::SOURCE_CONFIG_FILE {
-                CameraSource::ConfigFile
-            } else {
-                CameraSource::Api
-            },
+            source: model.source.into(),
             config_path_on_server: model.config_path,
             last_frame_at: model.last_frame_at,
             status_message_for_admins: model.status_message,

@@ -2,12 +2,11 @@
 
 use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject, dataloader::DataLoader};
 use chrono::{DateTime, Utc};
-use entity::employee_tracking as tracking;
+use entity::employee_tracking::TrackingStatus;
 
-use super::Camera;
+use super::camera::Camera;
 use crate::{
     clock::Clock,
-    events::ChangeKind,
     presence::{EmployeePresence, PresenceCounts, rules},
 };
 
@@ -20,6 +19,24 @@ pub enum PresenceStatus {
     Offline,
     /// Never seen (grey).
     Unavailable,
+}
+
+impl From<TrackingStatus> for PresenceStatus {
+    fn from(status: TrackingStatus) -> Self {
+        match status {
+            TrackingStatus::Available => Self::Available,
+            TrackingStatus::Offline => Self::Offline,
+        }
+    }
+}
+
+/// What happened to an employee record (not to their presence).
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "crate::events::ChangeKind")]
+pub enum ChangeKind {
+    Created,
+    Updated,
+    Deleted,
 }
 
 /// An employee.
@@ -99,11 +116,7 @@ impl From<EmployeePresence> for Employee {
                 since: None,
             },
             Some(row) => Presence {
-                status: if row.status == tracking::STATUS_AVAILABLE {
-                    PresenceStatus::Available
-                } else {
-                    PresenceStatus::Offline
-                },
+                status: row.status.into(),
                 last_seen: Some(row.last_seen),
                 camera: camera.map(Camera::from),
                 score: row.score,

@@ -9,11 +9,11 @@ pub mod receipt;
 pub mod token;
 
 pub use ai_status::{AiState, AiStatus};
-pub use attendance::{AttendanceLog, AttendanceSummary, Date, Visit};
+pub use attendance::{AttendanceLog, AttendanceStatus, AttendanceSummary, Date, Visit};
 pub use camera::{Camera, CameraSource, CameraStatus};
 pub use employee::{
-    Detection, Employee, EmployeeChange, Presence, PresenceStatus, PresenceSummary,
+    ChangeKind, Detection, Employee, EmployeeChange, Presence, PresenceStatus, PresenceSummary,
 };
 pub use notification::{Notification, NotificationType};
 pub use receipt::{HeartbeatReceipt, SightingReceipt};
-pub use token::{ApiToken, Me, NewApiToken};
+pub use token::{ApiToken, Me, NewApiToken, Role};

@@ -6,7 +6,7 @@ use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject, dataloader::
 use chrono::{DateTime, Utc};
 use entity::notification;
 
-use super::{Camera, Employee};
+use super::{camera::Camera, employee::Employee};
 use crate::{
     events::NotificationRecord,
     graphql::loaders::{CameraLoader, EmployeeLoader},
@@ -14,6 +14,7 @@ use crate::{
 
 /// What a notification is about.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "entity::notification::NotificationType")]
 pub enum NotificationType {
     /// An employee was not seen for longer than `lost_after`.
     EmployeeLost,
@@ -21,25 +22,6 @@ pub enum NotificationType {
     CameraDown,
     /// A camera that was down delivers again.
     CameraUp,
-}
-
-impl NotificationType {
-    pub fn as_stored(self) -> &'static str {
-        match self {
-            Self::EmployeeLost => notification::TYPE_EMPLOYEE_LOST,
-            Self::CameraDown => notification::TYPE_CAMERA_DOWN,
-            Self::CameraUp => notification::TYPE_CAMERA_UP,
-        }
-    }
-
-    pub fn from_stored(text: &str) -> Option<Self> {
-        match text {
-            notification::TYPE_EMPLOYEE_LOST => Some(Self::EmployeeLost),
-            notification::TYPE_CAMERA_DOWN => Some(Self::CameraDown),
-            notification::TYPE_CAMERA_UP => Some(Self::CameraUp),
-            _ => None,
-        }
-    }
 }
 
 /// What a notification refers to, when known at creation (events carry it, lists load it).
@@ -96,32 +78,30 @@ impl Notification {
     }
 }
 
-impl Notification {
-    /// From a stored row; None for a type this version does not know (logged).
-    pub fn from_model(model: notification::Model) -> Option<Self> {
-        let Some(kind) = NotificationType::from_stored(&model.kind) else {
-            tracing::warn!(id = model.id, kind = %model.kind, "notification of an unknown type");
-            return None;
-        };
-        Some(Self {
+impl From<notification::Model> for Notification {
+    /// From a stored row; what it refers to is loaded when asked for.
+    fn from(model: notification::Model) -> Self {
+        Self {
             id: ID(model.id.to_string()),
-            kind,
+            kind: model.kind.into(),
             message: model.message,
             created_at: model.created_at,
             is_read: model.is_read,
             employee_id: model.employee_id,
             camera_id: model.camera_id,
             related: None,
-        })
+        }
     }
+}
 
+impl Notification {
     /// From an event, with what it refers to already resolved.
-    pub fn from_record(record: &NotificationRecord) -> Option<Self> {
-        let mut notification = Self::from_model(record.notification.clone())?;
+    pub fn from_record(record: &NotificationRecord) -> Self {
+        let mut notification = Self::from(record.notification.clone());
         notification.related = Some(Arc::new(Related {
             employee: record.employee.clone().map(Employee::from),
             camera: record.camera.clone().map(Camera::from),
         }));
-        Some(notification)
+        notification
     }
 }

@@ -4,7 +4,7 @@
 use async_graphql::{ID, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::{CameraStatus, PresenceStatus};
+use super::{camera::CameraStatus, employee::PresenceStatus};
 
 /// A sighting, as recorded.
 #[derive(SimpleObject, Clone, Debug)]

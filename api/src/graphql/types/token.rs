@@ -1,10 +1,20 @@
 //! `ApiToken` (the stored record, never the secret), `NewApiToken` (the secret, once) and `Me`.
 
-use async_graphql::{ID, SimpleObject};
+use async_graphql::{Enum, ID, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::api_token;
 
-use crate::auth::Role;
+/// What a token may do.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "entity::api_token::Role")]
+pub enum Role {
+    /// Everything: queries, subscriptions, every mutation.
+    Admin,
+    /// Queries and subscriptions.
+    Viewer,
+    /// `reportSighting` and `reportCameraHeartbeat` only (edge devices).
+    Ingest,
+}
 
 /// A stored token.
 #[derive(SimpleObject, Clone, Debug)]
@@ -17,16 +27,16 @@ pub struct ApiToken {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-impl ApiToken {
-    pub fn from_model(model: api_token::Model) -> Option<Self> {
-        Some(Self {
+impl From<api_token::Model> for ApiToken {
+    fn from(model: api_token::Model) -> Self {
+        Self {
             id: ID(model.id.to_string()),
             name: model.name,
-            role: Role::parse(&model.role)?,
+            role: model.role.into(),
             created_at: model.created_at,
             last_used_at: model.last_used_at,
             revoked_at: model.revoked_at,
-        })
+        }
     }
 }
 
