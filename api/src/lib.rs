@@ -2,7 +2,8 @@
 //! and WebSocket.
 //!
 //! # Layout
-//! - [`config`]: `hadir.toml` plus `HADIR_*` overrides; every default a named constant.
+//! - [`config`]: `hadir.toml` by section plus `HADIR_*` overrides, assembled; each section
+//!   lives in its feature's `settings.rs`, every default a named constant there.
 //! - [`db`]: connecting to SQLite or PostgreSQL and migrating.
 //! - [`auth`]: bearer tokens (stored hashed), roles, the resolvers' guard.
 //! - [`clock`]: the injectable clock the presence rules read.
@@ -13,6 +14,7 @@
 //! - [`attendance`]: daily logs from visits, the work schedule, reports, retention.
 //! - [`employees`], [`notifications`]: the employee and notification services.
 //! - [`faces`]: enrolment and recognition of photos against the in-memory gallery.
+//! - [`recognition`]: recognition in camera frames; its `[recognition]` settings.
 //! - [`validate`]: checks on identifiers, names and URLs, naming the field at fault.
 //! - [`grants`]: short-lived signed grants in live-view URLs (instead of tokens in URLs).
 //! - [`redact`]: what may be shown of secrets (camera URLs, messages) to admins, logs, viewers.
@@ -43,6 +45,7 @@ pub mod metrics;
 pub mod mqtt;
 pub mod notifications;
 pub mod presence;
+pub mod recognition;
 pub mod redact;
 pub mod server;
 pub mod state;

@@ -7,11 +7,13 @@
 //! - [`supervisor`]: one task per enabled camera: capture, health, recognition.
 //! - [`live`]: a camera's latest frame as JPEG for clients, annotated on request.
 //! - [`regions`]: where in a camera's picture faces are ignored (posters, TVs).
+//! - [`settings`]: the `[cameras]` section of `hadir.toml`.
 
 pub mod config_file;
 pub mod live;
 pub mod regions;
 pub mod registry;
+pub mod settings;
 pub mod supervisor;
 pub mod sync;
 

@@ -3,12 +3,14 @@
 //! - [`rules`]: the rules themselves, pure (what a sighting or the passing of time changes).
 //! - [`store`]: the conditional reads and writes that apply them to the database.
 //! - [`monitor`]: the loop that runs [`PresenceEngine::tick`] at an interval.
+//! - [`settings`]: the `[presence]` section of `hadir.toml`.
 //!
 //! The database holds the state: a restarted engine resumes from it, and several engines on
 //! one PostgreSQL never raise the same notification twice (see [`store`]).
 
 pub mod monitor;
 pub mod rules;
+pub mod settings;
 pub mod store;
 
 use std::{sync::Arc, time::Duration};
