@@ -139,7 +139,11 @@ fn listening(config: &Config) -> anyhow::Result<Listening> {
 /// Builds the shared state: the face service, every service over the database, the
 /// shared grant key; prints the first admin token when one had to be made.
 async fn build_state(config: Config, database: DatabaseConnection) -> anyhow::Result<AppState> {
-    let faces = FaceService::open(database.clone(), FaceSettings::from_settings(&config.recognition)?).await?;
+    let faces = FaceService::open(
+        database.clone(),
+        FaceSettings::from_settings(&config.recognition)?,
+    )
+    .await?;
     let app = AppState::new(config, database, Arc::new(SystemClock), faces)
         .with_shared_grant_key()
         .await

@@ -119,7 +119,9 @@ impl AppState {
                 ai_status,
             ),
             live_encoder: Arc::new(LiveEncoder::new(config.server.image_workers)),
-            grants: Arc::new(crate::grants::Grants::random(config.server.live_grant_lifetime())),
+            grants: Arc::new(crate::grants::Grants::random(
+                config.server.live_grant_lifetime(),
+            )),
             faces,
             attendance,
             integrations: Arc::default(),

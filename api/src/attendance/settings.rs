@@ -49,6 +49,7 @@ pub struct AttendanceSection {
     pub close_interval_secs: u64,
     /// Per-department overrides of the hours: `[attendance.departments.Engineering]`
     /// `start = "10:00"` (flat alias `[departments.Engineering]`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub departments: BTreeMap<String, HoursOverride>,
 }
 

@@ -14,7 +14,11 @@ pub enum ConfigCommand {
 }
 
 /// Runs the command over the configuration loaded (from `explicit_file`, if named).
-pub fn run(config: &Config, explicit_file: Option<&Path>, command: ConfigCommand) -> anyhow::Result<()> {
+pub fn run(
+    config: &Config,
+    explicit_file: Option<&Path>,
+    command: ConfigCommand,
+) -> anyhow::Result<()> {
     match command {
         ConfigCommand::Print => {
             let env = |name: &str| std::env::var(name).ok();

@@ -86,9 +86,8 @@ pub fn read(env: &dyn Fn(&str) -> Option<String>) -> Result<EnvLayer, ConfigErro
             value: filter,
         });
     }
-    let webhooks = Value::serialize(webhooks(env)).map_err(|e| {
-        ConfigError::Assembly(format!("webhooks of {WEBHOOK_URLS}: {e}"))
-    })?;
+    let webhooks = Value::serialize(webhooks(env))
+        .map_err(|e| ConfigError::Assembly(format!("webhooks of {WEBHOOK_URLS}: {e}")))?;
     Ok(EnvLayer {
         set,
         values: Layer {

@@ -71,7 +71,10 @@ pub fn sectioned(table: toml::Table) -> Result<toml::Table, String> {
                 "`{name}` is a section: write it as a table, [{name}]"
             ));
         };
-        if let Some(unknown) = section.keys().find(|k| keys::in_section(&name, k).is_none()) {
+        if let Some(unknown) = section
+            .keys()
+            .find(|k| keys::in_section(&name, k).is_none())
+        {
             return Err(format!("unknown key `{name}.{unknown}`"));
         }
         out.insert(name, toml::Value::Table(section));
@@ -107,9 +110,7 @@ fn no_datetime(path: &str, value: &toml::Value) -> Result<(), String> {
         toml::Value::Table(table) => table
             .iter()
             .try_for_each(|(key, value)| no_datetime(&format!("{path}.{key}"), value)),
-        toml::Value::Array(items) => items
-            .iter()
-            .try_for_each(|value| no_datetime(path, value)),
+        toml::Value::Array(items) => items.iter().try_for_each(|value| no_datetime(path, value)),
         _ => Ok(()),
     }
 }

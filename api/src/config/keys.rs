@@ -84,15 +84,40 @@ pub const KEYS: &[Key] = &[
     top("webhooks", Absent),
     key("server", "listen", "listen", Text),
     key("server", "query_depth_limit", "query_depth_limit", Scalar),
-    key("server", "query_complexity_limit", "query_complexity_limit", Scalar),
+    key(
+        "server",
+        "query_complexity_limit",
+        "query_complexity_limit",
+        Scalar,
+    ),
     key("server", "max_request_bytes", "max_request_bytes", Scalar),
     key("server", "max_json_bytes", "max_json_bytes", Scalar),
     key("server", "max_upload_files", "max_upload_files", Scalar),
-    key("server", "max_batch_operations", "max_batch_operations", Scalar),
+    key(
+        "server",
+        "max_batch_operations",
+        "max_batch_operations",
+        Scalar,
+    ),
     key("server", "max_connections", "max_connections", Scalar),
-    key("server", "header_read_timeout_secs", "header_read_timeout_secs", Scalar),
-    key("server", "request_timeout_secs", "request_timeout_secs", Scalar),
-    key("server", "auth_failures_per_minute", "auth_failures_per_minute", Scalar),
+    key(
+        "server",
+        "header_read_timeout_secs",
+        "header_read_timeout_secs",
+        Scalar,
+    ),
+    key(
+        "server",
+        "request_timeout_secs",
+        "request_timeout_secs",
+        Scalar,
+    ),
+    key(
+        "server",
+        "auth_failures_per_minute",
+        "auth_failures_per_minute",
+        Scalar,
+    ),
     key("server", "trusted_proxies", "trusted_proxies", List),
     key("server", "tls_cert_file", "tls_cert_file", Optional),
     key("server", "tls_key_file", "tls_key_file", Optional),
@@ -107,31 +132,81 @@ pub const KEYS: &[Key] = &[
     key("recognition", "face_models", "face_models", Text),
     key("recognition", "model_manifest", "model_manifest", Text),
     key("recognition", "match_threshold", "match_threshold", Scalar),
-    key("recognition", "inference_threads", "inference_threads", Scalar),
-    key("recognition", "inference_workers", "inference_workers", Scalar),
+    key(
+        "recognition",
+        "inference_threads",
+        "inference_threads",
+        Scalar,
+    ),
+    key(
+        "recognition",
+        "inference_workers",
+        "inference_workers",
+        Scalar,
+    ),
     key("recognition", "min_face_px", "min_face_px", Scalar),
-    key("recognition", "execution_provider", "execution_provider", Text),
+    key(
+        "recognition",
+        "execution_provider",
+        "execution_provider",
+        Text,
+    ),
     key("recognition", "max_photo_bytes", "max_photo_bytes", Scalar),
     key("recognition", "min_consecutive", "min_consecutive", Scalar),
     key("recognition", "motion_gating", "motion_gating", Scalar),
-    key("recognition", "full_frame_interval_secs", "full_frame_interval_secs", Scalar),
+    key(
+        "recognition",
+        "full_frame_interval_secs",
+        "full_frame_interval_secs",
+        Scalar,
+    ),
     key("presence", "lost_after_secs", "lost_after_secs", Scalar),
-    key("presence", "camera_timeout_secs", "camera_timeout_secs", Scalar),
-    key("presence", "monitor_interval_ms", "monitor_interval_ms", Scalar),
+    key(
+        "presence",
+        "camera_timeout_secs",
+        "camera_timeout_secs",
+        Scalar,
+    ),
+    key(
+        "presence",
+        "monitor_interval_ms",
+        "monitor_interval_ms",
+        Scalar,
+    ),
     key("attendance", "timezone", "timezone", Text),
     key("attendance", "work_start", "work_start", Text),
     key("attendance", "work_end", "work_end", Text),
     key("attendance", "grace_minutes", "grace_minutes", Scalar),
     key("attendance", "work_days", "work_days", Text),
-    key("attendance", "close_interval_secs", "attendance_close_interval_secs", Scalar),
+    key(
+        "attendance",
+        "close_interval_secs",
+        "attendance_close_interval_secs",
+        Scalar,
+    ),
     key("attendance", "departments", "departments", Absent),
     key("retention", "visits_days", "retention_visits_days", Scalar),
-    key("retention", "notifications_days", "retention_notifications_days", Scalar),
-    key("retention", "attendance_days", "retention_attendance_days", Scalar),
+    key(
+        "retention",
+        "notifications_days",
+        "retention_notifications_days",
+        Scalar,
+    ),
+    key(
+        "retention",
+        "attendance_days",
+        "retention_attendance_days",
+        Scalar,
+    ),
     key("mqtt", "url", "mqtt_url", Optional),
     key("mqtt", "topic_prefix", "mqtt_topic_prefix", Text),
     key("mqtt", "home_assistant", "mqtt_home_assistant", Scalar),
-    key("mqtt", "home_assistant_prefix", "mqtt_home_assistant_prefix", Text),
+    key(
+        "mqtt",
+        "home_assistant_prefix",
+        "mqtt_home_assistant_prefix",
+        Text,
+    ),
     key("mqtt", "ca_file", "mqtt_ca_file", Optional),
 ];
 
@@ -185,15 +260,15 @@ pub fn by_path(path: &str) -> Option<&'static Key> {
 pub fn describe(keys: &str) -> String {
     keys.split('/')
         .map(|path| {
-            let known = (1..=path.split('.').count())
+            let parts: Vec<&str> = path.split('.').collect();
+            let known = (1..=parts.len())
                 .rev()
-                .filter_map(|n| {
-                    let prefix: Vec<&str> = path.split('.').take(n).collect();
-                    by_path(&prefix.join("."))
-                })
-                .next();
+                .find_map(|n| by_path(&parts[..n].join(".")).map(|key| (key, &parts[n..])));
             match known {
-                Some(key) if key.section.is_some() => format!("{path} (flat: {})", key.alias),
+                Some((key, rest)) if key.section.is_some() => {
+                    let flat = [&[key.alias][..], rest].concat().join(".");
+                    format!("{path} (flat: {flat})")
+                }
                 _ => path.to_owned(),
             }
         })
@@ -220,10 +295,7 @@ mod tests {
                 key.section.is_none_or(|s| SECTIONS.contains(&s)),
                 "{key:?} is in a known section"
             );
-            assert!(
-                !SECTIONS.contains(&key.alias),
-                "an alias is not a section"
-            );
+            assert!(!SECTIONS.contains(&key.alias), "an alias is not a section");
         }
         let lost = by_alias("lost_after_secs").unwrap();
         assert_eq!(lost.variable().unwrap(), "HADIR_LOST_AFTER_SECS");
@@ -236,7 +308,7 @@ mod tests {
         assert_eq!(describe("database_url"), "database_url");
         assert_eq!(
             describe("server.trusted_proxies.0"),
-            "server.trusted_proxies.0 (flat: trusted_proxies)"
+            "server.trusted_proxies.0 (flat: trusted_proxies.0)"
         );
         assert_eq!(by_alias("departments").unwrap().variable(), None);
     }

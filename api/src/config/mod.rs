@@ -45,6 +45,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::ConfigError;
 
+use crate::attendance::schedule::{self, Hours, Schedule};
 pub use crate::{
     attendance::settings::{AttendanceSection, RetentionSection},
     cameras::settings::CamerasSection,
@@ -54,7 +55,6 @@ pub use crate::{
     server::settings::ServerSection,
     webhooks::settings::WebhookConfig,
 };
-use crate::attendance::schedule::{self, Hours, Schedule};
 
 /// The embedded default database: an SQLite file, created with its folder on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/hadir.sqlite?mode=rwc";
@@ -86,6 +86,7 @@ pub struct Config {
     pub retention: RetentionSection,
     pub mqtt: MqttSection,
     /// Where to POST events (`[[webhooks]]`: `url`, `events`, `secret`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub webhooks: Vec<WebhookConfig>,
 }
 
@@ -213,11 +214,9 @@ impl Config {
     pub fn schedule(&self) -> Result<Schedule, ConfigError> {
         let section = &self.attendance;
         let timezone =
-            schedule::parse_timezone(&section.timezone).map_err(|reason| {
-                ConfigError::Invalid {
-                    key: "attendance.timezone",
-                    reason,
-                }
+            schedule::parse_timezone(&section.timezone).map_err(|reason| ConfigError::Invalid {
+                key: "attendance.timezone",
+                reason,
             })?;
         let default = Hours::parse(
             &section.work_start,

@@ -17,8 +17,7 @@ fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
 fn defaults_hold_without_file_or_environment() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("none.toml");
-    let config =
-        Config::load_with(None, env_of(&[("HADIR_CONFIG", missing.to_str().unwrap())]));
+    let config = Config::load_with(None, env_of(&[("HADIR_CONFIG", missing.to_str().unwrap())]));
     assert!(matches!(config, Err(ConfigError::Read { .. })));
     let config = Config::load_with(None, env_of(&[])).unwrap();
     assert_eq!(config.presence.lost_after_secs, DEFAULT_LOST_AFTER_SECS);
@@ -30,8 +29,7 @@ fn environment_overrides_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("hadir.toml");
     std::fs::write(&file, "lost_after_secs = 60\nlisten = \"127.0.0.1:9000\"\n").unwrap();
-    let config =
-        Config::load_with(Some(&file), env_of(&[("HADIR_LOST_AFTER_SECS", "5")])).unwrap();
+    let config = Config::load_with(Some(&file), env_of(&[("HADIR_LOST_AFTER_SECS", "5")])).unwrap();
     assert_eq!(config.presence.lost_after_secs, 5);
     assert_eq!(config.server.listen, "127.0.0.1:9000");
 }
