@@ -10,6 +10,7 @@
 //! tests hand in an environment of their own.
 
 use figment::value::{Dict, Empty, Num, Value};
+use tracing_subscriber::EnvFilter;
 
 use super::{
     error::ConfigError,
@@ -24,7 +25,8 @@ pub const WEBHOOK_URLS: &str = "HADIR_WEBHOOK_URLS";
 pub const WEBHOOK_SECRET: &str = "HADIR_WEBHOOK_SECRET";
 /// The events every webhook of [`WEBHOOK_URLS`] receives, comma-separated.
 pub const WEBHOOK_EVENTS: &str = "HADIR_WEBHOOK_EVENTS";
-/// The usual `tracing` filter variable: it overrides `log` (and `HADIR_LOG`).
+/// The usual `tracing` filter variable: it overrides `log` (and `HADIR_LOG`) where it is a
+/// filter, as the log itself does ([`crate::cmd::logging`]).
 pub const RUST_LOG: &str = "RUST_LOG";
 
 /// One variable that set a key: for errors to name it and its value.
@@ -75,7 +77,8 @@ pub fn read(env: &dyn Fn(&str) -> Option<String>) -> Result<EnvLayer, ConfigErro
             value,
         });
     }
-    if let Some(filter) = env(RUST_LOG)
+    // As the log reads it: a `RUST_LOG` that is no filter is passed over for `log`.
+    if let Some(filter) = env(RUST_LOG).filter(|f| EnvFilter::try_new(f).is_ok())
         && let Some(log) = KEYS.iter().find(|k| k.section.is_none() && k.name == "log")
     {
         insert(&mut dict, log, Value::from(filter.as_str()));

@@ -229,9 +229,21 @@ fn variables_by_section_and_their_forms() {
     assert_eq!(config.recognition.min_face_px, 41.0);
     assert_eq!(config.log, "debug", "RUST_LOG over the file's log");
 
-    let error =
-        Config::load_with(None, env_of(&[("HADIR_ADMIN_TOKEN", "12345")])).map(|c| c.admin_token);
-    assert_eq!(error.unwrap().as_deref(), Some("12345"), "text stays text");
+    let config = Config::load_with(
+        None,
+        env_of(&[("RUST_LOG", "hadir=loudly"), ("HADIR_LOG", "warn")]),
+    )
+    .unwrap();
+    assert_eq!(
+        config.log, "warn",
+        "a RUST_LOG that is no filter is passed over"
+    );
+    let config = Config::load_with(None, env_of(&[("HADIR_ADMIN_TOKEN", "12345")])).unwrap();
+    assert_eq!(
+        config.admin_token.as_deref(),
+        Some("12345"),
+        "text stays text"
+    );
     let error = Config::load_with(
         None,
         env_of(&[
