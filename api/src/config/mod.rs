@@ -14,11 +14,13 @@
 //!
 //! Files:
 //! - [`keys`]: the table of every key: its section, its flat alias, how its variable reads.
-//! - [`file`]: which file is read; its flat keys moved into their sections, unknown ones refused.
-//! - [`env`]: the variables of the key table, the webhooks' and `RUST_LOG`.
+//! - [`file`](mod@file): which file is read; its flat keys moved into their sections, unknown
+//!   ones refused.
+//! - [`env`](mod@env): the variables of the key table, the webhooks' and `RUST_LOG`.
 //! - [`layer`]: one source's keys as figment takes them.
 //! - [`error`]: [`ConfigError`], naming the file, variable or key at fault.
-//! - [`print`]: the effective configuration as TOML, secrets masked (`hadir config print`).
+//! - [`print`](mod@print): the effective configuration as TOML, secrets masked
+//!   (`hadir config print`).
 //!
 //! The sections live beside their features, in leaf files that import nothing of the crate
 //! but [`crate::validate`]: [`ServerSection`] (`server/settings.rs`), [`CamerasSection`]
