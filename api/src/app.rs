@@ -88,14 +88,14 @@ struct Listening {
 async fn open_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
     let database = db::connect_and_migrate(&config.database_url).await?;
     tracing::info!(database = %db::redact_database_url(&config.database_url), "database ready");
-    let report = cameras::sync_folder(&database, &config.camera_configs)
+    let report = cameras::sync_folder(&database, &config.cameras.configs)
         .await
         .context("cannot sync the camera folder into the database")?;
     for error in &report.errors {
         tracing::error!("camera file skipped: {error}");
     }
     tracing::info!(
-        folder = %config.camera_configs.display(),
+        folder = %config.cameras.configs.display(),
         created = report.created.len(),
         updated = report.updated.len(),
         disabled = report.disabled.len(),
@@ -108,12 +108,12 @@ async fn open_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
 /// The listening settings, with `max_connections` lowered to what the open-files limit
 /// allows.
 fn listening(config: &Config) -> anyhow::Result<Listening> {
-    let listen = config.listen_addr()?;
+    let listen = config.server.listen_addr()?;
     let tls = match config.tls_files()? {
         Some(files) => Some(TlsState::load(files).map_err(|e| anyhow::anyhow!("TLS: {e}"))?),
         None => None,
     };
-    let mut max_connections = config.max_connections;
+    let mut max_connections = config.server.max_connections;
     if let Some(open_files) = raise_open_files_limit() {
         let room = open_files.saturating_sub(RESERVED_FILES).max(1);
         if max_connections as u64 > room {
@@ -130,7 +130,7 @@ fn listening(config: &Config) -> anyhow::Result<Listening> {
         listen,
         settings: ListenSettings {
             max_connections,
-            header_read_timeout: config.header_read_timeout(),
+            header_read_timeout: config.server.header_read_timeout(),
         },
         tls,
     })
@@ -139,7 +139,11 @@ fn listening(config: &Config) -> anyhow::Result<Listening> {
 /// Builds the shared state: the face service, every service over the database, the
 /// shared grant key; prints the first admin token when one had to be made.
 async fn build_state(config: Config, database: DatabaseConnection) -> anyhow::Result<AppState> {
-    let faces = FaceService::open(database.clone(), FaceSettings::from_config(&config)?).await?;
+    let faces = FaceService::open(
+        database.clone(),
+        FaceSettings::from_settings(&config.recognition)?,
+    )
+    .await?;
     let app = AppState::new(config, database, Arc::new(SystemClock), faces)
         .with_shared_grant_key()
         .await
@@ -156,7 +160,7 @@ async fn build_state(config: Config, database: DatabaseConnection) -> anyhow::Re
 
 /// The integrations that deliver events outside: MQTT and webhooks, when configured.
 fn start_integrations(app: &AppState) -> anyhow::Result<(Option<MqttBridge>, Option<Webhooks>)> {
-    let mqtt = match app.config.mqtt()? {
+    let mqtt = match app.config.mqtt.settings()? {
         Some(settings) => {
             tracing::info!(broker = %format!("{}:{}", settings.host, settings.port), prefix = %settings.topic_prefix, "publishing to MQTT");
             Some(MqttBridge::spawn(
@@ -190,7 +194,7 @@ fn start_background(app: &AppState) -> Background {
     let mut background = Background::new();
     background.spawn(
         "presence monitor",
-        monitor::run(app.engine.clone(), app.config.monitor_interval()),
+        monitor::run(app.engine.clone(), app.config.presence.monitor_interval()),
     );
     let revocations = app.tokens.spawn_revocation_watch();
     background.spawn("revocation watch", async move {
@@ -200,15 +204,15 @@ fn start_background(app: &AppState) -> Background {
     background.spawn("cameras", app.live_cameras.clone().run());
     background.spawn(
         "attendance closer",
-        app.attendance.clone().run_closer(Duration::from_secs(
-            app.config.attendance_close_interval_secs,
-        )),
+        app.attendance
+            .clone()
+            .run_closer(app.config.attendance.close_interval()),
     );
     background.spawn(
         "retention purge",
         retention::run(
             app.db.clone(),
-            app.config.retention(),
+            app.config.retention,
             app.attendance.schedule().timezone,
             app.clock.clone(),
         ),

@@ -25,8 +25,6 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-/// How long a grant lasts by default.
-pub const DEFAULT_GRANT_SECS: u64 = 300;
 /// Bytes of the signing key.
 pub const KEY_BYTES: usize = 32;
 /// What a grant's signature covers first: the format's version.

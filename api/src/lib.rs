@@ -14,7 +14,8 @@
 //! Modules:
 //! - [`app`]: the composition root: builds the services, runs every task, stops them in order.
 //! - [`cmd`]: the command line, one file per command.
-//! - [`config`]: `hadir.toml` plus `HADIR_*` overrides; every default a named constant.
+//! - [`config`]: `hadir.toml` by section plus `HADIR_*` overrides, assembled; each section
+//!   lives in its feature's `settings.rs`, every default a named constant there.
 //! - [`db`]: connecting to SQLite or PostgreSQL and migrating.
 //! - [`auth`]: bearer tokens (stored hashed) and roles (the GraphQL guard: `graphql::guard`).
 //! - [`clock`]: the injectable clock the presence rules read.

@@ -52,7 +52,7 @@ impl AppState {
     /// Uses the grant key stored in the database, which every process on it shares.
     pub async fn with_shared_grant_key(mut self) -> crate::error::AppResult<Self> {
         self.grants = Arc::new(
-            crate::grants::Grants::load(&self.db, self.config.live_grant_lifetime()).await?,
+            crate::grants::Grants::load(&self.db, self.config.server.live_grant_lifetime()).await?,
         );
         Ok(self)
     }
@@ -78,8 +78,8 @@ impl AppState {
                 db.clone(),
                 clock.clone(),
                 PresenceSettings {
-                    lost_after: config.lost_after(),
-                    camera_timeout: config.camera_timeout(),
+                    lost_after: config.presence.lost_after(),
+                    camera_timeout: config.presence.camera_timeout(),
                 },
                 events.clone(),
             )
@@ -99,8 +99,10 @@ impl AppState {
                 config.recognition_settings(),
                 ai_status,
             ),
-            live_encoder: Arc::new(LiveEncoder::new(config.image_workers)),
-            grants: Arc::new(crate::grants::Grants::random(config.live_grant_lifetime())),
+            live_encoder: Arc::new(LiveEncoder::new(config.server.image_workers)),
+            grants: Arc::new(crate::grants::Grants::random(
+                config.server.live_grant_lifetime(),
+            )),
             faces,
             attendance,
             integrations: Arc::default(),

@@ -132,6 +132,32 @@ pub fn sample_fps(field: &str, value: f64) -> AppResult<f64> {
     Ok(value)
 }
 
+/// A setting (of `hadir.toml` or the environment) that cannot be used: its key, as
+/// `section.key`, and why. The configuration's own error adds the key's flat alias.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("setting {key}: {reason}")]
+pub struct InvalidSetting {
+    pub key: &'static str,
+    pub reason: String,
+}
+
+impl InvalidSetting {
+    pub fn new(key: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            key,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Settings that must be greater than 0, as `(key, value)`: the first at 0 is named.
+pub fn positive_settings(values: &[(&'static str, u64)]) -> Result<(), InvalidSetting> {
+    match values.iter().find(|(_, value)| *value == 0) {
+        Some((key, _)) => Err(InvalidSetting::new(key, "must be greater than 0")),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

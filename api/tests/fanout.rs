@@ -25,12 +25,12 @@ async fn one_execution_per_selection_and_role() {
     let config = Config::default();
     let faces = api::faces::FaceService::open(
         database.clone(),
-        api::faces::FaceSettings::from_config(&config).unwrap(),
+        api::faces::FaceSettings::from_settings(&config.recognition).unwrap(),
     )
     .await
     .unwrap();
     let app = AppState::new(config.clone(), database, Arc::new(SystemClock), faces);
-    let hub = SubscriptionHub::new(graphql::build_schema(app.clone(), &config));
+    let hub = SubscriptionHub::new(graphql::build_schema(app.clone(), &config.server));
     let viewer = Principal {
         token_id: Some(1),
         role: Role::Viewer,

@@ -6,11 +6,13 @@
 //! - [`rules`]: what a day of visits counts as (pure).
 //! - [`report`]: summaries over date ranges and the CSV export.
 //! - [`retention`]: the periodic purge of old visits, notifications and attendance.
+//! - [`settings`]: the `[attendance]` and `[retention]` sections of `hadir.toml`.
 
 pub mod report;
 pub mod retention;
 pub mod rules;
 pub mod schedule;
+pub mod settings;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -28,8 +30,6 @@ use crate::{
 use rules::{Day, compute_day, day_bounds, local_date};
 use schedule::Schedule;
 
-/// How often the closer looks for working days that have ended, by default.
-pub const DEFAULT_CLOSE_INTERVAL: Duration = Duration::from_secs(60);
 /// Days the closer looks back at start (a server stopped over a weekend catches up).
 pub const CATCH_UP_DAYS: i64 = 7;
 /// The longest range one rebuild or report may cover.

@@ -13,20 +13,8 @@ use crate::{clock::Clock, error::AppResult};
 
 /// How often the purge runs.
 pub const PURGE_INTERVAL: Duration = Duration::from_secs(3_600);
-/// Days visits are kept by default.
-pub const DEFAULT_VISITS_DAYS: u32 = 90;
-/// Days notifications are kept by default.
-pub const DEFAULT_NOTIFICATIONS_DAYS: u32 = 90;
-/// Days attendance logs are kept by default (a year and a month, for yearly reports).
-pub const DEFAULT_ATTENDANCE_DAYS: u32 = 400;
-
-/// The retention windows, in days (0: forever).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Retention {
-    pub visits_days: u32,
-    pub notifications_days: u32,
-    pub attendance_days: u32,
-}
+/// The retention windows, in days (0: forever): the `[retention]` section as it is.
+pub use super::settings::RetentionSection as Retention;
 
 /// What one purge removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -5,18 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveTime, Weekday};
 use chrono_tz::Tz;
-use serde::Deserialize;
 
-/// Start of the working day by default.
-pub const DEFAULT_WORK_START: &str = "09:00";
-/// End of the working day by default.
-pub const DEFAULT_WORK_END: &str = "17:00";
-/// Minutes after the start (and before the end) that still count as on time.
-pub const DEFAULT_GRACE_MINUTES: u32 = 15;
-/// Working days by default.
-pub const DEFAULT_WORK_DAYS: &str = "mon-fri";
-/// The site's time zone by default.
-pub const DEFAULT_TIMEZONE: &str = "UTC";
+pub use super::settings::HoursOverride;
 
 /// The working days of a week, as a set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,16 +64,6 @@ pub struct Schedule {
     pub timezone: Tz,
     pub default: Hours,
     pub departments: BTreeMap<String, Hours>,
-}
-
-/// A department's overrides as the config file writes them (every key optional).
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct HoursOverride {
-    pub start: Option<String>,
-    pub end: Option<String>,
-    pub grace_minutes: Option<u32>,
-    pub work_days: Option<String>,
 }
 
 /// Parses `HH:MM`.

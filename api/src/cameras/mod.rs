@@ -6,10 +6,12 @@
 //! - [`sync`]: loading the whole folder into the table at start.
 //! - [`registry`]: the camera service behind the GraphQL mutations and queries.
 //! - [`regions`]: where in a camera's picture faces are ignored (posters, TVs).
+//! - [`settings`]: the `[cameras]` section of `hadir.toml`.
 
 pub mod config_file;
 pub mod regions;
 pub mod registry;
+pub mod settings;
 pub mod sync;
 
 pub use config_file::{CameraFile, CameraFileError};

@@ -9,11 +9,13 @@
 //! - [`attendance`]: rebuild past days' attendance.
 //! - [`report`]: the attendance report as CSV or a table.
 //! - [`camera`]: check a stream URL before adding the camera.
+//! - [`config`]: print the effective configuration, secrets masked.
 //! - [`photos`]: what `enroll` and `recognize` share: the face service, reading photos.
 //! - [`logging`]: the log output.
 
 pub mod attendance;
 pub mod camera;
+pub mod config;
 pub mod enroll;
 pub mod logging;
 pub mod migrate;
@@ -73,6 +75,11 @@ enum Command {
     },
     /// Print every face found in each photo and its best match in the gallery.
     Recognize(recognize::RecognizeArgs),
+    /// The configuration.
+    Config {
+        #[command(subcommand)]
+        command: config::ConfigCommand,
+    },
 }
 
 /// Parses the command line and runs the command.
@@ -88,10 +95,17 @@ pub async fn main() -> anyhow::Result<()> {
         _ => {}
     }
     let config = Config::load(cli.config.as_deref())?;
+    let command = cli.command.unwrap_or(Command::Serve);
+    // Printing the configuration needs no log (nor a database).
+    if let Command::Config { command } = command {
+        return config::run(&config, cli.config.as_deref(), command);
+    }
     logging::init(&config)?;
-    match cli.command.unwrap_or(Command::Serve) {
+    match command {
         Command::Serve => serve::run(config).await,
-        Command::Schema | Command::Camera { .. } => unreachable!("handled above"),
+        Command::Schema | Command::Camera { .. } | Command::Config { .. } => {
+            unreachable!("handled above")
+        }
         Command::Migrate => migrate::run(&config).await,
         Command::Enroll(args) => enroll::run(&config, &args).await,
         Command::Recognize(args) => recognize::run(&config, &args).await,

@@ -14,7 +14,8 @@ use crate::{
 /// The face service, or why recognition is unavailable.
 pub async fn open_faces(config: &Config) -> anyhow::Result<Arc<FaceService>> {
     let database = db::connect_and_migrate(&config.database_url).await?;
-    let faces = FaceService::open(database, FaceSettings::from_config(config)?).await?;
+    let faces =
+        FaceService::open(database, FaceSettings::from_settings(&config.recognition)?).await?;
     if let Err(reason) = faces.readiness() {
         anyhow::bail!("face recognition is unavailable: {reason}");
     }

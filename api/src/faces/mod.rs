@@ -22,4 +22,4 @@ pub mod store;
 pub use enrol::Enrolment;
 pub use recognise::RecognisedFace;
 pub use service::{FaceService, GALLERY_REFRESH_INTERVAL};
-pub use settings::{DEFAULT_MAX_PHOTO_BYTES, FaceSettings};
+pub use settings::FaceSettings;

@@ -2,10 +2,10 @@
 
 use vision::models::{runtime::Provider, sets::ModelSet};
 
-use crate::error::{AppError, AppResult};
-
-/// Largest photo accepted for enrolment or recognition.
-pub const DEFAULT_MAX_PHOTO_BYTES: usize = 8 * 1024 * 1024;
+use crate::{
+    error::{AppError, AppResult},
+    recognition::settings::RecognitionSection,
+};
 
 /// How the face service is set up.
 #[derive(Clone, Debug)]
@@ -25,18 +25,19 @@ pub struct FaceSettings {
 }
 
 impl FaceSettings {
-    pub fn from_config(config: &crate::config::Config) -> AppResult<Self> {
+    /// The settings of `[recognition]`.
+    pub fn from_settings(settings: &RecognitionSection) -> AppResult<Self> {
         Ok(Self {
-            set: config
+            set: settings
                 .model_set()
                 .map_err(|e| AppError::invalid("face_models", e.to_string()))?,
-            manifest: config.model_manifest.clone(),
-            threshold: config.match_threshold,
-            max_photo_bytes: config.max_photo_bytes,
-            intra_threads: config.inference_threads,
-            workers: config.inference_workers,
-            min_face_px: config.min_face_px,
-            provider: config
+            manifest: settings.model_manifest.clone(),
+            threshold: settings.match_threshold,
+            max_photo_bytes: settings.max_photo_bytes,
+            intra_threads: settings.inference_threads,
+            workers: settings.inference_workers,
+            min_face_px: settings.min_face_px,
+            provider: settings
                 .provider()
                 .map_err(|e| AppError::invalid("execution_provider", e.to_string()))?,
         })

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use async_graphql::{Schema, SchemaBuilder, dataloader::DataLoader};
 
-use crate::{clock::Clock, config::Config, state::AppState};
+use crate::{clock::Clock, server::settings::ServerSection, state::AppState};
 use loaders::{CameraLoader, ConsentLoader, EmployeeLoader, FaceCountLoader};
 use mutation::MutationRoot;
 use query::QueryRoot;
@@ -48,8 +48,8 @@ pub fn sdl() -> String {
     schema_builder().finish().sdl()
 }
 
-/// The schema serving requests, with its limits and data.
-pub fn build_schema(state: AppState, config: &Config) -> AppSchema {
+/// The schema serving requests, with its limits (of `[server]`) and data.
+pub fn build_schema(state: AppState, config: &ServerSection) -> AppSchema {
     schema_builder()
         .extension(cost::OperationCost {
             limit: config.query_complexity_limit,

@@ -23,7 +23,7 @@ pub mod integrations;
 fn integration_metrics(out: &mut String, app: &AppState) {
     let c = &app.integrations;
     let load = |v: &AtomicU64| v.load(Ordering::Relaxed);
-    if app.config.mqtt_url.is_some() {
+    if app.config.mqtt.url.is_some() {
         let _ = writeln!(
             out,
             "# HELP hadir_mqtt_connected Whether the MQTT broker is connected (1) or not (0).\n# TYPE hadir_mqtt_connected gauge\nhadir_mqtt_connected {}",

@@ -1,4 +1,4 @@
-//! Home Assistant MQTT discovery: with `mqtt_home_assistant` on, every employee appears in
+//! Home Assistant MQTT discovery: with `[mqtt] home_assistant` on, every employee appears in
 //! Home Assistant as a device tracker (home while AVAILABLE, away otherwise, with the camera
 //! and times as attributes), every camera as a connectivity sensor, and the summary counts as
 //! three sensors — all under one "hadir" device, unavailable while hadir is offline, and with
@@ -10,8 +10,7 @@ use serde_json::{Value, json};
 
 use super::{Message, MqttSettings, state_or_cleared};
 
-/// Home Assistant's default discovery prefix.
-pub const DEFAULT_DISCOVERY_PREFIX: &str = "homeassistant";
+pub use super::settings::DEFAULT_DISCOVERY_PREFIX;
 
 /// A topic level from any text: what MQTT and Home Assistant's ids accept.
 fn id_part(text: &str) -> String {

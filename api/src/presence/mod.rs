@@ -6,6 +6,7 @@
 //! - [`cameras`]: cameras' health (frames, problems, down).
 //! - [`tick`]: the monitor's tick (lost employees, silent cameras).
 //! - [`monitor`]: the loop that runs [`PresenceEngine::tick`] at an interval.
+//! - [`settings`]: the `[presence]` section of `hadir.toml`.
 //! - [`view`]: what readers see of presence (an employee with their presence, the counts).
 //!
 //! The database holds the state: a restarted engine resumes from it, and several engines on
@@ -15,6 +16,7 @@ pub mod cameras;
 pub mod engine;
 pub mod monitor;
 pub mod rules;
+pub mod settings;
 pub mod store;
 pub mod tick;
 pub mod view;

@@ -15,6 +15,7 @@
 //! - [`live`]: a camera's latest frame and its faces, as JPEG for viewers.
 //! - [`counters`]: frames and faces counted per camera, for `/metrics`.
 //! - [`ai_status`]: whether recognition runs, for the dashboard's indicator.
+//! - [`settings`]: the `[recognition]` section of `hadir.toml`.
 
 pub mod ai_status;
 pub mod analyse;
@@ -24,4 +25,5 @@ pub mod decide;
 pub mod live;
 pub mod mailbox;
 pub mod recognise;
+pub mod settings;
 pub mod supervisor;

@@ -51,7 +51,7 @@ pub async fn graphql_http(
         Err(error) => return error.into_response(),
     };
     let batch = batch.data(principal);
-    let timeout = state.app.config.request_timeout();
+    let timeout = state.app.config.server.request_timeout();
     match tokio::time::timeout(timeout, state.schema.execute_batch(batch)).await {
         Ok(response) => GraphQLResponse::from(response).into_response(),
         Err(_) => graphql_error_response(
@@ -85,8 +85,8 @@ pub async fn graphql_ws(
     let upgrade = upgrade
         .read_buffer_size(ws::WS_READ_BUFFER_BYTES)
         .write_buffer_size(ws::WS_WRITE_BUFFER_BYTES)
-        .max_message_size(state.app.config.max_json_bytes)
-        .max_frame_size(state.app.config.max_json_bytes)
+        .max_message_size(state.app.config.server.max_json_bytes)
+        .max_frame_size(state.app.config.server.max_json_bytes)
         .protocols(ws::Protocol::NAMES);
     // A client that names no subprotocol gets graphql-transport-ws.
     let asked = headers.contains_key(header::SEC_WEBSOCKET_PROTOCOL);

@@ -14,6 +14,7 @@
 //!   (`/healthz`, `/metrics`), [`dashboard`] (its files).
 //! - [`graphql_body`]: reading GraphQL bodies within their limits (JSON, admin uploads).
 //! - [`ws`]: GraphQL over WebSocket (`graphql-transport-ws` and `graphql-ws`).
+//! - [`settings`]: the `[server]` section of `hadir.toml`.
 
 pub mod cameras;
 pub mod client;
@@ -27,6 +28,7 @@ pub mod listener;
 pub mod open_files;
 pub mod reports;
 pub mod responses;
+pub mod settings;
 pub mod state;
 pub mod viewer;
 pub mod ws;
@@ -44,24 +46,24 @@ use state::HttpState;
 /// The router of a running server: every resource's routes, behind the body limit, CORS
 /// and the unread-body check.
 pub fn router(app: AppState, connections: Arc<ConnectionCounters>) -> anyhow::Result<Router> {
-    let schema = crate::graphql::build_schema(app.clone(), &app.config);
-    let max_body = app.config.max_request_bytes;
+    let schema = crate::graphql::build_schema(app.clone(), &app.config.server);
+    let max_body = app.config.server.max_request_bytes;
     let gate = Gate::new(
         app.tokens.clone(),
-        app.config.auth_failures_per_minute,
+        app.config.server.auth_failures_per_minute,
         app.config.trusted_proxies()?,
     );
     let mut router = Router::new()
-        .merge(graphql::routes(app.config.graphiql))
+        .merge(graphql::routes(app.config.server.graphiql))
         .merge(cameras::routes())
         .merge(reports::routes())
         .merge(health::routes());
-    if app.config.dashboard {
+    if app.config.server.dashboard {
         router = router.merge(dashboard::routes());
     }
     let limits = app.config.body_limits();
     // Without configured origins, browsers get no CORS headers: same origin only.
-    let cors = tower::util::option_layer(app.config.cors()?);
+    let cors = tower::util::option_layer(app.config.server.cors()?);
     Ok(router
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(axum::middleware::map_response(

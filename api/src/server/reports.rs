@@ -49,7 +49,7 @@ pub async fn attendance_csv(
         (Ok(f), Ok(t)) => (f, t),
         (Err(e), _) | (_, Err(e)) => return plain(StatusCode::BAD_REQUEST, e),
     };
-    let timeout = state.app.config.request_timeout();
+    let timeout = state.app.config.server.request_timeout();
     let rows = tokio::time::timeout(
         timeout,
         report::logs_between(&state.app.db, from, to, range.department.as_deref()),

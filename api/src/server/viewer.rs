@@ -23,7 +23,7 @@ pub async fn viewer(
     let principal = match state.gate.header(ip, headers).await {
         Ok(Some(principal)) => principal,
         Ok(None) => match query_token {
-            Some(token) if state.app.config.query_token => state
+            Some(token) if state.app.config.server.query_token => state
                 .gate
                 .token(ip, token)
                 .await

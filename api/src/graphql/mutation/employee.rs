@@ -100,7 +100,7 @@ impl EmployeeMutation {
         photo: Upload,
     ) -> async_graphql::Result<Employee> {
         let state = ctx.data_unchecked::<AppState>();
-        let bytes = read_upload(ctx, &photo, state.config.max_photo_bytes)?;
+        let bytes = read_upload(ctx, &photo, state.config.recognition.max_photo_bytes)?;
         state.faces.enroll(&employee_id, bytes).await.extend()?;
         employee_after(state, &employee_id).await
     }

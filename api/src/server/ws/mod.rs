@@ -109,7 +109,7 @@ impl Connection {
                 message = stream.next() => match message {
                     Some(Ok(message)) => message,
                     Some(Err(error)) => {
-                        let _ = outbox.send(read_error_close(error, self.app.config.max_json_bytes)).await;
+                        let _ = outbox.send(read_error_close(error, self.app.config.server.max_json_bytes)).await;
                         break;
                     }
                     None => break,

@@ -1,0 +1,163 @@
+//! The `[recognition]` section of `hadir.toml`: the face models, where and how fast they run,
+//! and when a face seen at a camera is taken for an employee.
+//!
+//! A leaf: it imports nothing from the crate but [`crate::validate`], so the face service and
+//! the camera tasks read it and [`crate::config`] assembles it without either importing the
+//! other.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use vision::models::{runtime::Provider, sets::ModelSet};
+
+use crate::validate::{InvalidSetting, positive_settings};
+
+/// The face models by default: MTCNN + fr_feature (MIT).
+pub const DEFAULT_FACE_MODELS: &str = "default";
+/// Where inference runs by default.
+pub const DEFAULT_EXECUTION_PROVIDER: &str = "cpu";
+/// Threads one model inference may use.
+pub const DEFAULT_INFERENCE_THREADS: usize = 1;
+/// Frames analysed at once by default.
+pub const DEFAULT_INFERENCE_WORKERS: usize = 2;
+/// Smallest face looked for by default: faces under ~40 px are too small to recognise, and
+/// not looking for them spares most of the detector's work.
+pub const DEFAULT_MIN_FACE_PX: f32 = 40.0;
+/// The smallest and largest `min_face_px` accepted.
+pub const MIN_FACE_PX_RANGE: std::ops::RangeInclusive<f32> = 12.0..=1_000.0;
+/// Largest photo accepted for enrolment or recognition.
+pub const DEFAULT_MAX_PHOTO_BYTES: usize = 8 * 1024 * 1024;
+/// Consecutive agreeing frames before a face is taken for an employee
+/// ([`vision::recognizer::DEFAULT_MIN_CONSECUTIVE`]).
+pub const DEFAULT_MIN_CONSECUTIVE: u32 = vision::recognizer::DEFAULT_MIN_CONSECUTIVE;
+/// Detection looks only where frames changed, by default.
+pub const DEFAULT_MOTION_GATING: bool = true;
+/// Seconds between full-frame passes when motion gating
+/// ([`vision::motion::DEFAULT_FULL_FRAME_INTERVAL`]).
+pub const DEFAULT_FULL_FRAME_INTERVAL_SECS: u64 =
+    vision::motion::DEFAULT_FULL_FRAME_INTERVAL.as_secs();
+
+/// `[recognition]`: the models, their workers, and the decision over frames.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecognitionSection {
+    /// The face models: `default` (MTCNN + fr_feature, MIT) or `insightface` (SCRFD +
+    /// ArcFace MBF; InsightFace's weights are for non-commercial research only).
+    pub face_models: String,
+    /// A model manifest of the operator's (default: the one built in).
+    pub model_manifest: Option<PathBuf>,
+    /// Cosine similarity from which a face is taken for an enrolled employee (default: the
+    /// measured value of the chosen models).
+    pub match_threshold: Option<f32>,
+    /// Threads one model inference may use.
+    pub inference_threads: usize,
+    /// Frames analysed at once (each worker holds its own copy of the models).
+    pub inference_workers: usize,
+    /// Smallest face looked for, in pixels across (smaller ones cannot be recognised).
+    pub min_face_px: f32,
+    /// Where inference runs: `cpu`, `cuda` or `cuda:N` (a library built with CUDA needed).
+    pub execution_provider: String,
+    /// The largest photo accepted for enrolment or recognition.
+    pub max_photo_bytes: usize,
+    /// Consecutive sampled frames that must agree before a face is taken for an employee.
+    pub min_consecutive: u32,
+    /// Run detection only where frames changed (plus full-frame passes).
+    pub motion_gating: bool,
+    /// Seconds between full-frame passes when motion gating.
+    pub full_frame_interval_secs: u64,
+}
+
+impl Default for RecognitionSection {
+    fn default() -> Self {
+        Self {
+            face_models: DEFAULT_FACE_MODELS.to_owned(),
+            model_manifest: None,
+            match_threshold: None,
+            inference_threads: DEFAULT_INFERENCE_THREADS,
+            inference_workers: DEFAULT_INFERENCE_WORKERS,
+            min_face_px: DEFAULT_MIN_FACE_PX,
+            execution_provider: DEFAULT_EXECUTION_PROVIDER.to_owned(),
+            max_photo_bytes: DEFAULT_MAX_PHOTO_BYTES,
+            min_consecutive: DEFAULT_MIN_CONSECUTIVE,
+            motion_gating: DEFAULT_MOTION_GATING,
+            full_frame_interval_secs: DEFAULT_FULL_FRAME_INTERVAL_SECS,
+        }
+    }
+}
+
+impl RecognitionSection {
+    /// Checks the counts, the face size, the threshold, the models and the provider.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        positive_settings(&[
+            (
+                "recognition.inference_threads",
+                self.inference_threads as u64,
+            ),
+            (
+                "recognition.inference_workers",
+                self.inference_workers as u64,
+            ),
+            ("recognition.max_photo_bytes", self.max_photo_bytes as u64),
+            (
+                "recognition.min_consecutive",
+                u64::from(self.min_consecutive),
+            ),
+            (
+                "recognition.full_frame_interval_secs",
+                self.full_frame_interval_secs,
+            ),
+        ])?;
+        if !MIN_FACE_PX_RANGE.contains(&self.min_face_px) {
+            return Err(InvalidSetting::new(
+                "recognition.min_face_px",
+                format!(
+                    "{} is not between {} and {} pixels",
+                    self.min_face_px,
+                    MIN_FACE_PX_RANGE.start(),
+                    MIN_FACE_PX_RANGE.end()
+                ),
+            ));
+        }
+        if let Some(threshold) = self.match_threshold
+            && !(-1.0..=1.0).contains(&threshold)
+        {
+            return Err(InvalidSetting::new(
+                "recognition.match_threshold",
+                format!("{threshold} is not a similarity between -1 and 1"),
+            ));
+        }
+        self.model_set()?;
+        self.provider()?;
+        Ok(())
+    }
+
+    /// The face models chosen.
+    pub fn model_set(&self) -> Result<ModelSet, InvalidSetting> {
+        ModelSet::parse(&self.face_models).ok_or_else(|| {
+            InvalidSetting::new(
+                "recognition.face_models",
+                format!(
+                    "{:?} is not a model set; choose {}",
+                    self.face_models,
+                    ModelSet::NAMES.join(" or ")
+                ),
+            )
+        })
+    }
+
+    /// Where inference runs.
+    pub fn provider(&self) -> Result<Provider, InvalidSetting> {
+        Provider::parse(&self.execution_provider).ok_or_else(|| {
+            InvalidSetting::new(
+                "recognition.execution_provider",
+                format!("{:?} is not cpu, cuda or cuda:N", self.execution_provider),
+            )
+        })
+    }
+
+    /// Full-frame passes when motion gating (None: the whole frame every time).
+    pub fn motion_gating_interval(&self) -> Option<std::time::Duration> {
+        self.motion_gating
+            .then(|| std::time::Duration::from_secs(self.full_frame_interval_secs))
+    }
+}
