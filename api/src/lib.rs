@@ -6,8 +6,8 @@
 //! - `recognition/capture.rs` reads a camera; `recognition/analyse.rs`: a frame becomes
 //!   faces (vision's pipeline, `vision/src/pipeline.rs`, looking where the frame changed).
 //! - `recognition/decide.rs`: faces become a sighting (agreeing frames name an employee).
-//! - `presence/mod.rs`: a sighting becomes a presence (the pure rules in
-//!   `presence/rules.rs`, written conditionally by `presence/store.rs`).
+//! - `presence/engine.rs`: a sighting becomes a presence (the pure rules in
+//!   `presence/rules.rs`, written conditionally by `presence/store/mod.rs`).
 //! - `events.rs`: a presence becomes an event, published once to every subscriber
 //!   (`graphql/subscription.rs`, [`mqtt`], [`webhooks`]).
 //!
@@ -15,7 +15,7 @@
 //! - [`app`]: the composition root: builds the services, runs every task, stops them in order.
 //! - [`cmd`]: the command line, one file per command.
 //! - [`config`]: `hadir.toml` by section plus `HADIR_*` overrides, assembled; each section
-//!   lives in its feature's `settings.rs`, every default a named constant there.
+//!   lives in its feature's settings file, every default a named constant there.
 //! - [`db`]: connecting to SQLite or PostgreSQL and migrating.
 //! - [`auth`]: bearer tokens (stored hashed) and roles (the GraphQL guard: `graphql::guard`).
 //! - [`clock`]: the injectable clock the presence rules read.

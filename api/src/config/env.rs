@@ -15,7 +15,7 @@ use tracing_subscriber::EnvFilter;
 use super::{
     error::ConfigError,
     keys::{EnvForm, KEYS, Key},
-    layer::{ENV_LAYER, Layer},
+    layer::{ENV_LAYER, EnvValue, Layer},
 };
 use crate::webhooks::settings::WebhookConfig;
 
@@ -28,15 +28,6 @@ pub const WEBHOOK_EVENTS: &str = "HADIR_WEBHOOK_EVENTS";
 /// The usual `tracing` filter variable: it overrides `log` (and `HADIR_LOG`) where it is a
 /// filter, as the log itself does ([`crate::cmd::logging`]).
 pub const RUST_LOG: &str = "RUST_LOG";
-
-/// One variable that set a key: for errors to name it and its value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EnvValue {
-    /// The key's path, `section.key`.
-    pub path: String,
-    pub variable: String,
-    pub value: String,
-}
 
 /// What the environment sets.
 #[derive(Clone, Debug)]

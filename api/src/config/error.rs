@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use figment::Source;
 
 use super::{
-    env::EnvValue,
     keys,
-    layer::{ENV_LAYER, FILE_LAYER},
+    layer::{ENV_LAYER, EnvValue, FILE_LAYER},
 };
 use crate::validate::InvalidSetting;
 

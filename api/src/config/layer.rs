@@ -34,3 +34,12 @@ impl Provider for Layer {
         Ok(Profile::Default.collect(self.dict.clone()))
     }
 }
+
+/// One variable that set a key: for errors to name it and its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvValue {
+    /// The key's path, `section.key`.
+    pub path: String,
+    pub variable: String,
+    pub value: String,
+}

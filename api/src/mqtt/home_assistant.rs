@@ -8,7 +8,10 @@
 use entity::{camera, employee};
 use serde_json::{Value, json};
 
-use super::{Message, MqttSettings, state_or_cleared};
+use super::{
+    message::{Message, state_or_cleared},
+    settings::MqttSettings,
+};
 
 pub use super::settings::DEFAULT_DISCOVERY_PREFIX;
 

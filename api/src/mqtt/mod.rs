@@ -24,9 +24,13 @@
 //! reconnection the retained state is published again from the database.
 
 pub mod home_assistant;
+pub mod message;
 pub mod settings;
+pub mod topics;
 
+use message::Message;
 pub use settings::MqttSettings;
+use topics::messages_for;
 
 use std::{
     sync::{Arc, atomic::Ordering},
@@ -34,14 +38,12 @@ use std::{
 };
 
 use rumqttc::{AsyncClient, Event as MqttEvent, LastWill, MqttOptions, Outgoing, Packet, QoS};
-use serde_json::Value;
 use tokio::{sync::Notify, task::JoinHandle};
 
 use crate::{
     backoff::Backoff,
     cameras::registry::CameraRegistry,
     employees::EmployeeDirectory,
-    event_json,
     events::{ChangeKind, Event, EventBus},
     metrics::integrations::IntegrationCounters,
 };
@@ -66,111 +68,6 @@ pub struct MqttBridge {
     connection: JoinHandle<()>,
     /// The retained snapshots on each connection, and the events forwarded.
     publishers: Vec<JoinHandle<()>>,
-}
-
-/// One message to publish.
-pub(crate) struct Message {
-    topic: String,
-    payload: Vec<u8>,
-    retain: bool,
-}
-
-/// A retained state, or (for a deleted record) the empty retained message that clears the
-/// topic.
-pub(crate) fn state_or_cleared(topic: String, state: Option<Value>) -> Message {
-    Message {
-        topic,
-        payload: state
-            .map(|v| v.to_string().into_bytes())
-            .unwrap_or_default(),
-        retain: true,
-    }
-}
-
-/// What an event publishes, if anything.
-fn messages_for(settings: &MqttSettings, event: &Event) -> Vec<Message> {
-    let message = |topic: String, payload: Value, retain: bool| Message {
-        topic,
-        payload: payload.to_string().into_bytes(),
-        retain,
-    };
-    match event {
-        Event::EmployeeStatusChanged(presence) => vec![message(
-            settings.topic(&format!(
-                "employees/{}/presence",
-                presence.employee.employee_id
-            )),
-            event_json::employee(presence),
-            true,
-        )],
-        Event::EmployeeChanged {
-            employee_id,
-            presence,
-            ..
-        } => {
-            let mut messages = Vec::with_capacity(2);
-            if let Some(discovery) = &settings.home_assistant {
-                messages.push(home_assistant::employee(
-                    settings,
-                    discovery,
-                    employee_id,
-                    presence.as_ref().map(|p| &p.employee),
-                ));
-            }
-            messages.push(state_or_cleared(
-                settings.topic(&format!("employees/{employee_id}/presence")),
-                presence.as_ref().map(event_json::employee),
-            ));
-            messages
-        }
-        Event::EmployeeDetected(detection) => vec![message(
-            settings.topic(&format!(
-                "employees/{}/detected",
-                detection.presence.employee.employee_id
-            )),
-            event_json::detection(detection),
-            false,
-        )],
-        Event::UnknownFaceSeen(unknown) => vec![message(
-            settings.topic(&format!("unknown/{}", unknown.camera.camera_id)),
-            event_json::unknown_face(unknown),
-            false,
-        )],
-        Event::NotificationCreated(record) => vec![message(
-            settings.topic("notifications"),
-            event_json::notification(record),
-            false,
-        )],
-        Event::CameraStatusChanged(camera) => vec![message(
-            settings.topic(&format!("cameras/{}/status", camera.camera_id)),
-            event_json::camera(camera),
-            true,
-        )],
-        Event::CameraChanged {
-            camera_id, camera, ..
-        } => {
-            let mut messages = Vec::with_capacity(2);
-            if let Some(discovery) = &settings.home_assistant {
-                messages.push(home_assistant::camera(
-                    settings,
-                    discovery,
-                    camera_id,
-                    camera.as_ref(),
-                ));
-            }
-            messages.push(state_or_cleared(
-                settings.topic(&format!("cameras/{camera_id}/status")),
-                camera.as_ref().map(event_json::camera),
-            ));
-            messages
-        }
-        Event::PresenceSummaryChanged(counts) => vec![message(
-            settings.topic("summary"),
-            event_json::summary(counts),
-            true,
-        )],
-        Event::NotificationsRead { .. } => Vec::new(),
-    }
 }
 
 /// Counts a message handed to the client, or dropped (and logged).

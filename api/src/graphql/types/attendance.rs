@@ -10,7 +10,7 @@ use entity::{attendance_log, visit};
 use super::{camera::Camera, employee::Employee};
 use crate::{
     attendance::report::Summary,
-    graphql::loaders::{CameraLoader, EmployeeLoader},
+    graphql::loaders::records::{CameraLoader, EmployeeLoader},
 };
 
 /// A day's status.

@@ -60,7 +60,7 @@ impl Employee {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<DateTime<Utc>>> {
-        ctx.data_unchecked::<DataLoader<crate::graphql::loaders::ConsentLoader>>()
+        ctx.data_unchecked::<DataLoader<crate::graphql::loaders::faces::ConsentLoader>>()
             .load_one(self.employee_id.to_string())
             .await
     }
@@ -68,7 +68,7 @@ impl Employee {
     /// Faces enrolled for this employee with the configured model.
     async fn face_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         Ok(ctx
-            .data_unchecked::<DataLoader<crate::graphql::loaders::FaceCountLoader>>()
+            .data_unchecked::<DataLoader<crate::graphql::loaders::faces::FaceCountLoader>>()
             .load_one(self.employee_id.to_string())
             .await?
             .unwrap_or(0))

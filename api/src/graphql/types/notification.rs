@@ -9,7 +9,7 @@ use entity::notification;
 use super::{camera::Camera, employee::Employee};
 use crate::{
     events::NotificationRecord,
-    graphql::loaders::{CameraLoader, EmployeeLoader},
+    graphql::loaders::records::{CameraLoader, EmployeeLoader},
 };
 
 /// What a notification is about.

@@ -1,0 +1,11 @@
+//! DataLoaders against N+1: what many objects of one response refer to, loaded once per
+//! request.
+//!
+//! - [`records`]: employees and cameras by id.
+//! - [`faces`]: enrolled faces per employee (count, latest consent).
+
+pub mod faces;
+pub mod records;
+
+pub use faces::{ConsentLoader, FaceCountLoader};
+pub use records::{CameraLoader, EmployeeLoader};
