@@ -11,8 +11,8 @@ pub struct EmployeePresence {
     pub camera: Option<camera::Model>,
 }
 
-/// The dashboard's summary.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// The dashboard's summary (serialised as MQTT and webhooks send it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PresenceCounts {
     pub present: i64,
     pub alert: i64,
