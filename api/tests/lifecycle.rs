@@ -18,67 +18,19 @@ use axum::{Router, extract::State, http::StatusCode, routing::post};
 use common::{
     Backend, ServerOptions, TestDb, TestServer,
     camera::{RtspCamera, test_video},
+    mqtt::{Received, broker, subscribe},
 };
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 
 /// The most a stop may take (the issue's bound; the stop's own waits add up to ~8 s at worst).
 const STOP_WITHIN: Duration = Duration::from_secs(10);
 
-fn broker() -> (String, u16) {
-    let host = std::env::var("HADIR_TEST_MQTT_HOST").unwrap_or_else(|_| "127.0.0.1".into());
-    let port = std::env::var("HADIR_TEST_MQTT_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(1883);
-    (host, port)
-}
-
-/// Every payload published on `topic`, as received by a real MQTT client.
-async fn watch_topic(topic: &str) -> (AsyncClient, mpsc::UnboundedReceiver<String>) {
-    let (host, port) = broker();
-    let mut options = MqttOptions::new(
-        format!("hadir-lifecycle-{}", std::process::id()),
-        host.clone(),
-        port,
-    );
-    options.set_keep_alive(Duration::from_secs(10));
-    let (client, mut event_loop) = AsyncClient::new(options, 100);
-    let (sender, receiver) = mpsc::unbounded_channel();
-    let (subscribed_tx, mut subscribed) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            match event_loop.poll().await {
-                Ok(Event::Incoming(Packet::Publish(p))) => {
-                    let _ = sender.send(String::from_utf8_lossy(&p.payload).into_owned());
-                }
-                Ok(Event::Incoming(Packet::SubAck(_))) => {
-                    let _ = subscribed_tx.send(());
-                }
-                Ok(_) => {}
-                Err(error) => panic!(
-                    "the MQTT broker at {host}:{port} cannot be reached ({error}); this machine \
-                     kind runs Mosquitto there"
-                ),
-            }
-        }
-    });
-    client
-        .subscribe(topic, QoS::AtLeastOnce)
-        .await
-        .expect("subscribe");
-    tokio::time::timeout(Duration::from_secs(10), subscribed.recv())
-        .await
-        .expect("SUBACK within 10 s");
-    (client, receiver)
-}
-
-async fn payload(messages: &mut mpsc::UnboundedReceiver<String>, wanted: &str, within: Duration) {
+async fn payload(messages: &mut mpsc::UnboundedReceiver<Received>, wanted: &str, within: Duration) {
     let deadline = Instant::now() + within;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, messages.recv()).await {
-            Ok(Some(message)) if message == wanted => return,
+            Ok(Some(message)) if message.payload == wanted => return,
             Ok(Some(_)) => {}
             _ => panic!("no {wanted:?} on the status topic within {within:?}"),
         }
@@ -122,7 +74,7 @@ async fn sigterm_stops_every_part_in_order_and_exits_zero() {
     )
     .expect("camera file");
     let prefix = format!("hadir-lifecycle-{}", std::process::id());
-    let (_client, mut status) = watch_topic(&format!("{prefix}/status")).await;
+    let (_client, mut status) = subscribe(&format!("{prefix}/status")).await;
     let (hook_url, deliveries) = webhook_receiver().await;
     let (host, port) = broker();
     let mut server = TestServer::start(

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod camera;
+pub mod mqtt;
 pub mod raw;
 pub mod tls;
 
