@@ -967,6 +967,22 @@ async fn explorer_health_and_schema_are_served(backend: Backend) {
     ] {
         assert!(html.contains(id), "the dashboard has #{id}");
     }
+    // A link to the dashboard keeps its query through the redirect to the folder.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (asked, location) in [
+        ("/dashboard", "/dashboard/"),
+        (
+            "/dashboard?api=http://x:1&token=abc",
+            "/dashboard/?api=http://x:1&token=abc",
+        ),
+    ] {
+        let redirect = no_redirects.get(server.url(asked)).send().await.unwrap();
+        assert_eq!(redirect.status(), 308, "{asked}");
+        assert_eq!(redirect.headers()["location"], location, "{asked}");
+    }
     let script = server
         .http
         .get(server.url("/dashboard/app.js"))

@@ -12,12 +12,18 @@ use super::state::HttpState;
 /// The routes of this file.
 pub fn routes() -> Router<HttpState> {
     Router::new()
-        .route(
-            "/dashboard",
-            get(|| async { axum::response::Redirect::permanent("/dashboard/") }),
-        )
+        .route("/dashboard", get(to_the_folder))
         .route("/dashboard/", get(|| dashboard_file("index.html")))
         .route("/dashboard/{file}", get(dashboard_file_owned))
+}
+
+/// `GET /dashboard[?query]` → `/dashboard/[?query]`: a link's query (`?api=`, `?token=`)
+/// survives the redirect.
+async fn to_the_folder(uri: axum::http::Uri) -> axum::response::Redirect {
+    match uri.query() {
+        Some(query) => axum::response::Redirect::permanent(&format!("/dashboard/?{query}")),
+        None => axum::response::Redirect::permanent("/dashboard/"),
+    }
 }
 
 /// One of the dashboard's JavaScript modules: (name, content type, text).
