@@ -30,3 +30,28 @@ fn install(filter: EnvFilter) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
+
+#[cfg(test)]
+mod tests {
+    use tracing::{Level, enabled};
+    use tracing_subscriber::{EnvFilter, layer::SubscriberExt};
+
+    fn with_filter(filter: &str, check: impl FnOnce()) {
+        let subscriber = tracing_subscriber::registry().with(EnvFilter::new(filter));
+        tracing::subscriber::with_default(subscriber, check);
+    }
+
+    #[test]
+    fn the_default_filter_keeps_other_crates_at_warn_and_debug_shows_everything() {
+        with_filter(crate::config::DEFAULT_LOG, || {
+            assert!(enabled!(target: "api::app", Level::INFO));
+            assert!(enabled!(target: "vision::source", Level::INFO));
+            assert!(!enabled!(target: "ort::logging", Level::INFO));
+            assert!(enabled!(target: "ort::logging", Level::WARN));
+            assert!(!enabled!(target: "sqlx::query", Level::INFO));
+        });
+        with_filter("debug", || {
+            assert!(enabled!(target: "ort::logging", Level::DEBUG));
+        });
+    }
+}

@@ -60,8 +60,10 @@ pub use crate::{
 
 /// The embedded default database: an SQLite file, created with its folder on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/hadir.sqlite?mode=rwc";
-/// The log filter by default.
-pub const DEFAULT_LOG: &str = "info";
+/// The log filter by default: hadir's own crates at INFO, every other crate at WARN (ONNX
+/// Runtime's session dumps, sqlx's statements and the like are DEBUG material: `log =
+/// "debug"` or `HADIR_LOG=debug` shows everything).
+pub const DEFAULT_LOG: &str = "warn,api=info,vision=info";
 /// The file looked for in the working directory when no config is named.
 pub const DEFAULT_CONFIG_FILE: &str = "hadir.toml";
 
