@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     attendance::retention,
+    banner::Banner,
     cameras,
     clock::SystemClock,
     config::Config,
@@ -137,8 +138,11 @@ fn listening(config: &Config) -> anyhow::Result<Listening> {
 }
 
 /// Builds the shared state: the face service, every service over the database, the
-/// shared grant key; prints the first admin token when one had to be made.
-async fn build_state(config: Config, database: DatabaseConnection) -> anyhow::Result<AppState> {
+/// shared grant key; the first admin token, when one had to be made (shown in the banner).
+async fn build_state(
+    config: Config,
+    database: DatabaseConnection,
+) -> anyhow::Result<(AppState, Option<String>)> {
     let faces = FaceService::open(
         database.clone(),
         FaceSettings::from_settings(&config.recognition)?,
@@ -148,14 +152,8 @@ async fn build_state(config: Config, database: DatabaseConnection) -> anyhow::Re
         .with_shared_grant_key()
         .await
         .context("cannot read or make the key that signs live-view grants")?;
-    if let Some(created) = app.tokens.ensure_first_admin().await? {
-        println!(
-            "\nNo admin token was configured, so hadir created one. It is shown this once:\n\n    {}\n\n\
-             Send it as `Authorization: Bearer <token>` (in GraphiQL: the Headers tab).\n",
-            created.token
-        );
-    }
-    Ok(app)
+    let first_admin = app.tokens.ensure_first_admin().await?.map(|c| c.token);
+    Ok((app, first_admin))
 }
 
 /// The integrations that deliver events outside: MQTT and webhooks, when configured.
@@ -224,7 +222,7 @@ fn start_background(app: &AppState) -> Background {
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let database = open_database(&config).await?;
     let listening = listening(&config)?;
-    let app = build_state(config, database).await?;
+    let (app, first_admin_token) = build_state(config, database).await?;
     let background = start_background(&app);
     let (mqtt, webhooks) = start_integrations(&app)?;
 
@@ -241,6 +239,18 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     tracing::info!(%local, %scheme, max_connections, "listening");
     let connections = Arc::new(ConnectionCounters::default());
     let router = server::router(app.clone(), connections.clone())?;
+    // Last at start-up, where a person looks: the URLs, and the first admin token.
+    println!(
+        "{}",
+        Banner {
+            scheme,
+            local,
+            dashboard: app.config.server.dashboard,
+            graphiql: app.config.server.graphiql,
+            first_admin_token: first_admin_token.as_deref(),
+        }
+        .render()
+    );
     let shutdown = async {
         shutdown.await;
         tracing::info!("stopping: no new connections; finishing the requests in flight");

@@ -14,6 +14,7 @@
 //! Modules:
 //! - [`app`]: the composition root: builds the services, runs every task, stops them in order.
 //! - [`cmd`]: the command line, one file per command.
+//! - [`banner`]: what a person sees at start-up: the URLs, the first admin token.
 //! - [`config`]: `hadir.toml` by section plus `HADIR_*` overrides, assembled; each section
 //!   lives in its feature's settings file, every default a named constant there.
 //! - [`db`]: connecting to SQLite or PostgreSQL and migrating.
@@ -47,6 +48,7 @@ pub mod app;
 pub mod attendance;
 pub mod auth;
 pub mod backoff;
+pub mod banner;
 pub mod cameras;
 pub mod clock;
 pub mod cmd;

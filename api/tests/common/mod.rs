@@ -176,7 +176,7 @@ pub struct TestServer {
     pub http: reqwest::Client,
     pub log_path: PathBuf,
     pub stdout_lines: mpsc::Receiver<String>,
-    /// What the server printed on stdout before it listened.
+    /// What the server printed on stdout before it listened, and its start-up banner.
     pub startup_output: Vec<String>,
 }
 
@@ -271,6 +271,24 @@ impl TestServer {
                 }
             }
         };
+        // Then the banner, between two rules (it holds the first admin token, if one was made).
+        let mut rules = 0;
+        while rules < 2 {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match receiver.recv_timeout(left) {
+                Ok(line) => {
+                    rules += usize::from(line.trim() == api::banner::RULE);
+                    startup_output.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "hadir printed no start-up banner; it printed {startup_output:?}; its log:\n{}",
+                        std::fs::read_to_string(&log_path).unwrap_or_default()
+                    );
+                }
+            }
+        }
         Self {
             addr,
             child,
