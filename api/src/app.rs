@@ -194,10 +194,10 @@ fn start_background(app: &AppState) -> Background {
         "presence monitor",
         monitor::run(app.engine.clone(), app.config.presence.monitor_interval()),
     );
-    let revocations = app.tokens.spawn_revocation_watch();
-    background.spawn("revocation watch", async move {
-        let _ = revocations.await;
-    });
+    background.spawn(
+        "revocation watch",
+        app.tokens.clone().run_revocation_watch(),
+    );
     background.spawn("gallery refresh", app.faces.clone().run_refresh());
     background.spawn("cameras", app.live_cameras.clone().run());
     background.spawn(

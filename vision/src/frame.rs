@@ -128,7 +128,8 @@ impl RgbF32 {
 mod tests {
     use super::*;
 
-    fn ramp(width: usize, height: usize) -> RgbF32 {
+    /// A picture whose red is x and green is y (blue 100), for checking where pixels land.
+    pub(crate) fn ramp(width: usize, height: usize) -> RgbF32 {
         let mut image = RgbF32::new(width, height);
         for y in 0..height {
             for x in 0..width {

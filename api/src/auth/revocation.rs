@@ -39,39 +39,34 @@ async fn revoked_count(db: &DatabaseConnection) -> AppResult<u64> {
 }
 
 /// Looks for newly revoked tokens every [`REVOCATION_POLL_INTERVAL`] and calls `announce`
-/// with each one's id. Each poll reads how many tokens are revoked; their ids are read only
-/// when that number changed.
-pub(super) fn spawn_watch(
-    db: DatabaseConnection,
-    announce: impl Fn(i64) + Send + 'static,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut known = revoked_ids(&db).await.unwrap_or_default();
-        let mut ticker = tokio::time::interval(REVOCATION_POLL_INTERVAL);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            let changed = match revoked_count(&db).await {
-                Ok(count) => count != known.len() as u64,
-                Err(error) => {
-                    tracing::debug!(%error, "cannot look for revoked tokens");
-                    continue;
-                }
-            };
-            if !changed {
+/// with each one's id; never returns (the composition root stops it). Each poll reads how
+/// many tokens are revoked; their ids are read only when that number changed.
+pub(super) async fn watch(db: DatabaseConnection, announce: impl Fn(i64)) {
+    let mut known = revoked_ids(&db).await.unwrap_or_default();
+    let mut ticker = tokio::time::interval(REVOCATION_POLL_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let changed = match revoked_count(&db).await {
+            Ok(count) => count != known.len() as u64,
+            Err(error) => {
+                tracing::debug!(%error, "cannot look for revoked tokens");
                 continue;
             }
-            match revoked_ids(&db).await {
-                Ok(now) => {
-                    for id in now.difference(&known) {
-                        announce(*id);
-                    }
-                    known = now;
+        };
+        if !changed {
+            continue;
+        }
+        match revoked_ids(&db).await {
+            Ok(now) => {
+                for id in now.difference(&known) {
+                    announce(*id);
                 }
-                Err(error) => {
-                    tracing::debug!(%error, "cannot look for revoked tokens");
-                }
+                known = now;
+            }
+            Err(error) => {
+                tracing::debug!(%error, "cannot look for revoked tokens");
             }
         }
-    })
+    }
 }

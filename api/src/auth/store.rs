@@ -28,7 +28,7 @@ pub const MAX_TOKEN_NAME_CHARS: usize = 200;
 pub struct TokenStore {
     pub(super) db: DatabaseConnection,
     pub(super) bootstrap_admin_hash: Option<String>,
-    /// The id of each token revoked, by this process or (see [`Self::spawn_revocation_watch`])
+    /// The id of each token revoked, by this process or (see [`Self::run_revocation_watch`])
     /// another: open connections of that token close.
     revoked: tokio::sync::broadcast::Sender<i64>,
     cache: Arc<Mutex<AuthCache>>,
@@ -73,11 +73,11 @@ impl TokenStore {
     }
 
     /// Looks for tokens revoked elsewhere every `REVOCATION_POLL_INTERVAL` and announces
-    /// them (tokens revoked here are announced at once). Each poll reads how many tokens
+    /// them (tokens revoked here are announced at once); never returns. Each poll reads how many tokens
     /// are revoked; their ids are read only when that number changed.
-    pub fn spawn_revocation_watch(&self) -> tokio::task::JoinHandle<()> {
-        let store = self.clone();
-        revocation::spawn_watch(self.db.clone(), move |id| store.announce_revoked(id))
+    pub async fn run_revocation_watch(self) {
+        let db = self.db.clone();
+        revocation::watch(db, move |id| self.announce_revoked(id)).await;
     }
 
     /// The principal of a token, or None when the token is unknown or revoked.

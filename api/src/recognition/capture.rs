@@ -63,9 +63,11 @@ impl Capture {
                     loop {
                         match stream.next_frame().await {
                             Ok(frame) => {
-                                // Once a camera has worked, it is looked for again sooner.
-                                backoff.set_cap(RECONNECT_MAX_AFTER_UP);
                                 counters.frames.fetch_add(1, Ordering::Relaxed);
+                                if last_touch.is_none() {
+                                    // Once a camera has worked, it is looked for again sooner.
+                                    backoff.set_cap(RECONNECT_MAX_AFTER_UP);
+                                }
                                 if last_touch.is_none_or(|t| t.elapsed() >= touch_every) {
                                     last_touch = Some(Instant::now());
                                     if let Err(error) = engine.camera_frame(&camera_id, None).await

@@ -238,19 +238,7 @@ impl Taps {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ramp(width: usize, height: usize) -> RgbF32 {
-        let mut image = RgbF32::new(width, height);
-        for y in 0..height {
-            for x in 0..width {
-                let i = (y * width + x) * 3;
-                image.data[i] = x as f32;
-                image.data[i + 1] = y as f32;
-                image.data[i + 2] = 100.0;
-            }
-        }
-        image
-    }
+    use crate::frame::tests::ramp;
 
     #[test]
     fn halving_averages_pairs() {
