@@ -20,6 +20,8 @@
 //! - [`db`]: connecting to SQLite or PostgreSQL and migrating.
 //! - [`auth`]: bearer tokens (stored hashed) and roles (the GraphQL guard: `graphql::guard`).
 //! - [`clock`]: the injectable clock the presence rules read.
+//! - [`cluster`]: several processes on one PostgreSQL: camera leases, the leader, the event
+//!   relay; on SQLite a cluster of one.
 //! - [`backoff`]: the capped exponential backoff every reconnecting loop uses.
 //! - [`recognition`]: the camera tasks: capture, a frame to faces, faces to a sighting, the
 //!   live view, counters, the AI status.
@@ -51,6 +53,7 @@ pub mod backoff;
 pub mod banner;
 pub mod cameras;
 pub mod clock;
+pub mod cluster;
 pub mod cmd;
 pub mod config;
 pub mod db;

@@ -85,6 +85,12 @@ pub struct Model {
     /// (`NULL`: nowhere).
     #[sea_orm(column_type = "Text", nullable)]
     pub ignore_regions: Option<String>,
+    /// Grows by one at every write that changes `status` (a node told a status twice delivers
+    /// only what is newer).
+    pub status_version: i64,
+    /// The node that alone may read it (a webcam or a file is readable only where it is);
+    /// None: any node of the cluster.
+    pub pinned_node: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

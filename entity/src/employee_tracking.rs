@@ -47,6 +47,9 @@ pub struct Model {
     /// Similarity of the last recognition, where known.
     pub score: Option<f64>,
     pub status_changed_at: DateTimeUtc,
+    /// Grows by one at every write that changes `status` (a node told a status twice delivers
+    /// only what is newer).
+    pub status_version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,7 +9,9 @@
 //! - [`notification`]: alerts such as `EMPLOYEE_LOST` and `CAMERA_DOWN`.
 //! - [`attendance_log`]: one row per employee and day, for reports.
 //! - [`api_token`]: bearer tokens (stored hashed) and their roles.
-//! - [`server_secret`]: keys the server makes for itself (grant signing).
+//! - [`server_secret`]: keys the server makes for itself (grant signing, node requests).
+//! - [`cluster_node`], [`lease`]: the nodes of a cluster on PostgreSQL and who holds each
+//!   camera and the leader's jobs.
 //!
 //! Status, type, role and source columns are plain strings in the database (portable between
 //! SQLite and PostgreSQL, readable by operators); in Rust each is an enum
@@ -23,9 +25,11 @@
 pub mod api_token;
 pub mod attendance_log;
 pub mod camera;
+pub mod cluster_node;
 pub mod employee;
 pub mod employee_tracking;
 pub mod face_embedding;
+pub mod lease;
 pub mod notification;
 pub mod server_secret;
 pub mod visit;

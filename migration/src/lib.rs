@@ -7,6 +7,8 @@
 //! - [`m20261125_000003_api_tokens`]: hashed bearer tokens with roles.
 //! - [`m20261125_000004_camera_ignore_regions`]: where in a camera's picture faces are ignored.
 //! - [`m20261201_000005_server_secrets`]: keys the server makes for itself (grant signing).
+//! - [`m20261202_000006_cluster`]: nodes, leases, relayed payloads, cluster state and status
+//!   versions, for several processes on one PostgreSQL.
 //!
 //! - `helpers`: foreign keys and indexes as every step declares them.
 //!
@@ -20,6 +22,7 @@ mod m20261125_000002_embeddings_and_visits;
 mod m20261125_000003_api_tokens;
 mod m20261125_000004_camera_ignore_regions;
 mod m20261201_000005_server_secrets;
+mod m20261202_000006_cluster;
 
 /// Every migration of hadir, oldest first.
 pub struct Migrator;
@@ -33,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_api_tokens::Migration),
             Box::new(m20261125_000004_camera_ignore_regions::Migration),
             Box::new(m20261201_000005_server_secrets::Migration),
+            Box::new(m20261202_000006_cluster::Migration),
         ]
     }
 }

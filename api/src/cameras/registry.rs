@@ -102,6 +102,8 @@ impl CameraRegistry {
             last_frame_at: Set(None),
             status_message: Set(None),
             status_changed_at: Set(None),
+            status_version: Set(0),
+            pinned_node: Set(None),
             ignore_regions: Set(regions::to_column(&ignore_regions)),
             created_at: Set(now),
             updated_at: Set(now),

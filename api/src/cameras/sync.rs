@@ -106,6 +106,8 @@ pub async fn sync_folder(db: &DatabaseConnection, folder: &Path) -> Result<SyncR
                     last_frame_at: Set(None),
                     status_message: Set(None),
                     status_changed_at: Set(None),
+                    status_version: Set(0),
+                    pinned_node: Set(None),
                     ignore_regions: Set(regions::to_column(&file.ignore_regions)),
                     created_at: Set(now),
                     updated_at: Set(now),

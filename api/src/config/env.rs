@@ -119,8 +119,11 @@ fn insert(dict: &mut Dict, key: &Key, value: Value) {
 fn value_of(form: EnvForm, raw: &str) -> Value {
     match form {
         EnvForm::Text | EnvForm::Absent => Value::from(raw),
-        EnvForm::Optional if raw.trim().is_empty() => Value::from(Empty::None),
+        EnvForm::Optional | EnvForm::OptionalScalar if raw.trim().is_empty() => {
+            Value::from(Empty::None)
+        }
         EnvForm::Optional => Value::from(raw),
+        EnvForm::OptionalScalar => value_of(EnvForm::Scalar, raw),
         EnvForm::List => Value::from(comma_list(raw)),
         EnvForm::Scalar => {
             let text = raw.trim();

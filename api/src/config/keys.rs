@@ -19,6 +19,8 @@ pub enum EnvForm {
     List,
     /// As written; empty (or blank) means none, overriding the file.
     Optional,
+    /// Empty (or blank) means none, overriding the file; otherwise as [`EnvForm::Scalar`].
+    OptionalScalar,
     /// No variable: a table (`[attendance.departments.NAME]`), or `[[webhooks]]`, which has
     /// variables of its own (`HADIR_WEBHOOK_URLS`, `_SECRET`, `_EVENTS`).
     Absent,
@@ -44,7 +46,7 @@ pub const ENV_PREFIX: &str = "HADIR_";
 pub const ENV_SECTION_SEPARATOR: &str = "__";
 
 /// The sections, as the file's tables name them.
-pub const SECTIONS: [&str; 7] = [
+pub const SECTIONS: [&str; 8] = [
     "server",
     "cameras",
     "recognition",
@@ -52,6 +54,7 @@ pub const SECTIONS: [&str; 7] = [
     "attendance",
     "retention",
     "mqtt",
+    "cluster",
 ];
 
 const fn top(name: &'static str, env: EnvForm) -> Key {
@@ -72,7 +75,7 @@ const fn key(section: &'static str, name: &'static str, alias: &'static str, env
     }
 }
 
-use EnvForm::{Absent, List, Optional, Scalar, Text};
+use EnvForm::{Absent, List, Optional, OptionalScalar, Scalar, Text};
 
 /// Every key, by section. `database_url`, `admin_token` and `log` stay at the top level:
 /// every command reads the database and the log filter, not one feature, and the bootstrap
@@ -134,6 +137,11 @@ pub const KEYS: &[Key] = &[
     key("mqtt",        "home_assistant",           "mqtt_home_assistant",             Scalar),
     key("mqtt",        "home_assistant_prefix",    "mqtt_home_assistant_prefix",      Text),
     key("mqtt",        "ca_file",                  "mqtt_ca_file",                    Optional),
+    key("cluster",     "node_id",                  "node_id",                         Optional),
+    key("cluster",     "advertise_url",            "advertise_url",                   Optional),
+    key("cluster",     "max_cameras",              "max_cameras",                     OptionalScalar),
+    key("cluster",     "lease_secs",               "lease_secs",                      OptionalScalar),
+    key("cluster",     "listen_url",               "cluster_listen_url",              Optional),
 ];
 
 impl Key {

@@ -27,7 +27,7 @@
 //! (`cameras/settings.rs`), [`RecognitionSection`] (`recognition/settings.rs`),
 //! [`PresenceSection`] (`presence/settings.rs`), [`AttendanceSection`] and
 //! [`RetentionSection`] (`attendance/settings.rs`), [`MqttSection`] (`mqtt/settings.rs`)
-//! and [`WebhookConfig`] (`webhooks/settings.rs`). What needs more than one section, or a
+//! [`ClusterSection`] (`cluster/settings.rs`) and [`WebhookConfig`] (`webhooks/settings.rs`). What needs more than one section, or a
 //! feature's own types, is built here: [`Config::schedule`], [`Config::recognition_settings`],
 //! [`Config::body_limits`], [`Config::trusted_proxies`], [`Config::tls_files`].
 
@@ -51,6 +51,7 @@ use crate::attendance::schedule::{self, Hours, Schedule};
 pub use crate::{
     attendance::settings::{AttendanceSection, RetentionSection},
     cameras::settings::CamerasSection,
+    cluster::settings::ClusterSection,
     mqtt::settings::MqttSection,
     presence::settings::PresenceSection,
     recognition::settings::RecognitionSection,
@@ -89,6 +90,7 @@ pub struct Config {
     pub attendance: AttendanceSection,
     pub retention: RetentionSection,
     pub mqtt: MqttSection,
+    pub cluster: ClusterSection,
     /// Where to POST events (`[[webhooks]]`: `url`, `events`, `secret`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub webhooks: Vec<WebhookConfig>,
@@ -107,6 +109,7 @@ impl Default for Config {
             attendance: AttendanceSection::default(),
             retention: RetentionSection::default(),
             mqtt: MqttSection::default(),
+            cluster: ClusterSection::default(),
             webhooks: Vec::new(),
         }
     }
@@ -147,6 +150,7 @@ impl Config {
         self.trusted_proxies()?;
         self.schedule()?;
         self.mqtt.settings()?;
+        self.cluster.validate(self.presence.camera_timeout_secs)?;
         for (index, webhook) in self.webhooks.iter().enumerate() {
             webhook
                 .wanted_events()

@@ -2,7 +2,7 @@
 //! `hadir config print` shows.
 //!
 //! Masked: `admin_token` and each webhook's `secret` (shown as [`MASK`]), the passwords in
-//! `database_url` and `[mqtt] url`, and each webhook's URL but its scheme, host and port (its
+//! `database_url`, `[mqtt] url` and `[cluster] listen_url`, and each webhook's URL but its scheme, host and port (its
 //! path often is the receiver's secret, as [`crate::webhooks::settings::shown`] says). Keys
 //! without a value (none) are left out.
 
@@ -18,6 +18,7 @@ impl Config {
         masked.database_url = password_masked(&self.database_url);
         masked.admin_token = self.admin_token.as_ref().map(|_| MASK.to_owned());
         masked.mqtt.url = self.mqtt.url.as_deref().map(password_masked);
+        masked.cluster.listen_url = self.cluster.listen_url.as_deref().map(password_masked);
         for webhook in &mut masked.webhooks {
             webhook.url = crate::webhooks::settings::shown(&webhook.url);
             webhook.secret = webhook.secret.as_ref().map(|_| MASK.to_owned());

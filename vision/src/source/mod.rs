@@ -167,6 +167,15 @@ pub fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Whether a stream URL names a network camera (RTSP, HTTP), which any machine can read;
+/// anything else (a webcam, a file) can be read only where its device or file is.
+pub fn is_network(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    ["http://", "https://", "rtsp://", "rtsps://"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme))
+}
+
 /// Opens the source a camera's stream URL names.
 pub async fn open(
     url: &str,
@@ -227,6 +236,16 @@ fn open_webcam(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn network_cameras_are_told_from_local_ones() {
+        assert!(is_network("rtsp://cam/stream"));
+        assert!(is_network(" HTTP://cam/x.mjpg"));
+        assert!(is_network("rtsps://cam"));
+        assert!(!is_network("0"));
+        assert!(!is_network("/dev/video2"));
+        assert!(!is_network("file:///videos/door.mp4"));
+    }
 
     #[test]
     fn credentials_are_percent_decoded() {

@@ -18,7 +18,7 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set, TryInsertResult,
-    sea_query::{Expr, ExprTrait, OnConflict},
+    sea_query::{CaseStatement, Expr, ExprTrait, OnConflict},
 };
 
 use super::{
@@ -178,6 +178,7 @@ pub async fn move_tracking(
                 status: Set(status),
                 score: Set(score),
                 status_changed_at: Set(now),
+                status_version: Set(1),
                 ..Default::default()
             };
             let inserted = tracking::Entity::insert(row)
@@ -197,12 +198,18 @@ pub async fn move_tracking(
             } else {
                 now
             };
+            let status_version = if current.status == status {
+                current.status_version
+            } else {
+                current.status_version + 1
+            };
             let result = tracking::Entity::update_many()
                 .col_expr(tracking::Column::CameraId, camera_id.into())
                 .col_expr(tracking::Column::LastSeen, seen_at.into())
                 .col_expr(tracking::Column::Status, Expr::value(status))
                 .col_expr(tracking::Column::Score, score.into())
                 .col_expr(tracking::Column::StatusChangedAt, status_changed_at.into())
+                .col_expr(tracking::Column::StatusVersion, status_version.into())
                 .filter(tracking::Column::EmployeeId.eq(employee_id))
                 .filter(tracking::Column::Status.eq(current.status))
                 .filter(tracking::Column::LastSeen.eq(current.last_seen))
@@ -224,6 +231,10 @@ pub async fn mark_lost(
     let result = tracking::Entity::update_many()
         .col_expr(tracking::Column::Status, Expr::value(Status::Offline))
         .col_expr(tracking::Column::StatusChangedAt, now.into())
+        .col_expr(
+            tracking::Column::StatusVersion,
+            Expr::col(tracking::Column::StatusVersion).add(1),
+        )
         .filter(tracking::Column::EmployeeId.eq(employee_id))
         .filter(tracking::Column::Status.eq(Status::Available))
         .filter(tracking::Column::LastSeen.lt(cutoff))
@@ -278,6 +289,10 @@ pub async fn mark_camera_down(
             Some(message.to_owned()).into(),
         )
         .col_expr(camera::Column::StatusChangedAt, Some(now).into())
+        .col_expr(
+            camera::Column::StatusVersion,
+            Expr::col(camera::Column::StatusVersion).add(1),
+        )
         .filter(camera::Column::CameraId.eq(camera_id))
         .filter(camera::Column::Status.eq(CameraStatus::Online))
         .filter(
@@ -320,6 +335,10 @@ pub async fn mark_camera_up(
         .col_expr(camera::Column::IsActive, true.into())
         .col_expr(camera::Column::StatusMessage, Option::<String>::None.into())
         .col_expr(camera::Column::StatusChangedAt, Some(now).into())
+        .col_expr(
+            camera::Column::StatusVersion,
+            Expr::col(camera::Column::StatusVersion).add(1),
+        )
         .filter(camera::Column::CameraId.eq(camera_id))
         .filter(camera::Column::Status.eq(CameraStatus::Offline))
         .exec(db)
@@ -350,12 +369,23 @@ pub async fn record_visit(
         && previous.camera_id.as_deref() == Some(camera_id)
         && seen_at <= previous.ended_at + gap
     {
-        let ended_at = std::cmp::max(previous.ended_at, seen_at);
-        let sightings = previous.sightings.saturating_add(1);
-        let mut active: visit::ActiveModel = previous.into();
-        active.ended_at = Set(ended_at);
-        active.sightings = Set(sightings);
-        active.update(db).await?;
+        // One statement, not a read-modify-write: sightings at one visit from several
+        // writers at once each count (`ended_at` only ever moves later).
+        visit::Entity::update_many()
+            .col_expr(
+                visit::Column::EndedAt,
+                CaseStatement::new()
+                    .case(visit::Column::EndedAt.lt(seen_at), Expr::val(seen_at))
+                    .finally(Expr::col(visit::Column::EndedAt))
+                    .into(),
+            )
+            .col_expr(
+                visit::Column::Sightings,
+                Expr::col(visit::Column::Sightings).add(1),
+            )
+            .filter(visit::Column::Id.eq(previous.id))
+            .exec(db)
+            .await?;
         return Ok(());
     }
     visit::ActiveModel {

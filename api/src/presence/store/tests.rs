@@ -39,6 +39,8 @@ async fn database() -> (tempfile::TempDir, DatabaseConnection) {
         last_frame_at: Set(None),
         status_message: Set(None),
         status_changed_at: Set(None),
+        status_version: Set(0),
+        pinned_node: Set(None),
         ignore_regions: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
