@@ -35,7 +35,14 @@ pub enum DbSetupError {
 /// applies every pending migration.
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbSetupError> {
     let db = connect(url).await?;
-    Migrator::up(&db, None)
+    migrate(&db, url).await?;
+    Ok(db)
+}
+
+/// Applies every pending migration to `db` (opened from `url`, named in errors); on SQLite
+/// also checks that the file can be written.
+pub async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbSetupError> {
+    Migrator::up(db, None)
         .await
         .map_err(|source| DbSetupError::Migrate {
             url: redact_database_url(url),
@@ -53,7 +60,7 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbSetu
                 source,
             })?;
     }
-    Ok(db)
+    Ok(())
 }
 
 /// Opens the database at `url` without migrating.

@@ -9,6 +9,7 @@ use crate::{
     auth::TokenStore,
     cameras::CameraRegistry,
     clock::Clock,
+    cluster::membership::Cluster,
     config::Config,
     employees::EmployeeDirectory,
     events::EventBus,
@@ -43,6 +44,10 @@ pub struct AppState {
     pub live_encoder: Arc<LiveEncoder>,
     /// What MQTT and the webhooks delivered (for `/metrics`).
     pub integrations: Arc<crate::metrics::integrations::IntegrationCounters>,
+    /// This node in the cluster (a cluster of one on SQLite).
+    pub cluster: Arc<Cluster>,
+    /// Why the camera folder was not synced at start-up, if it was not (`/healthz` says).
+    pub folder_skipped: Option<Arc<str>>,
     /// Signs and checks the grants in live-view URLs. A key of this process's own until
     /// [`AppState::with_shared_grant_key`] loads the one every process shares.
     pub grants: Arc<crate::grants::Grants>,
@@ -57,11 +62,18 @@ impl AppState {
         Ok(self)
     }
 
+    /// Records why the camera folder was not synced at start-up.
+    pub fn with_folder_skipped(mut self, reason: Option<String>) -> Self {
+        self.folder_skipped = reason.map(Arc::from);
+        self
+    }
+
     pub fn new(
         config: Config,
         db: DatabaseConnection,
         clock: Arc<dyn Clock>,
         faces: Arc<FaceService>,
+        cluster: Arc<Cluster>,
     ) -> Self {
         let events = EventBus::default();
         // The schedule was checked when the configuration loaded.
@@ -98,6 +110,7 @@ impl AppState {
                 events.clone(),
                 config.recognition_settings(),
                 ai_status,
+                cluster.watch_holdings(),
             ),
             live_encoder: Arc::new(LiveEncoder::new(config.server.image_workers)),
             grants: Arc::new(crate::grants::Grants::random(
@@ -106,6 +119,8 @@ impl AppState {
             faces,
             attendance,
             integrations: Arc::default(),
+            cluster,
+            folder_skipped: None,
             config: Arc::new(config),
             db,
             clock,

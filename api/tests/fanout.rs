@@ -29,7 +29,15 @@ async fn one_execution_per_selection_and_role() {
     )
     .await
     .unwrap();
-    let app = AppState::new(config.clone(), database, Arc::new(SystemClock), faces);
+    let cluster =
+        api::cluster::membership::Cluster::single(api::cluster::identity::local(&config.cluster));
+    let app = AppState::new(
+        config.clone(),
+        database,
+        Arc::new(SystemClock),
+        faces,
+        cluster,
+    );
     let hub = SubscriptionHub::new(graphql::build_schema(app.clone(), &config.server));
     let viewer = Principal {
         token_id: Some(1),

@@ -8,6 +8,9 @@
 //! - `enabled`: optional, default true; false keeps the camera listed but not captured.
 //! - `ignore_regions`: optional, `[[x1, y1, x2, y2], …]` in fractions of the picture where
 //!   faces are ignored (see [`super::regions`]).
+//! - `node`: optional, the cluster node that alone reads the camera. A webcam or a file is
+//!   always read only by the node whose folder declares it (its file is there); a network
+//!   camera with no `node` moves between nodes.
 //!
 //! Any other key is an error: a misspelt key must not be ignored silently.
 
@@ -34,6 +37,20 @@ pub struct CameraFile {
     pub fps: f64,
     pub enabled: bool,
     pub ignore_regions: Vec<Region>,
+    /// The node that alone reads it, as the file says (None: the file does not say).
+    pub node: Option<String>,
+}
+
+impl CameraFile {
+    /// The node that alone may read this camera when `this_node` syncs the file: the one the
+    /// file names, else this node for a webcam or a file (readable only here), else none.
+    pub fn pinned_node(&self, this_node: &str) -> Option<String> {
+        match &self.node {
+            Some(node) => Some(node.clone()),
+            None if !vision::source::is_network(&self.stream_url) => Some(this_node.to_owned()),
+            None => None,
+        }
+    }
 }
 
 /// A camera file that cannot be used: the file, the field (where one is at fault), and why.
@@ -58,7 +75,7 @@ impl CameraFileError {
 const ID_KEYS: [&str; 2] = ["id", "camera_id"];
 const NAME_KEYS: [&str; 2] = ["name", "camera_name"];
 const URL_KEYS: [&str; 2] = ["rtsp_url", "stream_url"];
-const KNOWN_KEYS: [&str; 9] = [
+const KNOWN_KEYS: [&str; 10] = [
     "id",
     "camera_id",
     "name",
@@ -68,6 +85,7 @@ const KNOWN_KEYS: [&str; 9] = [
     "fps",
     "enabled",
     "ignore_regions",
+    "node",
 ];
 
 /// Reads and checks one camera file. At most [`MAX_FILE_BYTES`] are read, whatever the
@@ -171,6 +189,19 @@ pub fn parse(path: &Path, text: &str) -> Result<CameraFile, CameraFileError> {
                 .map_err(|e| field_error("ignore_regions", e))?
         }
     };
+    let node = match object.get("node") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(node)) => {
+            Some(validate::identifier("node", node).map_err(|e| field_error("node", e))?)
+        }
+        Some(other) => {
+            return Err(CameraFileError::new(
+                path,
+                Some("node"),
+                format!("expected a node id, found {other}"),
+            ));
+        }
+    };
     Ok(CameraFile {
         path: path.to_path_buf(),
         id,
@@ -179,6 +210,7 @@ pub fn parse(path: &Path, text: &str) -> Result<CameraFile, CameraFileError> {
         fps,
         enabled,
         ignore_regions,
+        node,
     })
 }
 

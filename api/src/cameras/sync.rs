@@ -82,7 +82,14 @@ pub fn read_folder(folder: &Path) -> (Vec<CameraFile>, Vec<CameraFileError>) {
 }
 
 /// Syncs the folder into the `cameras` table.
-pub async fn sync_folder(db: &DatabaseConnection, folder: &Path) -> Result<SyncReport, DbErr> {
+///
+/// `this_node` is the node syncing: a webcam or file camera is pinned to it (only it can
+/// read it), a camera whose file names a `node` to that one.
+pub async fn sync_folder(
+    db: &DatabaseConnection,
+    folder: &Path,
+    this_node: &str,
+) -> Result<SyncReport, DbErr> {
     let (files, errors) = read_folder(folder);
     let mut report = SyncReport {
         errors,
@@ -107,7 +114,7 @@ pub async fn sync_folder(db: &DatabaseConnection, folder: &Path) -> Result<SyncR
                     status_message: Set(None),
                     status_changed_at: Set(None),
                     status_version: Set(0),
-                    pinned_node: Set(None),
+                    pinned_node: Set(file.pinned_node(this_node)),
                     ignore_regions: Set(regions::to_column(&file.ignore_regions)),
                     created_at: Set(now),
                     updated_at: Set(now),
@@ -128,6 +135,7 @@ pub async fn sync_folder(db: &DatabaseConnection, folder: &Path) -> Result<SyncR
                     && existing.sample_fps == file.fps
                     && existing.enabled == file.enabled
                     && existing.ignore_regions == regions::to_column(&file.ignore_regions)
+                    && existing.pinned_node == file.pinned_node(this_node)
                     && existing.source == CameraSource::ConfigFile
                     && existing.config_path.as_deref() == Some(path.as_str());
                 if unchanged {
@@ -139,6 +147,7 @@ pub async fn sync_folder(db: &DatabaseConnection, folder: &Path) -> Result<SyncR
                 active.sample_fps = Set(file.fps);
                 active.enabled = Set(file.enabled);
                 active.ignore_regions = Set(regions::to_column(&file.ignore_regions));
+                active.pinned_node = Set(file.pinned_node(this_node));
                 active.source = Set(CameraSource::ConfigFile);
                 active.config_path = Set(Some(path));
                 active.updated_at = Set(now);

@@ -28,6 +28,15 @@ pub struct NodeIdentity {
     pub folder_digest: String,
 }
 
+/// A camera's lease as a camera task holds it: a status write of the task goes through only
+/// while this instance still holds the lease at this epoch (a node that lost a camera
+/// cannot mark it up after its new holder).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseClaim {
+    pub instance_id: String,
+    pub epoch: i64,
+}
+
 /// A lease this node holds after a tick: the camera (or the leader's jobs) and its epoch.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Held {

@@ -7,7 +7,14 @@
 //! - [`settings`]: the `[cluster]` section: node id, advertised URL, camera limit, lease.
 //! - [`rules`]: the pure decisions: fair share, which camera to give up, the self-fence, clocks.
 //! - [`leases`]: the rows in PostgreSQL: join, the tick (heartbeat, renew, take), leave.
+//! - [`identity`]: who this node is: its id, its advertised URL, its instance, its folder.
+//! - [`membership`]: [`membership::Cluster`]: the lease loop, and which cameras this node
+//!   reads and whether it leads, as watch channels.
+//! - [`view`]: the nodes and who reads which camera, as the API shows them.
 
+pub mod identity;
 pub mod leases;
+pub mod membership;
 pub mod rules;
 pub mod settings;
+pub mod view;

@@ -3,9 +3,20 @@
 
 use crate::config::Config;
 
-/// Runs the server until a stop signal.
+/// The exit status of a `serve` refused because another serves the same SQLite file.
+pub const EXIT_ALREADY_SERVING: i32 = 2;
+
+/// Runs the server until a stop signal. A second `serve` on one SQLite file exits with
+/// [`EXIT_ALREADY_SERVING`].
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    crate::app::run(config, shutdown_signal()).await
+    let result = crate::app::run(config, shutdown_signal()).await;
+    if let Err(error) = &result
+        && let Some(refused) = error.downcast_ref::<crate::app::startup::AlreadyServing>()
+    {
+        eprintln!("Error: {refused}");
+        std::process::exit(EXIT_ALREADY_SERVING);
+    }
+    result
 }
 
 /// Completes at SIGINT (Ctrl-C) or SIGTERM.

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use async_graphql::{Schema, SchemaBuilder, dataloader::DataLoader};
 
 use crate::{clock::Clock, server::settings::ServerSection, state::AppState};
-use loaders::{CameraLoader, ConsentLoader, EmployeeLoader, FaceCountLoader};
+use loaders::{CameraLoader, CameraNodeLoader, ConsentLoader, EmployeeLoader, FaceCountLoader};
 use mutation::MutationRoot;
 use query::QueryRoot;
 use subscription::SubscriptionRoot;
@@ -71,6 +71,10 @@ pub fn build_schema(state: AppState, config: &ServerSection) -> AppSchema {
         ))
         .data(DataLoader::new(
             ConsentLoader(state.db.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            CameraNodeLoader(state.clone()),
             tokio::spawn,
         ))
         .data::<Arc<dyn Clock>>(state.clock.clone())

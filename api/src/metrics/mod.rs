@@ -4,6 +4,11 @@
 //! webhook deliveries where those are configured.
 //!
 //! - [`integrations`]: the counters the MQTT and webhook tasks keep.
+//! - [`cluster`](mod@cluster): this node in the cluster: its id, leases, leadership, clock.
+//!
+//! In a cluster, per-camera counters cover the cameras this node reads now, and gauges read
+//! from the database (`hadir_camera_online`) come from the leader only, so that a sum over
+//! the nodes counts each camera once.
 
 use std::{
     fmt::Write as _,
@@ -18,6 +23,7 @@ use crate::{
     state::AppState,
 };
 
+pub mod cluster;
 pub mod integrations;
 
 fn integration_metrics(out: &mut String, app: &AppState) {
@@ -146,7 +152,9 @@ pub async fn render(app: &AppState) -> String {
         out,
         "# HELP hadir_camera_online Whether the camera delivers frames (1) or not (0).\n# TYPE hadir_camera_online gauge"
     );
-    if let Ok(cameras) = camera::Entity::find().all(&app.db).await {
+    if app.cluster.is_leader()
+        && let Ok(cameras) = camera::Entity::find().all(&app.db).await
+    {
         for c in cameras {
             let online = u8::from(c.status == camera::CameraStatus::Online);
             let _ = writeln!(
@@ -167,11 +175,12 @@ pub async fn render(app: &AppState) -> String {
         app.events.subscriber_count()
     );
     integration_metrics(&mut out, app);
+    cluster::render(&mut out, &app.cluster);
     out
 }
 
 /// A label value as the text format wants it.
-fn escape(value: &str) -> String {
+pub(crate) fn escape(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")

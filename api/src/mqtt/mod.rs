@@ -278,6 +278,16 @@ impl MqttBridge {
     /// Says `offline` and disconnects (a clean stop: the last will is for crashes), waiting
     /// up to [`MQTT_STOP_TIMEOUT`] for both to be written.
     pub async fn stop(self) {
+        self.close(true).await;
+    }
+
+    /// Disconnects without saying `offline`: another node (the new leader) publishes from
+    /// now on, and says `online` itself.
+    pub async fn hand_over(self) {
+        self.close(false).await;
+    }
+
+    async fn close(self, say_offline: bool) {
         let Self {
             client,
             settings,
@@ -286,9 +296,11 @@ impl MqttBridge {
         } = self;
         let abort = connection.abort_handle();
         let _ = tokio::time::timeout(MQTT_STOP_TIMEOUT, async {
-            let _ = client
-                .publish(settings.topic("status"), QoS::AtLeastOnce, true, "offline")
-                .await;
+            if say_offline {
+                let _ = client
+                    .publish(settings.topic("status"), QoS::AtLeastOnce, true, "offline")
+                    .await;
+            }
             let _ = client.disconnect().await;
             // The connection ends once it has written the DISCONNECT (after the `offline`).
             let _ = connection.await;

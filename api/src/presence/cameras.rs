@@ -8,6 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use super::{engine::PresenceEngine, rules, store};
 use crate::{
     clock::to_stored_precision,
+    cluster::leases::LeaseClaim,
     error::{AppError, AppResult},
     events::{Event, NotificationRecord},
 };
@@ -19,6 +20,18 @@ impl PresenceEngine {
         &self,
         camera_id: &str,
         at: Option<DateTime<Utc>>,
+    ) -> AppResult<camera::Model> {
+        self.camera_frame_under(camera_id, at, None).await
+    }
+
+    /// As [`Self::camera_frame`], from a camera task reading under a lease (`claim`): written
+    /// only while the lease is still this instance's at that epoch, so a node that lost the
+    /// camera never marks it up after its new holder. Refused when the claim lapsed.
+    pub async fn camera_frame_under(
+        &self,
+        camera_id: &str,
+        at: Option<DateTime<Utc>>,
+        claim: Option<&LeaseClaim>,
     ) -> AppResult<camera::Model> {
         let now = self.clock.now();
         let at = to_stored_precision(at.unwrap_or(now));
@@ -34,9 +47,14 @@ impl PresenceEngine {
             .ok_or_else(|| AppError::not_found("camera", camera_id))?;
         let _guard = self.write_guard().await;
         let txn = self.db.begin().await?;
-        store::touch_camera(&txn, camera_id, at).await?;
+        if !store::touch_camera(&txn, camera_id, at, claim).await? {
+            txn.rollback().await?;
+            return Err(AppError::Refused(format!(
+                "camera {camera_id:?}: this node no longer holds its lease"
+            )));
+        }
         let came_up = before.status != CameraStatus::Online
-            && store::mark_camera_up(&txn, camera_id, now).await?;
+            && store::mark_camera_up(&txn, camera_id, now, claim).await?;
         let notification = if came_up && before.last_frame_at.is_some() {
             let message = format!(
                 "Camera {} ({}) delivers frames again",
@@ -102,7 +120,16 @@ impl PresenceEngine {
         now: DateTime<Utc>,
     ) -> AppResult<Option<NotificationRecord>> {
         let silence = rules::humanize_duration(self.settings.camera_timeout);
-        let status_message = format!("no frame for {silence}");
+        // In a cluster: a camera nobody holds is down for that reason, said so.
+        let unheld = self.db.get_database_backend() == sea_orm::DbBackend::Postgres
+            && store::camera_holder(&self.db, &camera.camera_id)
+                .await?
+                .is_none();
+        let status_message = if unheld {
+            format!("no frame for {silence}: no hadir node holds it")
+        } else {
+            format!("no frame for {silence}")
+        };
         let _guard = self.write_guard().await;
         let txn = self.db.begin().await?;
         if !store::mark_camera_down(&txn, &camera.camera_id, cutoff, &status_message, now).await? {
@@ -114,7 +141,7 @@ impl PresenceEngine {
             .map(|t| format!(" since {}", t.format("%Y-%m-%d %H:%M:%S UTC")))
             .unwrap_or_default();
         let message = format!(
-            "Camera {} ({}) is down: no frame for {silence}{since}",
+            "Camera {} ({}) is down: {status_message}{since}",
             camera.camera_name, camera.camera_id
         );
         let notification = store::insert_notification(

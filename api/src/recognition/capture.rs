@@ -10,7 +10,7 @@ use std::{
 use vision::source::{self, SourceError, SourceOptions};
 
 use super::{counters::CameraCounters, mailbox::Mailbox};
-use crate::{backoff::Backoff, presence::PresenceEngine};
+use crate::{backoff::Backoff, cluster::leases::LeaseClaim, presence::PresenceEngine};
 
 /// The longest a camera's `last_frame_at` goes unwritten while its frames come: each frame
 /// does not need a database write to show the camera is alive. Also at most a third of
@@ -37,6 +37,8 @@ pub struct Capture {
     pub source_options: SourceOptions,
     pub engine: Arc<PresenceEngine>,
     pub counters: Arc<CameraCounters>,
+    /// The lease this task reads under (None: a cluster of one).
+    pub claim: Option<LeaseClaim>,
 }
 
 impl Capture {
@@ -49,6 +51,7 @@ impl Capture {
             source_options,
             engine,
             counters,
+            claim,
         } = self;
         let mut backoff = Backoff::new(RECONNECT_MIN, RECONNECT_MAX);
         let mut last_problem: Option<String> = None;
@@ -70,7 +73,9 @@ impl Capture {
                                 }
                                 if last_touch.is_none_or(|t| t.elapsed() >= touch_every) {
                                     last_touch = Some(Instant::now());
-                                    if let Err(error) = engine.camera_frame(&camera_id, None).await
+                                    if let Err(error) = engine
+                                        .camera_frame_under(&camera_id, None, claim.as_ref())
+                                        .await
                                     {
                                         tracing::warn!(%camera_id, %error, "cannot record the camera's frame");
                                     }

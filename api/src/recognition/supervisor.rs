@@ -30,6 +30,7 @@ use super::{
 };
 use crate::{
     cameras::regions,
+    cluster::{leases::LeaseClaim, membership::Holdings},
     events::{Event, EventBus},
     faces::FaceService,
     presence::PresenceEngine,
@@ -64,6 +65,8 @@ struct Running {
     sample_fps: f64,
     /// The column as the task started with it (a change restarts the task).
     ignore_regions: Option<String>,
+    /// The lease it reads under (a new epoch restarts the task).
+    claim: Option<LeaseClaim>,
 }
 
 impl Drop for Running {
@@ -90,6 +93,8 @@ pub struct CameraSupervisor {
     ai_status: AiStatusHandle,
     counters: Mutex<HashMap<String, Arc<CameraCounters>>>,
     live: Mutex<HashMap<String, watch::Sender<Option<Arc<LiveFrame>>>>>,
+    /// The cameras this node reads (every camera, for a cluster of one).
+    holdings: watch::Receiver<Holdings>,
 }
 
 impl CameraSupervisor {
@@ -100,6 +105,7 @@ impl CameraSupervisor {
         events: EventBus,
         settings: CameraTaskSettings,
         ai_status: AiStatusHandle,
+        holdings: watch::Receiver<Holdings>,
     ) -> Arc<Self> {
         Arc::new(Self {
             db,
@@ -113,6 +119,7 @@ impl CameraSupervisor {
             ai_status,
             counters: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
+            holdings,
         })
     }
 
@@ -135,13 +142,15 @@ impl CameraSupervisor {
         self.live_sender(camera_id).borrow().clone()
     }
 
-    /// Every camera's counters, by id.
+    /// The counters of every camera this node reads now, by id.
     pub fn all_counters(&self) -> Vec<(String, Arc<CameraCounters>)> {
+        let holdings = self.holdings.borrow().clone();
         let mut all: Vec<_> = self
             .counters
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
+            .filter(|(id, _)| holdings.holds(id))
             .map(|(id, c)| (id.clone(), c.clone()))
             .collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
@@ -158,22 +167,32 @@ impl CameraSupervisor {
             .clone()
     }
 
-    /// Starts a task for every enabled camera, then follows camera changes until the server
-    /// stops (the composition root runs this, and [`Self::stop_all`] after it).
+    /// Starts a task for every enabled camera this node holds, then follows camera changes
+    /// and what this node holds until the server stops (the composition root runs this, and
+    /// [`Self::stop_all`] after it).
     pub async fn run(self: Arc<Self>) {
         let mut changes = self.events.subscribe();
+        let mut holdings = self.holdings.clone();
         self.sync_all().await;
         loop {
-            match changes.recv().await {
-                Ok(event) => {
-                    if let Event::CameraChanged { .. } = &*event {
+            tokio::select! {
+                change = changes.recv() => match change {
+                    Ok(event) => {
+                        if let Event::CameraChanged { .. } = &*event {
+                            self.sync_all().await;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                         self.sync_all().await;
                     }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+                held = holdings.changed() => {
+                    if held.is_err() {
+                        return;
+                    }
                     self.sync_all().await;
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
     }
@@ -191,9 +210,10 @@ impl CameraSupervisor {
         stopped.len()
     }
 
-    /// Makes the running tasks match the enabled cameras in the database.
+    /// Makes the running tasks match the enabled cameras in the database that this node
+    /// holds.
     pub async fn sync_all(self: &Arc<Self>) {
-        let cameras = match camera::Entity::find()
+        let mut cameras = match camera::Entity::find()
             .filter(camera::Column::Enabled.eq(true))
             .all(&self.db)
             .await
@@ -204,6 +224,8 @@ impl CameraSupervisor {
                 return;
             }
         };
+        let holdings = self.holdings.borrow().clone();
+        cameras.retain(|c| holdings.holds(&c.camera_id));
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         running.retain(|id, task| {
             cameras.iter().any(|c| {
@@ -211,6 +233,7 @@ impl CameraSupervisor {
                     && c.rtsp_url == task.stream_url
                     && c.sample_fps == task.sample_fps
                     && c.ignore_regions == task.ignore_regions
+                    && holdings.claim(id) == task.claim
             })
         });
         for camera in cameras {
@@ -218,7 +241,7 @@ impl CameraSupervisor {
                 continue;
             }
             tracing::info!(camera_id = %camera.camera_id, "starting the camera task");
-            let task = self.start(&camera);
+            let task = self.start(&camera, holdings.claim(&camera.camera_id));
             running.insert(camera.camera_id.clone(), task);
         }
         let cameras = running.len();
@@ -226,7 +249,7 @@ impl CameraSupervisor {
         self.ai_status.set(AiStatus::of(&self.faces, cameras));
     }
 
-    fn start(self: &Arc<Self>, camera: &camera::Model) -> Running {
+    fn start(self: &Arc<Self>, camera: &camera::Model, claim: Option<LeaseClaim>) -> Running {
         let (mailbox, inbox) = mailbox();
         let counters = self.counters(&camera.camera_id);
         let capture = Capture {
@@ -236,6 +259,7 @@ impl CameraSupervisor {
             source_options: self.source_options,
             engine: self.engine.clone(),
             counters: counters.clone(),
+            claim: claim.clone(),
         };
         let analyser = Analyser::new(
             camera.camera_id.clone(),
@@ -261,6 +285,7 @@ impl CameraSupervisor {
             stream_url: camera.rtsp_url.clone(),
             sample_fps: camera.sample_fps,
             ignore_regions: camera.ignore_regions.clone(),
+            claim,
         }
     }
 }

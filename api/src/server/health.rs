@@ -47,9 +47,11 @@ pub async fn metrics_text(
 /// How long `/healthz` waits for the database before it says 503.
 pub const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// `GET /healthz`: 200 when the database answers within [`HEALTH_TIMEOUT`], else 503. The database's error is shown
-/// only to a caller with a valid token (it may name hosts and users); anonymous callers
-/// learn that it is unavailable.
+/// `GET /healthz`: 200 when the database answers within [`HEALTH_TIMEOUT`] and (in a
+/// cluster) this node renews its leases, else 503; with this node's place in the cluster, and
+/// why the camera folder was not synced if it was not. The database's error is shown only to
+/// a caller with a valid token (it may name hosts and users); anonymous callers learn that
+/// it is unavailable.
 pub async fn healthz(
     State(state): State<HttpState>,
     ClientPeer(peer): ClientPeer,
@@ -62,8 +64,33 @@ pub async fn healthz(
                 "no answer within {HEALTH_TIMEOUT:?}"
             )))
         });
+    let cluster = &state.app.cluster;
+    let renewing = cluster.renewing();
+    let cluster_part = serde_json::json!({
+        "node": cluster.identity.node_id,
+        "leader": cluster.is_leader(),
+        "leases": if renewing { "renewed" } else { "not renewed" },
+        "cameras": cluster.counters.cameras_held.load(std::sync::atomic::Ordering::Relaxed),
+    });
+    let folder = state.app.folder_skipped.as_deref();
     match ping {
-        Ok(()) => Json(serde_json::json!({ "status": "ok", "database": "ok" })).into_response(),
+        Ok(()) if renewing => {
+            let mut body =
+                serde_json::json!({ "status": "ok", "database": "ok", "cluster": cluster_part });
+            if let Some(reason) = folder {
+                body["camera_folder"] = serde_json::json!({ "synced": false, "reason": reason });
+            }
+            Json(body).into_response()
+        }
+        Ok(()) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({
+                "status": "degraded",
+                "database": "ok",
+                "cluster": cluster_part,
+            })),
+        )
+            .into_response(),
         Err(error) => {
             tracing::warn!(%error, "health check: the database does not answer");
             let ip = state.gate.client(peer, &headers);

@@ -9,7 +9,7 @@ use crate::{
     auth::Principal,
     graphql::{
         guard::RoleGuard,
-        types::{AiStatus, ApiToken, Date, Me},
+        types::{AiStatus, ApiToken, ClusterNode, Date, Me},
     },
     state::AppState,
 };
@@ -39,6 +39,20 @@ pub struct Site {
 
 #[Object]
 impl SystemQuery {
+    /// The nodes of the cluster (several `hadir serve` on one PostgreSQL; on SQLite the one
+    /// server), by id, dead ones too until they are purged, with the cameras each reads.
+    #[graphql(guard = "RoleGuard::read()")]
+    async fn cluster_nodes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ClusterNode>> {
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(crate::cluster::view::nodes(&state.db, &state.cluster)
+            .await
+            .map_err(crate::error::AppError::from)
+            .extend()?
+            .into_iter()
+            .map(ClusterNode::from)
+            .collect())
+    }
+
     /// The server's date and time (for the dashboard's header; no database involved).
     #[graphql(guard = "RoleGuard::read()")]
     async fn server_time(&self, ctx: &Context<'_>) -> DateTime<Utc> {

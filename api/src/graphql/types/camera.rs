@@ -4,7 +4,10 @@ use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::camera;
 
-use crate::{auth::Principal, cameras::regions, redact};
+use async_graphql::dataloader::DataLoader;
+
+use super::cluster::ClusterNode;
+use crate::{auth::Principal, cameras::regions, graphql::loaders::nodes::CameraNodeLoader, redact};
 
 /// Whether a camera delivers frames.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -93,6 +96,13 @@ impl Camera {
     /// the server's).
     async fn config_path(&self, ctx: &Context<'_>) -> Option<String> {
         self.config_path_on_server.clone().filter(|_| is_admin(ctx))
+    }
+
+    /// The node reading it now; null when no node does (disabled, or no node has room).
+    async fn node(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ClusterNode>> {
+        ctx.data_unchecked::<DataLoader<CameraNodeLoader>>()
+            .load_one(self.camera_id.to_string())
+            .await
     }
 }
 

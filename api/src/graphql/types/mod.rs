@@ -3,6 +3,7 @@
 pub mod ai_status;
 pub mod attendance;
 pub mod camera;
+pub mod cluster;
 pub mod employee;
 pub mod notification;
 pub mod receipt;
@@ -11,6 +12,7 @@ pub mod token;
 pub use ai_status::{AiState, AiStatus};
 pub use attendance::{AttendanceLog, AttendanceStatus, AttendanceSummary, Date, Visit};
 pub use camera::{Camera, CameraSource, CameraStatus};
+pub use cluster::ClusterNode;
 pub use employee::{
     ChangeKind, Detection, Employee, EmployeeChange, Presence, PresenceStatus, PresenceSummary,
 };
