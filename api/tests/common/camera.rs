@@ -57,6 +57,50 @@ pub struct Camera {
     showing: Arc<Mutex<Vec<u8>>>,
     server: Option<JoinHandle<()>>,
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// Clients streaming now, the most there ever were at once, and every one so far.
+    pub clients: Arc<ClientCount>,
+}
+
+/// How many clients a test camera streams to.
+#[derive(Debug, Default)]
+pub struct ClientCount {
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+    total: std::sync::atomic::AtomicUsize,
+}
+
+impl ClientCount {
+    /// Clients streaming now.
+    pub fn now(&self) -> usize {
+        self.now.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The most clients there ever were at once.
+    pub fn most(&self) -> usize {
+        self.most.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Every client so far.
+    pub fn total(&self) -> usize {
+        self.total.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn enter(self: &Arc<Self>) -> ClientGuard {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.now.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        self.total.fetch_add(1, SeqCst);
+        ClientGuard(self.clone())
+    }
+}
+
+/// One client streaming; counted out when dropped.
+struct ClientGuard(Arc<ClientCount>);
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Camera {
@@ -68,12 +112,16 @@ impl Camera {
         let frames = showing.clone();
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let clients = connections.clone();
+        let count = Arc::new(ClientCount::default());
+        let counting = count.clone();
         let server = tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
                 let frames = frames.clone();
+                let counting = counting.clone();
                 clients.lock().unwrap().push(tokio::spawn(async move {
                     let mut request = [0u8; 2048];
                     let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+                    let _client = counting.enter();
                     let head = "HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=frame\r\nCache-Control: no-cache\r\n\r\n";
                     if socket.write_all(head.as_bytes()).await.is_err() {
                         return;
@@ -100,6 +148,7 @@ impl Camera {
             showing,
             server: Some(server),
             connections,
+            clients: count,
         }
     }
 

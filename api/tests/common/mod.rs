@@ -138,6 +138,10 @@ pub struct ServerOptions {
     pub extra_env: Vec<(String, String)>,
     /// Set `HADIR_ADMIN_TOKEN` to [`ADMIN_TOKEN`] (false: the server must make its own).
     pub bootstrap_admin: bool,
+    /// `HADIR_NODE_ID` (None: the host name, as in production).
+    pub node_id: Option<String>,
+    /// `HADIR_LEASE_SECS` (None: the default).
+    pub lease_secs: Option<u64>,
 }
 
 impl ServerOptions {
@@ -165,6 +169,8 @@ impl Default for ServerOptions {
             camera_dir: None,
             extra_env: Vec::new(),
             bootstrap_admin: true,
+            node_id: None,
+            lease_secs: None,
         }
     }
 }
@@ -198,7 +204,9 @@ pub fn write_camera_folder(root: &Path) -> PathBuf {
 }
 
 impl TestServer {
-    pub fn start(db: &TestDb, options: &ServerOptions) -> Self {
+    /// The `hadir serve` command [`TestServer::start`] runs, and the file its log (stderr)
+    /// goes to: for a test that expects the start to fail.
+    pub fn serve_command(db: &TestDb, options: &ServerOptions) -> (Command, PathBuf) {
         let camera_dir = options
             .camera_dir
             .clone()
@@ -235,9 +243,20 @@ impl TestServer {
         if options.bootstrap_admin {
             command.env("HADIR_ADMIN_TOKEN", ADMIN_TOKEN);
         }
+        if let Some(node_id) = &options.node_id {
+            command.env("HADIR_NODE_ID", node_id);
+        }
+        if let Some(lease) = options.lease_secs {
+            command.env("HADIR_LEASE_SECS", lease.to_string());
+        }
         for (key, value) in &options.extra_env {
             command.env(key, value);
         }
+        (command, log_path)
+    }
+
+    pub fn start(db: &TestDb, options: &ServerOptions) -> Self {
+        let (mut command, log_path) = Self::serve_command(db, options);
         let mut child = command.spawn().expect("start hadir");
         let stdout = child.stdout.take().expect("stdout");
         let (sender, receiver) = mpsc::channel();
