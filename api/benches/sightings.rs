@@ -45,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
             })
             .await?;
     }
-    let cameras = CameraRegistry::new(database.clone(), events.clone());
+    let cameras = CameraRegistry::new(database.clone(), events.clone(), "hadir");
     for i in 0..CAMERAS {
         cameras
             .create(NewCamera {
@@ -55,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
                 sample_fps: None,
                 enabled: None,
                 ignore_regions: None,
+                pinned_node: None,
             })
             .await?;
     }

@@ -46,6 +46,8 @@ pub struct AppState {
     pub integrations: Arc<crate::metrics::integrations::IntegrationCounters>,
     /// This node in the cluster (a cluster of one on SQLite).
     pub cluster: Arc<Cluster>,
+    /// The cluster's key, which signs requests between nodes (None: a cluster of one).
+    pub node_key: Option<crate::cluster::signing::NodeKey>,
     /// Why the camera folder was not synced at start-up, if it was not (`/healthz` says).
     pub folder_skipped: Option<Arc<str>>,
     /// Signs and checks the grants in live-view URLs. A key of this process's own until
@@ -59,6 +61,23 @@ impl AppState {
         self.grants = Arc::new(
             crate::grants::Grants::load(&self.db, self.config.server.live_grant_lifetime()).await?,
         );
+        Ok(self)
+    }
+
+    /// In a cluster on PostgreSQL: loads the key every node shares and feeds the live views
+    /// of cameras other nodes read from those nodes.
+    pub async fn with_cluster_key(mut self) -> anyhow::Result<Self> {
+        if !self.cluster.is_shared() {
+            return Ok(self);
+        }
+        let key = crate::cluster::signing::NodeKey::load(&self.db).await?;
+        self.live_cameras
+            .set_proxy(crate::cluster::proxy::LiveProxy::new(
+                self.db.clone(),
+                key.clone(),
+                self.cluster.identity.node_id.clone(),
+            )?);
+        self.node_key = Some(key);
         Ok(self)
     }
 
@@ -99,7 +118,7 @@ impl AppState {
         );
         Self {
             employees: EmployeeDirectory::new(db.clone(), events.clone()),
-            cameras: CameraRegistry::new(db.clone(), events.clone()),
+            cameras: CameraRegistry::new(db.clone(), events.clone(), &cluster.identity.node_id),
             notifications: Notifications::new(db.clone(), events.clone()),
             tokens: TokenStore::new(db.clone(), config.admin_token.as_deref()),
             ai_status: ai_status.clone(),
@@ -121,6 +140,7 @@ impl AppState {
             integrations: Arc::default(),
             cluster,
             folder_skipped: None,
+            node_key: None,
             config: Arc::new(config),
             db,
             clock,

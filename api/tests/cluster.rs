@@ -21,6 +21,10 @@ use common::{
 };
 use serde_json::{Value, json};
 
+/// The tests here run one at a time: each starts several servers, and their timings
+/// (failover, frames within seconds) hold on a quiet machine, not beside each other.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The lease the nodes run with here.
 const LEASE_SECS: u64 = 3;
 /// The camera timeout the nodes run with here (a lease fits twice and more).
@@ -152,6 +156,7 @@ async fn camera_down_rows(server: &TestServer) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cameras_spread_fail_over_and_follow_one_leader() {
+    let _serial = SERIAL.lock().await;
     let Some(db) = TestDb::create(Backend::Postgres, "cluster_spread") else {
         return;
     };
@@ -306,6 +311,7 @@ async fn cameras_spread_fail_over_and_follow_one_leader() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_ups_race_and_node_ids_are_one_process_each() {
+    let _serial = SERIAL.lock().await;
     let Some(db) = TestDb::create(Backend::Postgres, "cluster_start_up") else {
         return;
     };
@@ -403,6 +409,7 @@ async fn health(server: &TestServer) -> (u16, Value) {
 
 #[tokio::test]
 async fn a_second_serve_on_one_sqlite_file_is_refused() {
+    let _serial = SERIAL.lock().await;
     let db = TestDb::create(Backend::Sqlite, "cluster_sqlite_lock").unwrap();
     let first = TestServer::start(&db, &ServerOptions::default());
     let (mut command, log) = TestServer::serve_command(&db, &ServerOptions::default());
@@ -439,4 +446,178 @@ async fn a_second_serve_on_one_sqlite_file_is_refused() {
         String::from_utf8_lossy(&output.stderr)
     );
     drop(first);
+}
+
+/// `GET path` on `server` with the admin token: status and body.
+async fn get_bytes(server: &TestServer, path: &str) -> (u16, Vec<u8>) {
+    let response = server
+        .http
+        .get(server.url(path))
+        .bearer_auth(ADMIN_TOKEN)
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .expect("an answer");
+    let status = response.status().as_u16();
+    (status, response.bytes().await.unwrap_or_default().to_vec())
+}
+
+/// Reads `live.mjpeg` of `camera` on `server` in the background, counting its parts.
+async fn watch_parts(
+    server: &TestServer,
+    camera: &str,
+) -> (
+    Arc<std::sync::atomic::AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
+    let mut response = server
+        .http
+        .get(server.url(&format!("/cameras/{camera}/live.mjpeg?fps=5")))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("live.mjpeg answers");
+    assert_eq!(response.status().as_u16(), 200);
+    let parts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counting = parts.clone();
+    let reader = tokio::spawn(async move {
+        let mut tail: Vec<u8> = Vec::new();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            tail.extend_from_slice(&chunk);
+            let text = String::from_utf8_lossy(&tail).into_owned();
+            let found = text.matches("--hadirframe").count();
+            counting.fetch_add(found, std::sync::atomic::Ordering::SeqCst);
+            // Keep what might be the start of a boundary split between chunks.
+            let keep = tail.len().saturating_sub(16);
+            if found > 0 {
+                tail.clear();
+            } else {
+                tail.drain(..keep);
+            }
+        }
+    });
+    (parts, reader)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_video_from_any_node() {
+    let _serial = SERIAL.lock().await;
+    let Some(db) = TestDb::create(Backend::Postgres, "cluster_video") else {
+        return;
+    };
+    let folder = shared_folder(&db);
+    let cameras = start_cameras(1).await;
+    // a reads nothing (API only): every camera is another node's.
+    let a = TestServer::start(
+        &db,
+        &ServerOptions {
+            extra_env: vec![("HADIR_MAX_CAMERAS".into(), "0".into())],
+            ..node("a", &folder)
+        },
+    );
+    let mut b = TestServer::start(&db, &node("b", &folder));
+    a.gql(
+        ADMIN_TOKEN,
+        "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
+        json!({ "i": {
+            "cameraId": "C0", "name": "Hall", "sampleFps": 2.0,
+            "streamUrl": format!("http://127.0.0.1:{}/video.mjpg", cameras[0].port),
+        } }),
+    )
+    .await;
+    eventually(Duration::from_secs(20), "b reads C0", || async {
+        let now = owners(&a).await;
+        (now["C0"].0.as_deref() == Some("b") && now["C0"].1.is_some()).then_some(())
+    })
+    .await;
+
+    // A snapshot on a is the camera's picture, at its size.
+    let own = eventually(Duration::from_secs(10), "a snapshot on b", || async {
+        let (status, own) = get_bytes(&b, "/cameras/C0/snapshot.jpg").await;
+        (status == 200).then_some(own)
+    })
+    .await;
+    let (status, relayed) = get_bytes(&a, "/cameras/C0/snapshot.jpg").await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&relayed));
+    let (own, relayed) = (
+        image::load_from_memory(&own).expect("a JPEG from b"),
+        image::load_from_memory(&relayed).expect("a JPEG from a"),
+    );
+    assert_eq!(
+        (relayed.width(), relayed.height()),
+        (own.width(), own.height())
+    );
+    assert_eq!((relayed.width(), relayed.height()), (1280, 720));
+
+    // live.mjpeg on a: three parts within 5 s.
+    let (parts, reader) = watch_parts(&a, "C0").await;
+    eventually(Duration::from_secs(5), "three parts on a", || async {
+        (parts.load(std::sync::atomic::Ordering::SeqCst) >= 3).then_some(())
+    })
+    .await;
+    // videoFrames on a.
+    let client = a.ws(ADMIN_TOKEN).await;
+    let mut frames = common::camera::subscribe_to(
+        &client,
+        "subscription { videoFrames(cameraId: \"C0\", maxFps: 2) { width height } }",
+    )
+    .await;
+    let frame = common::next_event(&mut frames, Duration::from_secs(10)).await;
+    assert_eq!(frame["videoFrames"]["width"], 1280, "{frame}");
+    // Only one upstream per camera and node, whatever the viewers: b's camera still has one
+    // client (b), and a reads from b.
+    assert_eq!(cameras[0].clients.now(), 1);
+
+    // b dies; c takes the camera; the same stream on a goes on.
+    let c = TestServer::start(&db, &node("c", &folder));
+    b.kill();
+    eventually(Duration::from_secs(15), "c reads C0", || async {
+        (owners(&a).await["C0"].0.as_deref() == Some("c")).then_some(())
+    })
+    .await;
+    let seen = parts.load(std::sync::atomic::Ordering::SeqCst);
+    eventually(
+        Duration::from_secs(15),
+        "a new part from c on a",
+        || async { (parts.load(std::sync::atomic::Ordering::SeqCst) > seen).then_some(()) },
+    )
+    .await;
+    assert!(!reader.is_finished(), "the viewer's stream was never cut");
+    reader.abort();
+
+    // A node that cannot be reached at its advertised URL: its camera's video on a is a 502
+    // naming it; nothing else is affected.
+    let x = TestServer::start(
+        &db,
+        &ServerOptions {
+            extra_env: vec![("HADIR_ADVERTISE_URL".into(), "http://127.0.0.1:9".into())],
+            ..node("x", &folder)
+        },
+    );
+    let more = start_cameras(1).await;
+    a.gql(
+        ADMIN_TOKEN,
+        "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId pinnedNode } }",
+        json!({ "i": {
+            "cameraId": "PINNED", "name": "Back door", "pinnedNode": "x",
+            "streamUrl": format!("http://127.0.0.1:{}/video.mjpg", more[0].port),
+        } }),
+    )
+    .await;
+    eventually(Duration::from_secs(20), "x reads PINNED", || async {
+        (owners(&a).await["PINNED"].0.as_deref() == Some("x")).then_some(())
+    })
+    .await;
+    let (status, body) = get_bytes(&a, "/cameras/PINNED/snapshot.jpg").await;
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("node x"), "names the node: {body}");
+    let (status, body) = get_bytes(&a, "/cameras/C0/snapshot.jpg").await;
+    assert_eq!(
+        status,
+        200,
+        "the other camera is unaffected: {}",
+        String::from_utf8_lossy(&body)
+    );
+    drop((c, x));
 }

@@ -65,7 +65,7 @@ async fn world(backend: Backend, name: &str, employees: usize) -> Option<World> 
             .await
             .expect("employee");
     }
-    let cameras = CameraRegistry::new(db.clone(), events.clone());
+    let cameras = CameraRegistry::new(db.clone(), events.clone(), "hadir");
     for id in ["CAM1", "CAM2"] {
         cameras
             .create(NewCamera {
@@ -75,6 +75,7 @@ async fn world(backend: Backend, name: &str, employees: usize) -> Option<World> 
                 sample_fps: None,
                 enabled: None,
                 ignore_regions: None,
+                pinned_node: None,
             })
             .await
             .expect("camera");

@@ -32,7 +32,7 @@ async fn setup(backend: Backend, name: &str) -> Option<(TestDb, DatabaseConnecti
     let test_db = TestDb::create(backend, name)?;
     let database = db::connect_and_migrate(&test_db.url).await.unwrap();
     let events = EventBus::default();
-    CameraRegistry::new(database.clone(), events.clone())
+    CameraRegistry::new(database.clone(), events.clone(), "hadir")
         .create(NewCamera {
             camera_id: "CAM1".into(),
             name: "Lobby".into(),
@@ -40,6 +40,7 @@ async fn setup(backend: Backend, name: &str) -> Option<(TestDb, DatabaseConnecti
             sample_fps: None,
             enabled: None,
             ignore_regions: None,
+            pinned_node: None,
         })
         .await
         .unwrap();

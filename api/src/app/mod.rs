@@ -90,7 +90,10 @@ async fn build_state(
     AppState::new(config, database, Arc::new(SystemClock), faces, cluster)
         .with_shared_grant_key()
         .await
-        .context("cannot read or make the key that signs live-view grants")
+        .context("cannot read or make the key that signs live-view grants")?
+        .with_cluster_key()
+        .await
+        .context("cannot read or make the key that signs requests between nodes")
 }
 
 /// This node in the cluster: on PostgreSQL it joins (waiting up to a lease for a crashed

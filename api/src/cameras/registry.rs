@@ -26,6 +26,9 @@ pub struct NewCamera {
     pub enabled: Option<bool>,
     /// Where faces are ignored (see [`super::regions`]); none when absent.
     pub ignore_regions: Option<Vec<Vec<f64>>>,
+    /// The node that alone reads it (None: any node; a webcam or a file: the node that
+    /// creates it, where it is).
+    pub pinned_node: Option<String>,
 }
 
 /// Changes to a camera; absent fields stay as they are.
@@ -38,6 +41,8 @@ pub struct CameraPatch {
     pub enabled: Option<bool>,
     /// Replaces the regions (`[]` or null: none).
     pub ignore_regions: Patch<Vec<Vec<f64>>>,
+    /// [`Patch::Clear`]: any node may read it (a webcam or a file: this node).
+    pub pinned_node: Patch<String>,
 }
 
 /// The camera service.
@@ -45,11 +50,27 @@ pub struct CameraPatch {
 pub struct CameraRegistry {
     db: DatabaseConnection,
     events: EventBus,
+    /// This node's id: a webcam or file camera created here is pinned to it.
+    node_id: std::sync::Arc<str>,
+}
+
+/// The node a camera is pinned to: the one asked for, else this node for a camera only it
+/// can read (a webcam, a file), else none.
+fn pinned(asked: Option<String>, stream_url: &str, this_node: &str) -> AppResult<Option<String>> {
+    match asked {
+        Some(node) => Ok(Some(validate::identifier("pinnedNode", &node)?)),
+        None if !vision::source::is_network(stream_url) => Ok(Some(this_node.to_owned())),
+        None => Ok(None),
+    }
 }
 
 impl CameraRegistry {
-    pub fn new(db: DatabaseConnection, events: EventBus) -> Self {
-        Self { db, events }
+    pub fn new(db: DatabaseConnection, events: EventBus, node_id: &str) -> Self {
+        Self {
+            db,
+            events,
+            node_id: std::sync::Arc::from(node_id),
+        }
     }
 
     /// Every camera, by id.
@@ -82,6 +103,7 @@ impl CameraRegistry {
             "ignoreRegions",
             input.ignore_regions.as_deref().unwrap_or(&[]),
         )?;
+        let pinned_node = pinned(input.pinned_node, &stream_url, &self.node_id)?;
         if self.get(&camera_id).await?.is_some() {
             return Err(AppError::AlreadyExists {
                 kind: "camera",
@@ -103,7 +125,7 @@ impl CameraRegistry {
             status_message: Set(None),
             status_changed_at: Set(None),
             status_version: Set(0),
-            pinned_node: Set(None),
+            pinned_node: Set(pinned_node),
             ignore_regions: Set(regions::to_column(&ignore_regions)),
             created_at: Set(now),
             updated_at: Set(now),
@@ -129,7 +151,23 @@ impl CameraRegistry {
     /// the next start.
     pub async fn update(&self, camera_id: &str, patch: CameraPatch) -> AppResult<camera::Model> {
         let existing = self.require(camera_id).await?;
+        let url_after = patch
+            .stream_url
+            .clone()
+            .unwrap_or_else(|| existing.rtsp_url.clone());
+        let pin = match patch.pinned_node.clone() {
+            Patch::Set(node) => Some(pinned(Some(node), &url_after, &self.node_id)?),
+            Patch::Clear => Some(pinned(None, &url_after, &self.node_id)?),
+            // A camera that becomes a local one is pinned here, where it can be read.
+            Patch::Unchanged if existing.pinned_node.is_none() => {
+                Some(pinned(None, &url_after, &self.node_id)?).filter(Option::is_some)
+            }
+            Patch::Unchanged => None,
+        };
         let mut active: camera::ActiveModel = existing.into();
+        if let Some(pin) = pin {
+            active.pinned_node = Set(pin);
+        }
         if let Some(name) = &patch.name {
             active.camera_name = Set(validate::required_text(
                 "name",

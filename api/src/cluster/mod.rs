@@ -10,11 +10,17 @@
 //! - [`identity`]: who this node is: its id, its advertised URL, its instance, its folder.
 //! - [`membership`]: [`membership::Cluster`]: the lease loop, and which cameras this node
 //!   reads and whether it leads, as watch channels.
+//! - [`holdings`]: which cameras a node reads, and the claim their tasks write under.
 //! - [`view`]: the nodes and who reads which camera, as the API shows them.
+//! - [`signing`]: requests between nodes, signed with the cluster's key.
+//! - [`proxy`]: live video of a camera another node reads, fed from that node.
 
+pub mod holdings;
 pub mod identity;
 pub mod leases;
 pub mod membership;
+pub mod proxy;
 pub mod rules;
 pub mod settings;
+pub mod signing;
 pub mod view;

@@ -294,3 +294,65 @@ fn the_printed_configuration_masks_secrets_and_reads_back() {
         Config::default().to_masked_toml().unwrap()
     );
 }
+
+#[test]
+fn cluster_settings_are_checked_naming_the_key() {
+    let load = |pairs: &[(&str, &str)]| Config::load_with(None, env_of(pairs));
+    let config = load(&[
+        ("HADIR_NODE_ID", "node-a"),
+        ("HADIR_ADVERTISE_URL", "http://10.0.0.5:8080"),
+        ("HADIR_MAX_CAMERAS", "12"),
+        ("HADIR_LEASE_SECS", "5"),
+        ("HADIR_CLUSTER_LISTEN_URL", "postgres://hadir@db:5432/hadir"),
+    ])
+    .unwrap();
+    assert_eq!(config.cluster.node_id.as_deref(), Some("node-a"));
+    assert_eq!(config.cluster.max_cameras, Some(12));
+    assert_eq!(config.cluster.lease(30), std::time::Duration::from_secs(5));
+    assert_eq!(
+        load(&[("HADIR_MAX_CAMERAS", "")])
+            .unwrap()
+            .cluster
+            .max_cameras,
+        None,
+        "empty: no limit"
+    );
+    assert_eq!(
+        load(&[("HADIR_MAX_CAMERAS", "0")])
+            .unwrap()
+            .cluster
+            .max_cameras,
+        Some(0),
+        "0: API and subscriptions only"
+    );
+    for (pairs, key) in [
+        (&[("HADIR_LEASE_SECS", "2")][..], "cluster.lease_secs"),
+        (
+            &[
+                ("HADIR_LEASE_SECS", "6"),
+                ("HADIR_CAMERA_TIMEOUT_SECS", "10"),
+            ][..],
+            "cluster.lease_secs",
+        ),
+        (
+            &[("HADIR_ADVERTISE_URL", "10.0.0.5:8080")][..],
+            "cluster.advertise_url",
+        ),
+        (
+            &[("HADIR_ADVERTISE_URL", "http://node-a")][..],
+            "cluster.advertise_url",
+        ),
+        (&[("HADIR_NODE_ID", "node a")][..], "cluster.node_id"),
+        (
+            &[("HADIR_CLUSTER_LISTEN_URL", "sqlite://x")][..],
+            "cluster.listen_url",
+        ),
+    ] {
+        let error = load(pairs).unwrap_err().to_string();
+        assert!(error.contains(key), "{pairs:?}: {error}");
+    }
+    let error = load(&[("HADIR_MAX_CAMERAS", "many")])
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("HADIR_MAX_CAMERAS"), "{error}");
+}

@@ -47,14 +47,14 @@ impl PresenceEngine {
             .ok_or_else(|| AppError::not_found("camera", camera_id))?;
         let _guard = self.write_guard().await;
         let txn = self.db.begin().await?;
-        if !store::touch_camera(&txn, camera_id, at, claim).await? {
+        if !store::cameras::touch_camera(&txn, camera_id, at, claim).await? {
             txn.rollback().await?;
             return Err(AppError::Refused(format!(
                 "camera {camera_id:?}: this node no longer holds its lease"
             )));
         }
         let came_up = before.status != CameraStatus::Online
-            && store::mark_camera_up(&txn, camera_id, now, claim).await?;
+            && store::cameras::mark_camera_up(&txn, camera_id, now, claim).await?;
         let notification = if came_up && before.last_frame_at.is_some() {
             let message = format!(
                 "Camera {} ({}) delivers frames again",
@@ -122,7 +122,7 @@ impl PresenceEngine {
         let silence = rules::humanize_duration(self.settings.camera_timeout);
         // In a cluster: a camera nobody holds is down for that reason, said so.
         let unheld = self.db.get_database_backend() == sea_orm::DbBackend::Postgres
-            && store::camera_holder(&self.db, &camera.camera_id)
+            && store::cameras::camera_holder(&self.db, &camera.camera_id)
                 .await?
                 .is_none();
         let status_message = if unheld {
@@ -132,7 +132,9 @@ impl PresenceEngine {
         };
         let _guard = self.write_guard().await;
         let txn = self.db.begin().await?;
-        if !store::mark_camera_down(&txn, &camera.camera_id, cutoff, &status_message, now).await? {
+        if !store::cameras::mark_camera_down(&txn, &camera.camera_id, cutoff, &status_message, now)
+            .await?
+        {
             txn.rollback().await?;
             return Ok(None);
         }

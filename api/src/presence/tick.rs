@@ -38,7 +38,7 @@ impl PresenceEngine {
         if let Some(cutoff) =
             rules::camera_down_cutoff(now, self.settings.camera_timeout, self.started_at)
         {
-            for camera in store::silent_cameras(&self.db, cutoff).await? {
+            for camera in store::cameras::silent_cameras(&self.db, cutoff).await? {
                 if let Some(record) = self.mark_camera_down(&camera, cutoff, now).await? {
                     report.cameras_down.push(camera.camera_id.clone());
                     if let Some(camera) = record.camera.clone() {

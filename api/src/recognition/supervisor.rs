@@ -5,7 +5,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
     time::Duration,
 };
 
@@ -30,7 +30,11 @@ use super::{
 };
 use crate::{
     cameras::regions,
-    cluster::{leases::LeaseClaim, membership::Holdings},
+    cluster::{
+        holdings::Holdings,
+        leases::LeaseClaim,
+        proxy::{LiveProxy, ProxyError},
+    },
     events::{Event, EventBus},
     faces::FaceService,
     presence::PresenceEngine,
@@ -95,6 +99,20 @@ pub struct CameraSupervisor {
     live: Mutex<HashMap<String, watch::Sender<Option<Arc<LiveFrame>>>>>,
     /// The cameras this node reads (every camera, for a cluster of one).
     holdings: watch::Receiver<Holdings>,
+    /// Feeds the live views of cameras another node reads (None: a cluster of one).
+    proxy: OnceLock<Arc<LiveProxy>>,
+}
+
+/// How long a snapshot of a camera another node reads waits for its first frame.
+pub const PROXIED_FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why there is no frame of a camera to show.
+#[derive(Debug, thiserror::Error)]
+pub enum NoFrame {
+    #[error("camera {0:?} has delivered no frame yet")]
+    NotYet(String),
+    #[error("{0}")]
+    Proxy(#[from] ProxyError),
 }
 
 impl CameraSupervisor {
@@ -120,6 +138,7 @@ impl CameraSupervisor {
             counters: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
             holdings,
+            proxy: OnceLock::new(),
         })
     }
 
@@ -132,14 +151,58 @@ impl CameraSupervisor {
             .clone()
     }
 
-    /// The latest frames of a camera as they come (the current one first, if any).
-    pub fn watch_live(&self, camera_id: &str) -> watch::Receiver<Option<Arc<LiveFrame>>> {
-        self.live_sender(camera_id).subscribe()
+    /// Feeds the live views of cameras other nodes read through `proxy` from now on.
+    pub fn set_proxy(&self, proxy: Arc<LiveProxy>) {
+        let _ = self.proxy.set(proxy);
     }
 
-    /// The camera's latest frame, if it has delivered one.
+    /// Whether this node reads `camera_id` (a cluster of one reads every camera).
+    pub fn reads(&self, camera_id: &str) -> bool {
+        self.holdings.borrow().holds(camera_id)
+    }
+
+    /// The latest frames of a camera as they come (the current one first, if any); those of
+    /// a camera another node reads come from that node.
+    pub fn watch_live(&self, camera_id: &str) -> watch::Receiver<Option<Arc<LiveFrame>>> {
+        let sender = self.live_sender(camera_id);
+        let receiver = sender.subscribe();
+        if let Some(proxy) = self.proxy.get()
+            && !self.reads(camera_id)
+        {
+            proxy.feed(camera_id, sender);
+        }
+        receiver
+    }
+
+    /// The camera's latest frame, if it has delivered one (here).
     pub fn latest(&self, camera_id: &str) -> Option<Arc<LiveFrame>> {
         self.live_sender(camera_id).borrow().clone()
+    }
+
+    /// The camera's latest frame; for a camera another node reads, from that node (waiting
+    /// up to [`PROXIED_FIRST_FRAME_TIMEOUT`] for its first).
+    pub async fn latest_anywhere(&self, camera_id: &str) -> Result<Arc<LiveFrame>, NoFrame> {
+        if let Some(frame) = self.latest(camera_id) {
+            return Ok(frame);
+        }
+        let Some(proxy) = self.proxy.get().filter(|_| !self.reads(camera_id)) else {
+            return Err(NoFrame::NotYet(camera_id.to_owned()));
+        };
+        let mut receiver = self.watch_live(camera_id);
+        let waited = tokio::time::timeout(PROXIED_FIRST_FRAME_TIMEOUT, async {
+            receiver
+                .wait_for(Option::is_some)
+                .await
+                .ok()
+                .and_then(|f| f.clone())
+        })
+        .await;
+        match waited {
+            Ok(Some(frame)) => Ok(frame),
+            _ => Err(proxy
+                .last_error(camera_id)
+                .map_or_else(|| NoFrame::NotYet(camera_id.to_owned()), NoFrame::Proxy)),
+        }
     }
 
     /// The counters of every camera this node reads now, by id.

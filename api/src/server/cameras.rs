@@ -16,6 +16,7 @@ use super::{
     state::{ClientPeer, HttpState},
     viewer::{ingest_refused, viewer},
 };
+use crate::recognition::supervisor::NoFrame;
 
 /// The routes of this file.
 pub fn routes() -> Router<HttpState> {
@@ -125,11 +126,15 @@ pub async fn camera_snapshot(
     if let Err(response) = watched_camera(&state, peer, &headers, &query, &id).await {
         return response;
     }
-    let Some(frame) = state.app.live_cameras.latest(&id) else {
-        return plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("camera {id:?} has delivered no frame yet\n"),
-        );
+    let frame = match state.app.live_cameras.latest_anywhere(&id).await {
+        Ok(frame) => frame,
+        Err(error @ NoFrame::NotYet(_)) => {
+            return plain(StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n"));
+        }
+        // The node reading the camera cannot be reached (or none reads it): 502, naming it.
+        Err(error @ NoFrame::Proxy(_)) => {
+            return plain(StatusCode::BAD_GATEWAY, format!("{error}\n"));
+        }
     };
     match state
         .app

@@ -11,7 +11,8 @@
 //! - [`responses`]: GraphQL error answers.
 //! - Resources: [`graphql`] (`POST /graphql`, the WebSocket upgrade, GraphiQL, the SDL),
 //!   [`cameras`] (`snapshot.jpg`, `live.mjpeg`), [`reports`] (the CSV), [`health`]
-//!   (`/healthz`, `/metrics`), [`dashboard`] (its files).
+//!   (`/healthz`, `/metrics`), [`dashboard`] (its files), [`internal`] (a camera's frames
+//!   for the other nodes of a cluster).
 //! - [`graphql_body`]: reading GraphQL bodies within their limits (JSON, admin uploads).
 //! - [`ws`]: GraphQL over WebSocket (`graphql-transport-ws` and `graphql-ws`).
 //! - [`settings`]: the `[server]` section of `hadir.toml`.
@@ -24,6 +25,7 @@ pub mod gate;
 pub mod graphql;
 pub mod graphql_body;
 pub mod health;
+pub mod internal;
 pub mod listener;
 pub mod open_files;
 pub mod reports;
@@ -57,7 +59,8 @@ pub fn router(app: AppState, connections: Arc<ConnectionCounters>) -> anyhow::Re
         .merge(graphql::routes(app.config.server.graphiql))
         .merge(cameras::routes())
         .merge(reports::routes())
-        .merge(health::routes());
+        .merge(health::routes())
+        .merge(internal::routes());
     if app.config.server.dashboard {
         router = router.merge(dashboard::routes());
     }

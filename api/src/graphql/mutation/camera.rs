@@ -24,10 +24,13 @@ pub struct CameraInput {
     /// Where faces are ignored (a poster, a TV): `[x1, y1, x2, y2]` in fractions of the
     /// picture, at most 16 (default: none).
     pub ignore_regions: Option<Vec<Vec<f64>>>,
+    /// The cluster node that alone reads it (default: any node; a webcam or a file: the node
+    /// that creates it, where the device or file is).
+    pub pinned_node: Option<ID>,
 }
 
 /// Changes to a camera: omitted fields stay; `sampleFps: null` restores the default;
-/// `ignoreRegions` replaces the regions (`[]` or null: none).
+/// `ignoreRegions` replaces the regions (`[]` or null: none); `pinnedNode: null` unpins it.
 #[derive(InputObject)]
 pub struct CameraUpdateInput {
     pub name: Option<String>,
@@ -35,6 +38,8 @@ pub struct CameraUpdateInput {
     pub sample_fps: MaybeUndefined<f64>,
     pub enabled: Option<bool>,
     pub ignore_regions: MaybeUndefined<Vec<Vec<f64>>>,
+    /// `null`: any node reads it again (a webcam or a file: this node).
+    pub pinned_node: MaybeUndefined<ID>,
 }
 
 #[derive(Default)]
@@ -58,6 +63,7 @@ impl CameraMutation {
                 sample_fps: input.sample_fps,
                 enabled: input.enabled,
                 ignore_regions: input.ignore_regions,
+                pinned_node: input.pinned_node.map(|id| id.0),
             })
             .await
             .extend()?;
@@ -84,6 +90,7 @@ impl CameraMutation {
                     sample_fps: input.sample_fps.into(),
                     enabled: input.enabled,
                     ignore_regions: input.ignore_regions.into(),
+                    pinned_node: input.pinned_node.map_value(|id| id.0).into(),
                 },
             )
             .await

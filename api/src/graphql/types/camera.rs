@@ -52,6 +52,8 @@ pub struct Camera {
     /// Where faces are ignored (a poster, a TV): `[x1, y1, x2, y2]` in fractions of the
     /// picture.
     pub ignore_regions: Vec<Vec<f64>>,
+    /// The cluster node that alone reads it (null: any node).
+    pub pinned_node: Option<ID>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -152,6 +154,7 @@ impl From<camera::Model> for Camera {
             status_message_for_admins: model.status_message,
             status_changed_at: model.status_changed_at,
             ignore_regions,
+            pinned_node: model.pinned_node.map(ID),
             created_at: model.created_at,
             updated_at: model.updated_at,
         }

@@ -5,6 +5,7 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
 
 use super::*;
+use entity::camera::CameraStatus;
 
 /// A migrated SQLite file with employee E1, seen at camera C1, which is online.
 async fn database() -> (tempfile::TempDir, DatabaseConnection) {
