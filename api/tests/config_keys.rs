@@ -93,6 +93,11 @@ fn cases(ca: &Path) -> Vec<Case> {
         case("mqtt.topic_prefix", "mqtt_topic_prefix", r#""office""#, "office", r#""office""#),
         case("mqtt.home_assistant", "mqtt_home_assistant", "true", "true", "true"),
         case("mqtt.home_assistant_prefix", "mqtt_home_assistant_prefix", r#""ha""#, "ha", r#""ha""#),
+        case("cluster.node_id", "node_id", r#""node-a""#, "node-a", r#""node-a""#),
+        case("cluster.advertise_url", "advertise_url", r#""http://10.0.0.5:8080""#, "http://10.0.0.5:8080", r#""http://10.0.0.5:8080""#),
+        case("cluster.max_cameras", "max_cameras", "12", "12", "12"),
+        case("cluster.lease_secs", "lease_secs", "4", "4", "4"),
+        case("cluster.listen_url", "cluster_listen_url", r#""postgres://hadir:s3cr3t-listen@db.example/hadir""#, "postgres://hadir:s3cr3t-listen@db.example/hadir", r#""postgres://hadir:***@db.example/hadir""#),
     ]
 }
 

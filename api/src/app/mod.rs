@@ -18,8 +18,9 @@ use crate::{
     attendance::retention,
     banner::Banner,
     clock::SystemClock,
-    cluster::{identity, leases::NodeIdentity, membership::Cluster},
+    cluster::{housekeeping, identity, leases::NodeIdentity, membership::Cluster},
     config::Config,
+    events::{Event, EventBus},
     faces::{FaceService, FaceSettings},
     presence::monitor,
     server::{
@@ -133,7 +134,17 @@ fn start_background(app: &AppState) -> Background {
     );
     background.spawn("gallery refresh", app.faces.clone().run_refresh());
     background.spawn("cameras", app.live_cameras.clone().run());
+    background.spawn(
+        "camera changes to leases",
+        nudge_on_camera_changes(app.events.clone(), app.cluster.clone()),
+    );
     let leader = app.cluster.watch_leader();
+    if app.cluster.is_shared() {
+        let db = app.db.clone();
+        background.spawn_while_leader("cluster housekeeping", leader.clone(), move || {
+            housekeeping::run(db.clone())
+        });
+    }
     let (engine, interval) = (app.engine.clone(), app.config.presence.monitor_interval());
     background.spawn_while_leader("presence monitor", leader.clone(), move || {
         monitor::run(engine.clone(), interval)
@@ -155,6 +166,23 @@ fn start_background(app: &AppState) -> Background {
         retention::run(db.clone(), policy, timezone, clock.clone())
     });
     background
+}
+
+/// A camera created, changed or deleted (here or, relayed, on another node) asks for a lease
+/// tick at once: a new camera is taken within a second, not at the next renewal.
+async fn nudge_on_camera_changes(events: EventBus, cluster: Arc<Cluster>) {
+    if !cluster.is_shared() {
+        return std::future::pending().await;
+    }
+    let mut changes = events.subscribe();
+    loop {
+        match changes.recv().await {
+            Ok(event) if matches!(&*event, Event::CameraChanged { .. }) => cluster.nudge(),
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => cluster.nudge(),
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
 }
 
 /// Runs the server until `shutdown` completes, then stops it in order.

@@ -70,6 +70,8 @@ pub struct Cluster {
     last_renewal: Mutex<Option<Instant>>,
     /// Cancelled when this node must stop: its id was taken by another process.
     fatal: CancellationToken,
+    /// Asks for a tick now (a camera was created or enabled: take it at once).
+    nudge: tokio::sync::Notify,
 }
 
 impl Cluster {
@@ -87,6 +89,7 @@ impl Cluster {
             },
             last_renewal: Mutex::new(None),
             fatal: CancellationToken::new(),
+            nudge: tokio::sync::Notify::new(),
         })
     }
 
@@ -137,7 +140,14 @@ impl Cluster {
             // Joining wrote the node's row under the lease: as good as a renewal.
             last_renewal: Mutex::new(Some(joined_at)),
             fatal: CancellationToken::new(),
+            nudge: tokio::sync::Notify::new(),
         }))
+    }
+
+    /// Asks the lease loop for a tick now, instead of at its next (a camera was created or
+    /// enabled, or another node released one).
+    pub fn nudge(&self) {
+        self.nudge.notify_one();
     }
 
     /// Whether this node shares its database with others (PostgreSQL).
@@ -238,6 +248,7 @@ impl Cluster {
                 .map(|sent| rules::fence_deadline(sent, lease));
             tokio::select! {
                 () = tokio::time::sleep_until(next.into()) => {}
+                () = self.nudge.notified() => {}
                 () = sleep_until_opt(fence_at), if fence_at.is_some() && !self.counters.fenced.load(Ordering::Relaxed) => {
                     self.fence();
                     continue;

@@ -14,8 +14,10 @@
 //! - [`view`]: the nodes and who reads which camera, as the API shows them.
 //! - [`signing`]: requests between nodes, signed with the cluster's key.
 //! - [`proxy`]: live video of a camera another node reads, fed from that node.
+//! - [`housekeeping`]: the leader's cleaning of the cluster's tables.
 
 pub mod holdings;
+pub mod housekeeping;
 pub mod identity;
 pub mod leases;
 pub mod membership;

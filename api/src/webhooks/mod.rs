@@ -7,7 +7,9 @@
 //! this attempt) and, where the webhook has a secret, `X-Hadir-Signature: sha256=HEX`: the
 //! HMAC-SHA256, under the secret, of the timestamp, a `.`, and the body. A receiver checks
 //! the signature, refuses a timestamp more than [`SIGNATURE_TOLERANCE`] from its clock (a
-//! captured delivery cannot be replayed later) and drops a delivery id it has seen. A receiver
+//! captured delivery cannot be replayed later) and drops a delivery id it has seen: durable
+//! events have ids of their own ([`delivery_id`]: `notification-42`), the same from whichever
+//! node of a cluster delivers them. A receiver
 //! answers 2xx; anything else, or no answer within [`WEBHOOK_TIMEOUT`], is retried
 //! [`WEBHOOK_ATTEMPTS`] times in all with doubling waits from [`FIRST_RETRY_DELAY`], after
 //! which the delivery is dropped and logged. Each webhook has its own queue
@@ -91,6 +93,29 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The delivery id of a durable event, the same whichever node delivers it (a receiver
+/// drops a repeat across a change of leader): `notification-{id}`,
+/// `employee-{id}-{status_version}`, `camera-{id}-{status_version}`. None for the others
+/// (detections, unknown faces, record changes), which get an id of this process's own.
+fn delivery_id(event: &Event) -> Option<String> {
+    match event {
+        Event::NotificationCreated(record) => {
+            Some(format!("notification-{}", record.notification.id))
+        }
+        Event::EmployeeStatusChanged(presence) => presence.tracking.as_ref().map(|t| {
+            format!(
+                "employee-{}-{}",
+                presence.employee.employee_id, t.status_version
+            )
+        }),
+        Event::CameraStatusChanged(camera) => Some(format!(
+            "camera-{}-{}",
+            camera.camera_id, camera.status_version
+        )),
+        _ => None,
+    }
+}
+
 /// One delivery, ready to send.
 struct Delivery {
     event: &'static str,
@@ -157,7 +182,7 @@ impl Webhooks {
                 }
                 let data = event_data(&event);
                 next_id += 1;
-                let id = format!("{started:x}-{next_id}");
+                let id = delivery_id(&event).unwrap_or_else(|| format!("{started:x}-{next_id}"));
                 let body = json!({
                     "event": name,
                     "deliveryId": id,
