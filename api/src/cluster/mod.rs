@@ -7,7 +7,18 @@
 //! - [`settings`]: the `[cluster]` section: node id, advertised URL, camera limit, lease.
 //! - [`rules`]: the pure decisions: fair share, which camera to give up, the self-fence, clocks.
 //! - [`leases`]: the rows in PostgreSQL: join, the tick (heartbeat, renew, take), leave.
+//!
+//! The event relay (every event on every node, once):
+//! - [`wire`]: events as JSON in a versioned envelope, by reference when too long for NOTIFY.
+//! - [`wire_model`]: the serde mirrors of the records events carry (no stream URLs).
+//! - [`control`]: the control channel's messages (faces changed, nodes, resync, ping).
 
+pub mod control;
 pub mod leases;
 pub mod rules;
 pub mod settings;
+pub mod wire;
+pub mod wire_model;
+
+#[cfg(test)]
+mod tests;
