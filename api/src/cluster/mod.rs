@@ -16,13 +16,46 @@
 //! - [`proxy`]: live video of a camera another node reads, fed from that node.
 //! - [`housekeeping`]: the leader's cleaning of the cluster's tables.
 
+//!
+//! The event relay (every event on every node, once):
+//! - [`relay`]: the relay's construction, its handle, and the sending loop (batches).
+//! - [`receiver`]: the receiving loop: dedupe, gaps, stale statuses, aggregates, pings.
+//! - [`recompute`]: what a receiver reads from its own database: aggregates (coalesced), URLs.
+//! - [`resync`]: what changed in the database during a gap, delivered where newer.
+//! - [`delivered`]: what this node delivered (sequences, status versions, notification ids).
+//! - [`wire`]: events as JSON in a versioned envelope, by reference when too long for NOTIFY.
+//! - [`wire_model`]: the serde mirrors of the records events carry (no stream URLs).
+//! - [`control`]: the control channel's messages (faces changed, nodes, resync, ping).
+//! - [`bus`]: the transport trait and PostgreSQL's `NOTIFY`/`LISTEN` behind it.
+//! - [`counters`]: the relay's counters and their Prometheus text.
+//! - [`health`]: whether the listener hears its own pings, for `/healthz`.
+//! - [`shared`]: what the relay's tasks and handle share; a log throttle.
+//! - [`gallery`]: the gallery kept in step: one employee per `FacesChanged`, a full check
+//!   after each resync and every minute.
+
+pub mod bus;
+pub mod control;
+pub mod counters;
+pub mod delivered;
+pub mod gallery;
+pub mod health;
 pub mod holdings;
 pub mod housekeeping;
 pub mod identity;
 pub mod leases;
 pub mod membership;
 pub mod proxy;
+pub mod receiver;
+pub mod recompute;
+pub mod relay;
+pub mod resync;
 pub mod rules;
 pub mod settings;
+pub mod shared;
 pub mod signing;
 pub mod view;
+pub mod wire;
+pub mod wire_model;
+
+#[cfg(test)]
+mod tests;

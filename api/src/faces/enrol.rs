@@ -101,6 +101,7 @@ impl FaceService {
                 .map_err(|e| AppError::Refused(e.to_string()))?;
         }
         self.note_own_change().await?;
+        self.announce_faces_changed(&employee_id).await;
         let face_count = store::count_faces(&self.db, &employee_id, self.model()).await?;
         Ok(Enrolment {
             employee_id,
@@ -123,6 +124,7 @@ impl FaceService {
         let removed = store::delete_embeddings(&self.db, employee_id).await?;
         self.forget(employee_id);
         self.note_own_change().await?;
+        self.announce_faces_changed(employee_id).await;
         Ok(removed)
     }
 

@@ -8,6 +8,7 @@
 //! - [`recognise`]: frames and photos matched against the gallery.
 //! - [`pool`]: the pipelines, one per inference worker.
 //! - [`store`]: embeddings in the database.
+//! - [`sync`]: other processes told of face changes, and one employee reloaded when told.
 //!
 //! When the ONNX Runtime library or the models are missing, the server still runs: enrolment
 //! and recognition answer with the reason and how to fix it, and `aiStatus` says so.
@@ -18,8 +19,9 @@ pub mod recognise;
 pub mod service;
 pub mod settings;
 pub mod store;
+pub mod sync;
 
 pub use enrol::Enrolment;
 pub use recognise::RecognisedFace;
-pub use service::{FaceService, GALLERY_REFRESH_INTERVAL};
+pub use service::{CLUSTER_GALLERY_REFRESH_INTERVAL, FaceService, GALLERY_REFRESH_INTERVAL};
 pub use settings::FaceSettings;

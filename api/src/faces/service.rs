@@ -3,7 +3,7 @@
 //! on, off the async runtime. Enrolment is in [`super::enrol`], recognition in
 //! [`super::recognise`].
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use sea_orm::DatabaseConnection;
 use vision::{
@@ -21,8 +21,12 @@ use super::{pool, settings::FaceSettings, store};
 use crate::error::{AppError, AppResult};
 
 /// How often the gallery checks the database for faces enrolled or removed elsewhere (by
-/// `hadir enroll`, or another hadir process on the same database).
+/// `hadir enroll`, or another hadir process on the same database), on SQLite.
 pub const GALLERY_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// The same check on PostgreSQL, where every change is also announced (`FacesChanged` on the
+/// cluster's control channel) and a check follows every resync: a backstop only.
+pub const CLUSTER_GALLERY_REFRESH_INTERVAL: std::time::Duration =
+    std::time::Duration::from_secs(60);
 
 /// The face service.
 pub struct FaceService {
@@ -36,6 +40,11 @@ pub struct FaceService {
     pub(super) loaded_from: Mutex<(u64, i64)>,
     pub(super) threshold: f32,
     pub(super) max_photo_bytes: usize,
+    /// The instance id this process announces face changes under: the relay's, once set
+    /// ([`Self::set_cluster_origin`]), so that its own announcements are not heard back.
+    pub(super) cluster_origin: OnceLock<String>,
+    /// The id used until then (and for good in a process without a relay, `hadir enroll`).
+    pub(super) drawn_origin: String,
 }
 
 impl FaceService {
@@ -100,6 +109,27 @@ impl FaceService {
             loaded_from: Mutex::new(loaded_from),
             threshold: settings.threshold.unwrap_or(set.default_threshold()),
             max_photo_bytes: settings.max_photo_bytes,
+            cluster_origin: OnceLock::new(),
+            drawn_origin: crate::cluster::control::draw_instance_id(),
+        }))
+    }
+
+    /// The gallery of `set`'s embedder from the database, without loading any model (tests of
+    /// what keeps the gallery in step; recognition answers that it is unavailable).
+    #[cfg(test)]
+    pub async fn gallery_only(db: DatabaseConnection, set: ModelSet) -> AppResult<Arc<Self>> {
+        let model = set.embedder_name();
+        Ok(Arc::new(Self {
+            loaded_from: Mutex::new(store::signature(&db, model).await?),
+            gallery: RwLock::new(store::load_gallery(&db, model).await?),
+            db,
+            set,
+            licence_note: None,
+            pipeline: Err("no models in this test".to_owned()),
+            threshold: set.default_threshold(),
+            max_photo_bytes: 0,
+            cluster_origin: OnceLock::new(),
+            drawn_origin: crate::cluster::control::draw_instance_id(),
         }))
     }
 
@@ -126,20 +156,31 @@ impl FaceService {
         Ok(true)
     }
 
-    /// Keeps the gallery in step with the database; never returns (the composition root
-    /// stops it).
+    /// Keeps the gallery in step with the database, checking every
+    /// [`GALLERY_REFRESH_INTERVAL`]; never returns (the composition root stops it).
     pub async fn run_refresh(self: Arc<Self>) {
-        let mut ticker = tokio::time::interval(GALLERY_REFRESH_INTERVAL);
+        self.run_refresh_every(GALLERY_REFRESH_INTERVAL).await
+    }
+
+    /// The same, checking every `interval` (on PostgreSQL the cluster's gallery follower,
+    /// `cluster::gallery::follow`, runs instead).
+    pub async fn run_refresh_every(self: Arc<Self>, interval: std::time::Duration) {
+        let mut ticker = tokio::time::interval(interval);
         loop {
             ticker.tick().await;
-            match self.refresh_gallery().await {
-                Ok(true) => tracing::info!(
-                    embeddings = self.gallery_size(),
-                    "gallery reloaded: faces changed in the database"
-                ),
-                Ok(false) => {}
-                Err(error) => tracing::warn!(%error, "cannot check the gallery"),
-            }
+            self.check_gallery().await;
+        }
+    }
+
+    /// Reloads the gallery if the database's embeddings changed, logging what happened.
+    pub async fn check_gallery(&self) {
+        match self.refresh_gallery().await {
+            Ok(true) => tracing::info!(
+                embeddings = self.gallery_size(),
+                "gallery reloaded: faces changed in the database"
+            ),
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "cannot check the gallery"),
         }
     }
 

@@ -58,6 +58,22 @@ pub async fn load_gallery(db: &impl ConnectionTrait, model: &str) -> Result<Gall
     Ok(gallery)
 }
 
+/// One employee's embeddings of `model`.
+pub async fn embeddings_of(
+    db: &impl ConnectionTrait,
+    employee_id: &str,
+    model: &str,
+) -> Result<Vec<Vec<f32>>, DbErr> {
+    Ok(face_embedding::Entity::find()
+        .filter(face_embedding::Column::EmployeeId.eq(employee_id))
+        .filter(face_embedding::Column::Model.eq(model))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| from_bytes(&row.vector))
+        .collect())
+}
+
 /// (rows, highest id) of a model's embeddings: changes whenever one is added or removed.
 pub async fn signature(db: &impl ConnectionTrait, model: &str) -> Result<(u64, i64), DbErr> {
     let rows = face_embedding::Entity::find()

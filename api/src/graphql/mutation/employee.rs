@@ -85,7 +85,7 @@ impl EmployeeMutation {
     ) -> async_graphql::Result<bool> {
         let state = ctx.data_unchecked::<AppState>();
         state.employees.delete(&employee_id).await.extend()?;
-        state.faces.forget(employee_id.trim());
+        state.faces.employee_deleted(employee_id.trim()).await;
         Ok(true)
     }
 
