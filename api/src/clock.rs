@@ -50,3 +50,11 @@ pub fn to_stored_precision(time: DateTime<Utc>) -> DateTime<Utc> {
     time.duration_trunc(TimeDelta::milliseconds(1))
         .unwrap_or(time)
 }
+
+/// Waits until `at`, or forever when there is none: a `select!` arm for an optional deadline.
+pub async fn sleep_until_opt(at: Option<std::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}

@@ -135,7 +135,7 @@ fn sqlite_connection_is_sound(connection: &mut sea_orm::sqlx::sqlite::SqliteConn
 
 /// Creates the folder of an SQLite file URL (owner only, when hadir creates it) and the
 /// file itself (owner only); a database file others may read is made private.
-fn ensure_sqlite_folder(url: &str) -> Result<(), DbSetupError> {
+pub fn ensure_sqlite_folder(url: &str) -> Result<(), DbSetupError> {
     let Some(path) = sqlite_path(url) else {
         return Ok(());
     };

@@ -46,6 +46,8 @@ pub struct AppState {
     pub integrations: Arc<crate::metrics::integrations::IntegrationCounters>,
     /// This node in the cluster (a cluster of one on SQLite).
     pub cluster: Arc<Cluster>,
+    /// The event relay to the other nodes (None: a cluster of one).
+    pub relay: Option<crate::cluster::relay::RelayHandle>,
     /// The cluster's key, which signs requests between nodes (None: a cluster of one).
     pub node_key: Option<crate::cluster::signing::NodeKey>,
     /// Why the camera folder was not synced at start-up, if it was not (`/healthz` says).
@@ -141,6 +143,7 @@ impl AppState {
             cluster,
             folder_skipped: None,
             node_key: None,
+            relay: None,
             config: Arc::new(config),
             db,
             clock,

@@ -621,3 +621,536 @@ async fn live_video_from_any_node() {
     );
     drop((c, x));
 }
+
+/// Every item a subscription yields within `within` of the last one (at most `within` in
+/// all after the last).
+async fn drain<S>(stream: &mut S, within: Duration) -> Vec<Value>
+where
+    S: futures_util::Stream<Item = Result<Value, graphql_ws_client::Error>> + Unpin,
+{
+    use futures_util::StreamExt as _;
+    let mut items = Vec::new();
+    while let Ok(Some(item)) = tokio::time::timeout(within, stream.next()).await {
+        items.push(item.expect("a subscription item"));
+    }
+    items
+}
+
+/// The subscriptions a node's client makes, by name.
+const SUBSCRIPTIONS: [(&str, &str); 7] = [
+    (
+        "employeeStatusChanged",
+        "subscription { employeeStatusChanged { employeeId presence { status lastSeen camera { cameraId } } } }",
+    ),
+    (
+        "employeeDetected",
+        "subscription { employeeDetected { employee { employeeId } camera { cameraId streamUrl } seenAt } }",
+    ),
+    (
+        "unknownFaceDetected",
+        "subscription { unknownFaceDetected { camera { cameraId } seenAt bestScore } }",
+    ),
+    (
+        "notificationCreated",
+        "subscription { notificationCreated { id type employee { employeeId } } }",
+    ),
+    (
+        "cameraChanged",
+        "subscription { cameraChanged { kind cameraId camera { streamUrl } } }",
+    ),
+    (
+        "notificationsRead",
+        "subscription { notificationsRead { notificationIds all unreadCount } }",
+    ),
+    (
+        "presenceSummaryChanged",
+        "subscription { presenceSummaryChanged { present alert unavailable total } }",
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_subscriber_on_every_node_gets_each_event_once() {
+    let _serial = SERIAL.lock().await;
+    let Some(db) = TestDb::create(Backend::Postgres, "cluster_events") else {
+        return;
+    };
+    let folder = shared_folder(&db);
+    let with_lost = |id: &str| ServerOptions {
+        lost_after_secs: 3,
+        ..node(id, &folder)
+    };
+    let servers = [
+        TestServer::start(&db, &with_lost("a")),
+        TestServer::start(&db, &with_lost("b")),
+        TestServer::start(&db, &with_lost("c")),
+    ];
+    let [a, b, c] = &servers;
+    a.create_employee("E1", "Ani").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut clients = Vec::new();
+    let mut streams = Vec::new();
+    for server in &servers {
+        let client = server.ws(ADMIN_TOKEN).await;
+        let mut of_node = Vec::new();
+        for (name, query) in SUBSCRIPTIONS {
+            of_node.push((name, common::camera::subscribe_to(&client, query).await));
+        }
+        clients.push(client);
+        streams.push(of_node);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // A camera on a, a sighting and an unknown face on b; E1 is lost 3 s later (on the
+    // leader, wherever it is); that notification is marked read on c.
+    a.gql(
+        ADMIN_TOKEN,
+        "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
+        json!({ "i": { "cameraId": "DESK", "name": "Desk", "streamUrl": "http://admin:pw@127.0.0.1:9/desk.mjpg" } }),
+    )
+    .await;
+    let receipt = b
+        .gql(
+            ADMIN_TOKEN,
+            "mutation { reportSighting(input: {employeeId: \"E1\", cameraId: \"DESK\"}) { seenAt } }",
+            json!({}),
+        )
+        .await;
+    let seen_at = receipt["reportSighting"]["seenAt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    b.gql(
+        ADMIN_TOKEN,
+        "mutation { reportUnknownFace(input: {cameraId: \"DESK\", bestScore: 0.25}) }",
+        json!({}),
+    )
+    .await;
+    let notification = eventually(Duration::from_secs(15), "EMPLOYEE_LOST", || async {
+        let data = c
+            .gql(
+                ADMIN_TOKEN,
+                "{ notifications { nodes { id type } } }",
+                json!({}),
+            )
+            .await;
+        data["notifications"]["nodes"]
+            .as_array()
+            .and_then(|n| n.iter().find(|n| n["type"] == "EMPLOYEE_LOST").cloned())
+    })
+    .await;
+    c.gql(
+        ADMIN_TOKEN,
+        "mutation($id: ID!) { markNotificationRead(id: $id) { isRead } }",
+        json!({ "id": notification["id"] }),
+    )
+    .await;
+
+    let expected: BTreeMap<&str, usize> = [
+        ("employeeStatusChanged", 2),
+        ("employeeDetected", 1),
+        ("unknownFaceDetected", 1),
+        ("notificationCreated", 1),
+        ("cameraChanged", 1),
+        ("notificationsRead", 1),
+        ("presenceSummaryChanged", 2),
+    ]
+    .into();
+    for (node, of_node) in ["a", "b", "c"].iter().zip(&mut streams) {
+        for (name, stream) in of_node.iter_mut() {
+            let items = drain(stream, Duration::from_secs(3)).await;
+            assert_eq!(
+                items.len(),
+                expected[name],
+                "node {node}: {name} exactly as often as it happened: {items:#?}"
+            );
+            let first = &items[0][*name];
+            match *name {
+                "employeeStatusChanged" => {
+                    assert_eq!(first["employeeId"], "E1");
+                    assert_eq!(first["presence"]["status"], "AVAILABLE");
+                    assert_eq!(first["presence"]["lastSeen"], seen_at.as_str());
+                    assert_eq!(first["presence"]["camera"]["cameraId"], "DESK");
+                    assert_eq!(items[1][*name]["presence"]["status"], "OFFLINE");
+                }
+                "employeeDetected" => {
+                    assert_eq!(first["employee"]["employeeId"], "E1");
+                    assert_eq!(first["seenAt"], seen_at.as_str());
+                    assert_eq!(
+                        first["camera"]["streamUrl"], "http://admin:pw@127.0.0.1:9/desk.mjpg",
+                        "an admin sees the URL, restored from the node's own table"
+                    );
+                }
+                "unknownFaceDetected" => {
+                    assert_eq!(first["camera"]["cameraId"], "DESK");
+                    assert_eq!(first["bestScore"], 0.25);
+                }
+                "notificationCreated" => {
+                    assert_eq!(first["type"], "EMPLOYEE_LOST");
+                    assert_eq!(first["id"], notification["id"]);
+                }
+                "cameraChanged" => {
+                    assert_eq!(first["kind"], "CREATED");
+                    assert_eq!(first["cameraId"], "DESK");
+                }
+                "notificationsRead" => {
+                    assert_eq!(first["notificationIds"], json!([notification["id"]]));
+                    assert_eq!(first["unreadCount"], 0, "as the database says");
+                }
+                "presenceSummaryChanged" => {
+                    assert_eq!(
+                        first,
+                        &json!({ "present": 1, "alert": 0, "unavailable": 0, "total": 1 })
+                    );
+                    assert_eq!(
+                        items[1][*name],
+                        json!({ "present": 0, "alert": 1, "unavailable": 0, "total": 1 })
+                    );
+                }
+                _ => unreachable!(),
+            }
+        }
+    }
+    let lost: u64 = a
+        .gql(
+            ADMIN_TOKEN,
+            "{ notifications(type: EMPLOYEE_LOST) { totalCount } }",
+            json!({}),
+        )
+        .await["notifications"]["totalCount"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(lost, 1, "one EMPLOYEE_LOST row, whichever node leads");
+    drop(clients);
+}
+
+/// What a webhook receiver of the test's own got: (event, delivery id) per request.
+type Deliveries = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A webhook receiver on 127.0.0.1 answering 204 to everything; its URL and what it got.
+async fn webhook_receiver() -> (String, Deliveries) {
+    use axum::{extract::State, http::HeaderMap, routing::post};
+    let got: Deliveries = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            post(
+                |State(got): State<Deliveries>, headers: HeaderMap| async move {
+                    let header = |name: &str| {
+                        headers
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    got.lock()
+                        .unwrap()
+                        .push((header("x-hadir-event"), header("x-hadir-delivery")));
+                    axum::http::StatusCode::NO_CONTENT
+                },
+            ),
+        )
+        .with_state(got.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, got)
+}
+
+/// How many EMPLOYEE_LOST rows the database holds, as `server` says.
+async fn lost_rows(server: &TestServer) -> u64 {
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "{ notifications(type: EMPLOYEE_LOST) { totalCount } }",
+            json!({}),
+        )
+        .await["notifications"]["totalCount"]
+        .as_u64()
+        .unwrap()
+}
+
+/// Employees `from..to` seen at DESK through `server`.
+async fn sightings(server: &TestServer, from: usize, to: usize) {
+    for i in from..to {
+        let id = format!("E{i}");
+        server.create_employee(&id, &format!("Employee {i}")).await;
+        server
+            .gql(
+                ADMIN_TOKEN,
+                "mutation($e: ID!) { reportSighting(input: {employeeId: $e, cameraId: \"DESK\"}) { seenAt } }",
+                json!({ "e": id }),
+            )
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_alone_notifies_publishes_and_posts_once() {
+    let _serial = SERIAL.lock().await;
+    let Some(db) = TestDb::create(Backend::Postgres, "cluster_leader_once") else {
+        return;
+    };
+    let folder = shared_folder(&db);
+    let (hook, deliveries) = webhook_receiver().await;
+    let prefix = format!("hadir-cluster-{}", std::process::id());
+    let (mqtt_client, mut messages) =
+        common::mqtt::subscribe(&format!("{prefix}/notifications")).await;
+    let (host, port) = common::mqtt::broker();
+    let options = |id: &str| ServerOptions {
+        lost_after_secs: 3,
+        extra_env: vec![
+            ("HADIR_MQTT_URL".into(), format!("mqtt://{host}:{port}")),
+            ("HADIR_MQTT_TOPIC_PREFIX".into(), prefix.clone()),
+            ("HADIR_WEBHOOK_URLS".into(), hook.clone()),
+            ("HADIR_WEBHOOK_EVENTS".into(), "notification.created".into()),
+        ],
+        ..node(id, &folder)
+    };
+    let mut servers = vec![
+        TestServer::start(&db, &options("a")),
+        TestServer::start(&db, &options("b")),
+        TestServer::start(&db, &options("c")),
+    ];
+    // One leader, and only it talks to the broker.
+    let leader = eventually(
+        Duration::from_secs(20),
+        "one leader, alone on MQTT",
+        || async {
+            let mut leading = Vec::new();
+            for (index, server) in servers.iter().enumerate() {
+                let metrics = server.metrics().await;
+                let leads = metrics.value("hadir_cluster_leader") == 1.0;
+                let connected = metrics.value("hadir_mqtt_connected") == 1.0;
+                if leads != connected {
+                    return None;
+                }
+                if leads {
+                    leading.push(index);
+                }
+            }
+            (leading.len() == 1).then(|| leading[0])
+        },
+    )
+    .await;
+    servers[0]
+        .gql(
+            ADMIN_TOKEN,
+            "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
+            json!({ "i": { "cameraId": "DESK", "name": "Desk", "streamUrl": "http://127.0.0.1:9/desk.mjpg" } }),
+        )
+        .await;
+    let clients: Vec<_> =
+        futures_util::future::join_all(servers.iter().map(|s| s.ws(ADMIN_TOKEN))).await;
+    let mut created = Vec::new();
+    for client in &clients {
+        created.push(
+            common::camera::subscribe_to(
+                client,
+                "subscription { notificationCreated(type: EMPLOYEE_LOST) { id } }",
+            )
+            .await,
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // 20 employees seen through b, lost 3 s later: 20 rows, 20 events per subscriber, 20
+    // MQTT messages, 20 webhook deliveries.
+    sightings(&servers[1], 0, 20).await;
+    eventually(Duration::from_secs(30), "20 EMPLOYEE_LOST rows", || async {
+        (lost_rows(&servers[0]).await >= 20).then_some(())
+    })
+    .await;
+    for (node, stream) in created.iter_mut().enumerate() {
+        let items = drain(stream, Duration::from_secs(3)).await;
+        assert_eq!(items.len(), 20, "node {node}: 20 notificationCreated");
+    }
+    assert_eq!(lost_rows(&servers[2]).await, 20, "exactly 20 rows");
+    let mut published = Vec::new();
+    while let Ok(Some(message)) =
+        tokio::time::timeout(Duration::from_secs(2), messages.recv()).await
+    {
+        published.push(message.payload);
+    }
+    assert_eq!(
+        published.len(),
+        20,
+        "each notification published once: {published:#?}"
+    );
+    let posted: Vec<_> = deliveries.lock().unwrap().clone();
+    assert_eq!(
+        posted.len(),
+        20,
+        "each notification posted once: {posted:?}"
+    );
+    assert!(
+        posted
+            .iter()
+            .all(|(event, id)| event == "notification.created" && id.starts_with("notification-"))
+    );
+
+    // Again, the leader killed right after the sightings: a new one takes over within two
+    // leases and the counts hold (40 rows; each delivery id once, or repeated unchanged).
+    sightings(&servers[1], 20, 40).await;
+    servers[leader].kill();
+    let survivors: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
+    eventually(
+        Duration::from_secs(2 * LEASE_SECS + 5),
+        "a new leader",
+        || async {
+            let mut leading = 0;
+            for &i in &survivors {
+                leading += usize::from(gauge(&servers[i], "hadir_cluster_leader").await == 1.0);
+            }
+            (leading == 1).then_some(())
+        },
+    )
+    .await;
+    eventually(Duration::from_secs(30), "40 EMPLOYEE_LOST rows", || async {
+        (lost_rows(&servers[survivors[0]]).await >= 40).then_some(())
+    })
+    .await;
+    for &i in &survivors {
+        let items = drain(&mut created[i], Duration::from_secs(3)).await;
+        assert_eq!(items.len(), 20, "node {i}: 20 more notificationCreated");
+    }
+    assert_eq!(
+        lost_rows(&servers[survivors[1]]).await,
+        40,
+        "exactly 40 rows"
+    );
+    let posted: std::collections::BTreeSet<String> = deliveries
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(
+        posted.len(),
+        40,
+        "every notification posted, under its own id"
+    );
+    let _ = mqtt_client.disconnect().await;
+    drop((clients, servers));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_faults_neither_double_read_nor_lose_owners() {
+    let _serial = SERIAL.lock().await;
+    let Some(db) = TestDb::create(Backend::Postgres, "cluster_db_faults") else {
+        return;
+    };
+    let folder = shared_folder(&db);
+    let cameras = start_cameras(CAMERAS).await;
+    // The default lease (15 s) with a 30 s camera timeout, each node through its own proxy.
+    let proxies = [
+        common::pg_proxy::PgProxy::start(&db.url).await,
+        common::pg_proxy::PgProxy::start(&db.url).await,
+        common::pg_proxy::PgProxy::start(&db.url).await,
+    ];
+    let options = |id: &str, proxy: &common::pg_proxy::PgProxy| {
+        let url = proxy.url(&db.url);
+        ServerOptions {
+            camera_timeout_secs: 30,
+            lease_secs: None,
+            extra_env: vec![("HADIR_DATABASE_URL".into(), url)],
+            ..node(id, &folder)
+        }
+    };
+    let a = TestServer::start(&db, &options("a", &proxies[0]));
+    let b = TestServer::start(&db, &options("b", &proxies[1]));
+    let c = TestServer::start(&db, &options("c", &proxies[2]));
+    create_cameras(&a, &cameras).await;
+    let spread = eventually(Duration::from_secs(40), "two cameras per node", || async {
+        let seen = owners(&a).await;
+        let counts = per_node(&seen);
+        (counts == [("a".into(), 2), ("b".into(), 2), ("c".into(), 2)].into()).then_some(seen)
+    })
+    .await;
+    let holders = |seen: &BTreeMap<String, (Option<String>, Option<String>)>| -> BTreeMap<String, Option<String>> {
+        seen.iter().map(|(id, (holder, _))| (id.clone(), holder.clone())).collect()
+    };
+
+    // Every connection reset and refused for 5 s: events flow again within 10 s of the
+    // return, with the same owners.
+    for proxy in &proxies {
+        proxy.refuse_for(Duration::from_secs(5));
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let back = Instant::now();
+    let client = b.ws(ADMIN_TOKEN).await;
+    let mut changes =
+        common::camera::subscribe_to(&client, "subscription { cameraChanged { cameraId kind } }")
+            .await;
+    loop {
+        a.post(
+            Some(ADMIN_TOKEN),
+            "mutation { updateCamera(cameraId: \"C0\", input: {name: \"Hall\"}) { cameraId } }",
+            json!({}),
+        )
+        .await;
+        let item = tokio::time::timeout(
+            Duration::from_secs(1),
+            futures_util::StreamExt::next(&mut changes),
+        )
+        .await;
+        if matches!(item, Ok(Some(Ok(_)))) {
+            break;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "no camera change from a on b within 10 s of the database's return"
+        );
+    }
+    assert!(back.elapsed() < Duration::from_secs(10));
+    eventually(Duration::from_secs(20), "the same owners", || async {
+        (holders(&owners(&a).await) == holders(&spread)).then_some(())
+    })
+    .await;
+
+    // c alone in a black hole: it stops reading within 10 s, a and b take its cameras, its
+    // /healthz says 503; healed, it rejoins and takes its share again.
+    let of_c: Vec<usize> = spread
+        .iter()
+        .filter(|(_, (holder, _))| holder.as_deref() == Some("c"))
+        .map(|(id, _)| id[1..].parse().unwrap())
+        .collect();
+    proxies[2].black_hole();
+    let cut = Instant::now();
+    eventually(Duration::from_secs(12), "c stops reading", || async {
+        of_c.iter()
+            .all(|&i| cameras[i].clients.now() == 0)
+            .then_some(())
+    })
+    .await;
+    eventually(
+        Duration::from_secs(30),
+        "a and b read c's cameras",
+        || async {
+            let seen = owners(&a).await;
+            (per_node(&seen) == [("a".into(), 3), ("b".into(), 3)].into()).then_some(())
+        },
+    )
+    .await;
+    let (status, answer) = health(&c).await;
+    assert_eq!(status, 503, "c is unhealthy while cut off: {answer}");
+    eprintln!(
+        "c stopped and its cameras moved {:?} after the cut",
+        cut.elapsed()
+    );
+    proxies[2].heal();
+    eventually(Duration::from_secs(60), "c rejoins with two", || async {
+        let seen = owners(&a).await;
+        (per_node(&seen) == [("a".into(), 2), ("b".into(), 2), ("c".into(), 2)].into())
+            .then_some(())
+    })
+    .await;
+    for (index, camera) in cameras.iter().enumerate() {
+        assert_eq!(
+            camera.clients.most(),
+            1,
+            "camera C{index} had two clients at once"
+        );
+    }
+    assert_eq!(camera_down_rows(&a).await, 0, "no CAMERA_DOWN");
+    drop((client, a, b, c));
+}

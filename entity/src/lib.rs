@@ -11,7 +11,7 @@
 //! - [`api_token`]: bearer tokens (stored hashed) and their roles.
 //! - [`server_secret`]: keys the server makes for itself (grant signing, node requests).
 //! - [`cluster_node`], [`lease`]: the nodes of a cluster on PostgreSQL and who holds each
-//!   camera and the leader's jobs.
+//!   camera and the leader's jobs; [`cluster_state`]: what the leader keeps for the next.
 //!
 //! Status, type, role and source columns are plain strings in the database (portable between
 //! SQLite and PostgreSQL, readable by operators); in Rust each is an enum
@@ -26,6 +26,7 @@ pub mod api_token;
 pub mod attendance_log;
 pub mod camera;
 pub mod cluster_node;
+pub mod cluster_state;
 pub mod employee;
 pub mod employee_tracking;
 pub mod face_embedding;

@@ -7,6 +7,7 @@
 //! - [`startup`]: the database migrated, the camera folder synced and the first admin made
 //!   (on PostgreSQL under the start-up lock; on SQLite one `serve` per file).
 //! - [`background`]: the loops beside the server; the leader's jobs only while it leads.
+//! - [`cluster_loops`]: the event relay, and the loops that tie the parts to the cluster.
 //! - [`integrations`]: MQTT and webhooks, run by the leader.
 
 use std::{future::Future, sync::Arc};
@@ -20,7 +21,6 @@ use crate::{
     clock::SystemClock,
     cluster::{housekeeping, identity, leases::NodeIdentity, membership::Cluster},
     config::Config,
-    events::{Event, EventBus},
     faces::{FaceService, FaceSettings},
     presence::monitor,
     server::{
@@ -32,6 +32,7 @@ use crate::{
 };
 
 pub mod background;
+pub mod cluster_loops;
 pub mod integrations;
 pub mod startup;
 
@@ -123,8 +124,9 @@ async fn join_cluster(
 }
 
 /// The loops that run beside the server: on every node the lease loop, the revocation
-/// watch, the gallery refresh and the cameras; on the leader only the presence monitor, the
-/// attendance closer and the retention purge.
+/// watch and the cameras (the relay and the gallery's refresh: [`cluster_loops`]); on the
+/// leader only the presence monitor, the attendance closer, the retention purge and (on
+/// PostgreSQL) the cluster's housekeeping.
 fn start_background(app: &AppState) -> Background {
     let mut background = Background::new();
     background.spawn("cluster leases", app.cluster.clone().run());
@@ -132,12 +134,7 @@ fn start_background(app: &AppState) -> Background {
         "revocation watch",
         app.tokens.clone().run_revocation_watch(),
     );
-    background.spawn("gallery refresh", app.faces.clone().run_refresh());
     background.spawn("cameras", app.live_cameras.clone().run());
-    background.spawn(
-        "camera changes to leases",
-        nudge_on_camera_changes(app.events.clone(), app.cluster.clone()),
-    );
     let leader = app.cluster.watch_leader();
     if app.cluster.is_shared() {
         let db = app.db.clone();
@@ -168,27 +165,11 @@ fn start_background(app: &AppState) -> Background {
     background
 }
 
-/// A camera created, changed or deleted (here or, relayed, on another node) asks for a lease
-/// tick at once: a new camera is taken within a second, not at the next renewal.
-async fn nudge_on_camera_changes(events: EventBus, cluster: Arc<Cluster>) {
-    if !cluster.is_shared() {
-        return std::future::pending().await;
-    }
-    let mut changes = events.subscribe();
-    loop {
-        match changes.recv().await {
-            Ok(event) if matches!(&*event, Event::CameraChanged { .. }) => cluster.nudge(),
-            Ok(_) => {}
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => cluster.nudge(),
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        }
-    }
-}
-
 /// Runs the server until `shutdown` completes, then stops it in order.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let _serve_lock = startup::lock_sqlite(&config.database_url)?;
-    let node_id = identity::node_id(&config.cluster)?;
+    let clustered = !config.database_url.starts_with("sqlite:");
+    let node_id = identity::node_id_for(&config.cluster, clustered)?;
     let folder_digest = identity::folder_digest(&config.cameras.configs);
     let (database, started) = startup::prepare(&config, &node_id, &folder_digest).await?;
     let listening = listening(&config)?;
@@ -197,10 +178,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let local = listener.local_addr()?;
     let tls = listening.tls.is_some();
     let cluster = join_cluster(&config, &database, node_id, folder_digest, local, tls).await?;
-    let app = build_state(config, database, cluster)
+    let relay_config = config.clone();
+    let mut app = build_state(config, database, cluster)
         .await?
         .with_folder_skipped(started.folder_skipped);
-    let background = start_background(&app);
+    let mut background = start_background(&app);
+    app.relay = cluster_loops::start(&app, &relay_config, &mut background)?;
     let integrations = Integrations::start(&app, app.cluster.watch_leader())?;
 
     let scheme = if tls { "https" } else { "http" };
@@ -257,6 +240,11 @@ async fn stop(app: AppState, background: Background, integrations: Integrations)
     let cameras = app.live_cameras.stop_all();
     tracing::info!(cameras, "stopping: cameras stopped");
     app.cluster.leave().await;
+    if let Some(relay) = &app.relay
+        && let Err(error) = relay.leave().await
+    {
+        tracing::warn!(%error, "stopping: cannot tell the other nodes this one leaves");
+    }
     integrations.stop().await;
     app.tokens.flush_last_used().await;
     match app.db.clone().close().await {

@@ -54,10 +54,8 @@ pub fn lock_sqlite(url: &str) -> anyhow::Result<Option<ServeLock>> {
     else {
         return Ok(None);
     };
-    if let Some(folder) = database.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(folder)
-            .with_context(|| format!("cannot create the folder {}", folder.display()))?;
-    }
+    // The folder as the database wants it (the owner's only), before the lock file.
+    db::ensure_sqlite_folder(url)?;
     let mut path = database.as_os_str().to_owned();
     path.push(".serve.lock");
     let path = PathBuf::from(path);

@@ -4,10 +4,12 @@
 //!
 //! - [`schedule`]: time zone, working hours and days, per-department overrides.
 //! - [`rules`]: what a day of visits counts as (pure).
+//! - [`closer`]: closing the days as they end, from where the last leader stopped.
 //! - [`report`]: summaries over date ranges and the CSV export.
 //! - [`retention`]: the periodic purge of old visits, notifications and attendance.
 //! - [`settings`]: the `[attendance]` and `[retention]` sections of `hadir.toml`.
 
+pub mod closer;
 pub mod report;
 pub mod retention;
 pub mod rules;
@@ -185,28 +187,6 @@ impl Attendance {
             .into_iter()
             .filter_map(|(log, person)| person.map(|p| (log, p)))
             .collect())
-    }
-
-    /// Keeps attendance closed as working days end (checking every `interval`); never
-    /// returns (the composition root stops it).
-    pub async fn run_closer(self, interval: Duration) {
-        let mut closed_through = self.today() - TimeDelta::days(CATCH_UP_DAYS);
-        let mut ticker = tokio::time::interval(interval);
-        loop {
-            ticker.tick().await;
-            let today = self.today();
-            let mut date = closed_through.succ_opt().unwrap_or(closed_through);
-            while date <= today {
-                if let Err(error) = self.close_day(date).await {
-                    tracing::error!(%error, %date, "cannot close the attendance day");
-                    break;
-                }
-                if date < today {
-                    closed_through = date;
-                }
-                date = date.succ_opt().unwrap_or(date);
-            }
-        }
     }
 }
 

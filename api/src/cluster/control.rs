@@ -66,13 +66,6 @@ pub fn decode(text: &str) -> Result<ControlNotice, WireError> {
     })
 }
 
-/// A fresh instance id (a random UUID), drawn once per process start.
-pub fn draw_instance_id() -> String {
-    uuid::Builder::from_random_bytes(rand::random())
-        .into_uuid()
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,13 +110,5 @@ mod tests {
             decode(r#"{"v":2,"o":"x","c":{"k":"future"}}"#).unwrap_err(),
             WireError::UnknownVersion(2)
         );
-    }
-
-    #[test]
-    fn instance_ids_are_distinct_uuids() {
-        let (a, b) = (draw_instance_id(), draw_instance_id());
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 36);
-        assert!(uuid::Uuid::parse_str(&a).is_ok());
     }
 }

@@ -89,11 +89,25 @@ pub fn advertise_url(
     Ok(format!("{scheme}://{host}:{}", bound.port()))
 }
 
-/// This process alone (SQLite, tests): its node id (`cluster.node_id`, the host name, or
-/// `hadir`), a fresh instance, no advertised URL, no camera limit.
+/// The node id of a process alone on its database (SQLite), whose host name need not be a
+/// node id (a container's, an initramfs's `(none)`).
+pub const LOCAL_NODE_ID: &str = "hadir";
+
+/// This node's id on a database it may share (`clustered`: PostgreSQL) — `cluster.node_id`
+/// or a host name that is a node id, else an error saying to set one — or alone (SQLite):
+/// the same when there is one, else [`LOCAL_NODE_ID`].
+pub fn node_id_for(section: &ClusterSection, clustered: bool) -> Result<String, IdentityError> {
+    match node_id(section) {
+        Err(_) if !clustered => Ok(LOCAL_NODE_ID.to_owned()),
+        other => other,
+    }
+}
+
+/// This process alone (SQLite, tests): its node id ([`node_id_for`]), a fresh instance, no
+/// advertised URL, no camera limit.
 pub fn local(section: &ClusterSection) -> super::leases::NodeIdentity {
     super::leases::NodeIdentity {
-        node_id: node_id(section).unwrap_or_else(|_| "hadir".to_owned()),
+        node_id: node_id_for(section, false).unwrap_or_else(|_| LOCAL_NODE_ID.to_owned()),
         instance_id: new_instance_id(),
         advertise_url: String::new(),
         max_cameras: section.max_cameras,

@@ -249,7 +249,7 @@ impl Cluster {
             tokio::select! {
                 () = tokio::time::sleep_until(next.into()) => {}
                 () = self.nudge.notified() => {}
-                () = sleep_until_opt(fence_at), if fence_at.is_some() && !self.counters.fenced.load(Ordering::Relaxed) => {
+                () = crate::clock::sleep_until_opt(fence_at), if fence_at.is_some() && !self.counters.fenced.load(Ordering::Relaxed) => {
                     self.fence();
                     continue;
                 }
@@ -265,12 +265,20 @@ impl Cluster {
                 after_fence,
                 release: release.as_deref(),
             };
-            let outcome = tokio::time::timeout(
-                rules::renew_interval(lease),
+            // A renewal that hangs past the fence deadline must not keep the node reading.
+            let deadline = rules::tick_deadline(sent, lease, fence_at.filter(|_| !after_fence));
+            let outcome = tokio::time::timeout_at(
+                deadline.into(),
                 leases::tick(&shared.db, &self.identity, request, skew),
             )
             .await;
             let local_after = chrono::Utc::now();
+            if !matches!(outcome, Ok(Ok(_)))
+                && !after_fence
+                && fence_at.is_some_and(|at| Instant::now() >= at)
+            {
+                self.fence();
+            }
             match outcome {
                 Ok(Ok(outcome)) => {
                     self.counters.renewals_ok.fetch_add(1, Ordering::Relaxed);
@@ -357,12 +365,5 @@ impl Cluster {
             }
             Err(_) => tracing::warn!("stopping: releasing the leases timed out (they lapse)"),
         }
-    }
-}
-
-async fn sleep_until_opt(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
     }
 }

@@ -42,7 +42,7 @@ pub const SEND_BACKOFF_CAP: Duration = Duration::from_secs(5);
 /// Who the relay is.
 #[derive(Clone, Debug)]
 pub struct RelaySettings {
-    /// This process's instance id (drawn at each start: [`control::draw_instance_id`]).
+    /// This process's instance id (drawn at each start: [`super::identity::new_instance_id`]).
     pub instance_id: String,
     /// This node's id (`cluster.node_id`).
     pub node_id: String,

@@ -97,6 +97,17 @@ pub fn fence_deadline(sent: Instant, lease: Duration) -> Instant {
     sent + lease * 2 / 3
 }
 
+/// The latest a renewal sent at `sent` may take: a renewal interval, and never past the
+/// fence deadline (`fence_at`; None once fenced), so that a renewal hanging on a dead
+/// connection cannot keep the node reading while another takes its cameras.
+pub fn tick_deadline(sent: Instant, lease: Duration, fence_at: Option<Instant>) -> Instant {
+    let normal = sent + renew_interval(lease);
+    match fence_at {
+        Some(fence) => normal.min(fence.max(sent)),
+        None => normal,
+    }
+}
+
 /// How often leases are renewed: every third of the lease (after a failure: every second,
 /// [`RETRY_INTERVAL`]).
 pub fn renew_interval(lease: Duration) -> Duration {

@@ -110,7 +110,7 @@ impl FaceService {
             threshold: settings.threshold.unwrap_or(set.default_threshold()),
             max_photo_bytes: settings.max_photo_bytes,
             cluster_origin: OnceLock::new(),
-            drawn_origin: crate::cluster::control::draw_instance_id(),
+            drawn_origin: crate::cluster::identity::new_instance_id(),
         }))
     }
 
@@ -129,7 +129,7 @@ impl FaceService {
             threshold: set.default_threshold(),
             max_photo_bytes: 0,
             cluster_origin: OnceLock::new(),
-            drawn_origin: crate::cluster::control::draw_instance_id(),
+            drawn_origin: crate::cluster::identity::new_instance_id(),
         }))
     }
 

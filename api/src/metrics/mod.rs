@@ -176,6 +176,9 @@ pub async fn render(app: &AppState) -> String {
     );
     integration_metrics(&mut out, app);
     cluster::render(&mut out, &app.cluster);
+    if let Some(relay) = &app.relay {
+        out.push_str(&relay.render_metrics());
+    }
     out
 }
 

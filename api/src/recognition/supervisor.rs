@@ -6,7 +6,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, OnceLock},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use entity::camera;
@@ -101,7 +101,16 @@ pub struct CameraSupervisor {
     holdings: watch::Receiver<Holdings>,
     /// Feeds the live views of cameras another node reads (None: a cluster of one).
     proxy: OnceLock<Arc<LiveProxy>>,
+    /// Asks the loop for a sync ([`CameraSupervisor::request_sync`]).
+    sync_requested: tokio::sync::Notify,
 }
+
+/// How soon a sync that could not read the database is tried again.
+pub const SYNC_RETRY: Duration = Duration::from_secs(1);
+
+/// How long listing the cameras to run may take before a sync gives up (it is tried again
+/// at the next change).
+pub const SYNC_QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a snapshot of a camera another node reads waits for its first frame.
 pub const PROXIED_FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(5);
@@ -139,6 +148,7 @@ impl CameraSupervisor {
             live: Mutex::new(HashMap::new()),
             holdings,
             proxy: OnceLock::new(),
+            sync_requested: tokio::sync::Notify::new(),
         })
     }
 
@@ -236,28 +246,33 @@ impl CameraSupervisor {
     pub async fn run(self: Arc<Self>) {
         let mut changes = self.events.subscribe();
         let mut holdings = self.holdings.clone();
-        self.sync_all().await;
+        let mut retry = (!self.sync_all().await).then(|| Instant::now() + SYNC_RETRY);
         loop {
-            tokio::select! {
+            let sync = tokio::select! {
                 change = changes.recv() => match change {
-                    Ok(event) => {
-                        if let Event::CameraChanged { .. } = &*event {
-                            self.sync_all().await;
-                        }
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        self.sync_all().await;
-                    }
+                    Ok(event) => matches!(&*event, Event::CameraChanged { .. }),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 },
                 held = holdings.changed() => {
                     if held.is_err() {
                         return;
                     }
-                    self.sync_all().await;
+                    true
                 }
+                () = self.sync_requested.notified() => true,
+                () = crate::clock::sleep_until_opt(retry), if retry.is_some() => true,
+            };
+            if sync {
+                retry = (!self.sync_all().await).then(|| Instant::now() + SYNC_RETRY);
             }
         }
+    }
+
+    /// Asks the supervisor's loop to sync the tasks with the database (after the relay
+    /// missed events); syncs never run two at once.
+    pub fn request_sync(&self) {
+        self.sync_requested.notify_one();
     }
 
     /// Stops every camera task (capture and recognition); returns how many cameras ran.
@@ -274,17 +289,42 @@ impl CameraSupervisor {
     }
 
     /// Makes the running tasks match the enabled cameras in the database that this node
-    /// holds.
-    pub async fn sync_all(self: &Arc<Self>) {
-        let mut cameras = match camera::Entity::find()
-            .filter(camera::Column::Enabled.eq(true))
-            .all(&self.db)
-            .await
-        {
-            Ok(cameras) => cameras,
-            Err(error) => {
+    /// holds; false when the database could not be read (the loop tries again soon).
+    pub async fn sync_all(self: &Arc<Self>) -> bool {
+        // What this node no longer holds stops at once, without the database: a node that
+        // fenced itself because the database does not answer must stop reading all the same.
+        let held = self.holdings.borrow().clone();
+        let stopped = {
+            let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+            let before = running.len();
+            running.retain(|id, task| held.holds(id) && held.claim(id) == task.claim);
+            before - running.len()
+        };
+        if stopped > 0 {
+            tracing::info!(
+                cameras = stopped,
+                "camera tasks stopped: no longer held here"
+            );
+        }
+        let listed = tokio::time::timeout(
+            SYNC_QUERY_TIMEOUT,
+            camera::Entity::find()
+                .filter(camera::Column::Enabled.eq(true))
+                .all(&self.db),
+        )
+        .await;
+        let mut cameras = match listed {
+            Ok(Ok(cameras)) => cameras,
+            Ok(Err(error)) => {
                 tracing::error!(%error, "cannot list the cameras to run");
-                return;
+                return false;
+            }
+            Err(_) => {
+                tracing::error!(
+                    timeout_secs = SYNC_QUERY_TIMEOUT.as_secs(),
+                    "cannot list the cameras to run: the database does not answer"
+                );
+                return false;
             }
         };
         let holdings = self.holdings.borrow().clone();
@@ -310,6 +350,7 @@ impl CameraSupervisor {
         let cameras = running.len();
         drop(running);
         self.ai_status.set(AiStatus::of(&self.faces, cameras));
+        true
     }
 
     fn start(self: &Arc<Self>, camera: &camera::Model, claim: Option<LeaseClaim>) -> Running {

@@ -65,13 +65,20 @@ pub async fn healthz(
             )))
         });
     let cluster = &state.app.cluster;
-    let renewing = cluster.renewing();
-    let cluster_part = serde_json::json!({
+    let relay = state.app.relay.as_ref().map(|r| r.health());
+    let renewing = cluster.renewing() && relay.as_ref().is_none_or(|r| r.healthy);
+    let mut cluster_part = serde_json::json!({
         "node": cluster.identity.node_id,
         "leader": cluster.is_leader(),
-        "leases": if renewing { "renewed" } else { "not renewed" },
+        "leases": if cluster.renewing() { "renewed" } else { "not renewed" },
         "cameras": cluster.counters.cameras_held.load(std::sync::atomic::Ordering::Relaxed),
     });
+    if let Some(relay) = &relay {
+        cluster_part["listener"] = serde_json::json!(if relay.listener_up { "up" } else { "down" });
+        if let Some(problem) = &relay.problem {
+            cluster_part["problem"] = serde_json::json!(problem);
+        }
+    }
     let folder = state.app.folder_skipped.as_deref();
     match ping {
         Ok(()) if renewing => {

@@ -122,23 +122,40 @@ impl Camera {
                     let mut request = [0u8; 2048];
                     let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
                     let _client = counting.enter();
-                    let head = "HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=frame\r\nCache-Control: no-cache\r\n\r\n";
-                    if socket.write_all(head.as_bytes()).await.is_err() {
-                        return;
-                    }
-                    loop {
-                        let jpeg = frames.lock().unwrap().clone();
-                        let part = format!(
-                            "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
-                            jpeg.len()
-                        );
-                        if socket.write_all(part.as_bytes()).await.is_err()
-                            || socket.write_all(&jpeg).await.is_err()
-                            || socket.write_all(b"\r\n").await.is_err()
-                        {
+                    let (mut reader, mut writer) = socket.into_split();
+                    // The client is counted out the moment it closes (its end reads as EOF),
+                    // not at the next write that fails.
+                    let closed = async move {
+                        let mut rest = [0u8; 256];
+                        while let Ok(n) = tokio::io::AsyncReadExt::read(&mut reader, &mut rest).await {
+                            if n == 0 {
+                                break;
+                            }
+                        }
+                    };
+                    let stream = async move {
+                        let head = "HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=frame\r\nCache-Control: no-cache\r\n\r\n";
+                        if writer.write_all(head.as_bytes()).await.is_err() {
                             return;
                         }
-                        tokio::time::sleep(Duration::from_millis(1000 / CAMERA_FPS)).await;
+                        loop {
+                            let jpeg = frames.lock().unwrap().clone();
+                            let part = format!(
+                                "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+                                jpeg.len()
+                            );
+                            if writer.write_all(part.as_bytes()).await.is_err()
+                                || writer.write_all(&jpeg).await.is_err()
+                                || writer.write_all(b"\r\n").await.is_err()
+                            {
+                                return;
+                            }
+                            tokio::time::sleep(Duration::from_millis(1000 / CAMERA_FPS)).await;
+                        }
+                    };
+                    tokio::select! {
+                        () = closed => {}
+                        () = stream => {}
                     }
                 }));
             }

@@ -9,6 +9,7 @@
 
 pub mod camera;
 pub mod mqtt;
+pub mod pg_proxy;
 pub mod raw;
 pub mod tls;
 

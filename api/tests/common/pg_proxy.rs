@@ -108,11 +108,7 @@ impl Drop for PgProxy {
     }
 }
 
-async fn serve(
-    mut client: tokio::net::TcpStream,
-    target: String,
-    mut mode: watch::Receiver<Mode>,
-) {
+async fn serve(mut client: tokio::net::TcpStream, target: String, mut mode: watch::Receiver<Mode>) {
     if *mode.borrow() == Mode::BlackHole {
         // Held open, silent, until the black hole ends; then closed.
         let _ = mode.wait_for(|m| *m != Mode::BlackHole).await;

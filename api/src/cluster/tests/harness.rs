@@ -13,10 +13,7 @@ use tokio::sync::broadcast;
 
 use super::fixtures;
 use crate::{
-    cluster::{
-        control::draw_instance_id,
-        relay::{Relay, RelayHandle, RelaySettings},
-    },
+    cluster::relay::{Relay, RelayHandle, RelaySettings},
     events::{Event, EventBus, UnknownFace},
 };
 
@@ -105,7 +102,7 @@ pub async fn node(scratch: &Scratch, name: &str) -> Node {
         scratch.db.clone(),
         &events,
         RelaySettings {
-            instance_id: draw_instance_id(),
+            instance_id: crate::cluster::identity::new_instance_id(),
             node_id: name.to_owned(),
             listen_url: scratch.url.clone(),
         },
