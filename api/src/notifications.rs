@@ -1,16 +1,77 @@
 //! The notification service: the alert list (newest first, paginated by id), the unread
 //! count, and marking notifications read (published, so that every client's bell follows).
 
-use entity::notification::{self, NotificationType};
+use std::collections::HashMap;
+
+use entity::{
+    camera,
+    notification::{self, NotificationType},
+};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, sea_query::Expr,
 };
 
 use crate::{
     error::{AppError, AppResult},
-    events::{Event, EventBus},
+    events::{Event, EventBus, NotificationRecord},
+    presence::store,
 };
+
+/// Notifications as events carry them: each with its employee's presence and its camera
+/// (three queries however many), for re-delivering stored notifications (a resync of the
+/// relay, a new leader's webhooks).
+pub async fn records(
+    db: &impl ConnectionTrait,
+    notifications: Vec<notification::Model>,
+) -> Result<Vec<NotificationRecord>, DbErr> {
+    if notifications.is_empty() {
+        return Ok(Vec::new());
+    }
+    let employee_ids: Vec<String> = notifications
+        .iter()
+        .filter_map(|n| n.employee_id.clone())
+        .collect();
+    let presences: HashMap<String, _> = if employee_ids.is_empty() {
+        HashMap::new()
+    } else {
+        store::load_presence(db, Some(&employee_ids))
+            .await?
+            .into_iter()
+            .map(|p| (p.employee.employee_id.clone(), p))
+            .collect()
+    };
+    let camera_ids: Vec<String> = notifications
+        .iter()
+        .filter_map(|n| n.camera_id.clone())
+        .collect();
+    let cameras: HashMap<String, camera::Model> = if camera_ids.is_empty() {
+        HashMap::new()
+    } else {
+        camera::Entity::find()
+            .filter(camera::Column::CameraId.is_in(camera_ids))
+            .all(db)
+            .await
+            .map_err(store::in_table("cameras"))?
+            .into_iter()
+            .map(|c| (c.camera_id.clone(), c))
+            .collect()
+    };
+    Ok(notifications
+        .into_iter()
+        .map(|notification| NotificationRecord {
+            employee: notification
+                .employee_id
+                .as_ref()
+                .and_then(|id| presences.get(id).cloned()),
+            camera: notification
+                .camera_id
+                .as_ref()
+                .and_then(|id| cameras.get(id).cloned()),
+            notification,
+        })
+        .collect())
+}
 
 /// Notifications per page when the client does not say.
 pub const DEFAULT_PAGE_SIZE: u64 = 20;

@@ -161,11 +161,19 @@ async fn cameras_spread_fail_over_and_follow_one_leader() {
         return;
     };
     let folder = shared_folder(&db);
-    let cameras = start_cameras(CAMERAS).await;
+    // Five MJPEG cameras that count their clients, and one RTSP stream.
+    let cameras = start_cameras(CAMERAS - 1).await;
+    let rtsp = common::camera::RtspCamera::start(0, &common::camera::test_video(), "/door");
     let a = TestServer::start(&db, &node("a", &folder));
     let b = TestServer::start(&db, &node("b", &folder));
     let mut c = TestServer::start(&db, &node("c", &folder));
     create_cameras(&a, &cameras).await;
+    a.gql(
+        ADMIN_TOKEN,
+        "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
+        json!({ "i": { "cameraId": format!("C{}", CAMERAS - 1), "name": "Door (RTSP)", "streamUrl": rtsp.url } }),
+    )
+    .await;
 
     // Spread: two each, every node agreeing, each node's gauge saying so.
     let spread = eventually(Duration::from_secs(20), "two cameras per node", || async {
@@ -272,6 +280,7 @@ async fn cameras_spread_fail_over_and_follow_one_leader() {
         .iter()
         .filter(|(_, (holder, _))| holder.as_deref() == Some("b"))
         .map(|(id, _)| id[1..].parse().unwrap())
+        .filter(|&i| i < cameras.len())
         .collect();
     let connects_before: Vec<usize> = of_b.iter().map(|&i| cameras[i].clients.total()).collect();
     let mut b = b;
@@ -287,9 +296,18 @@ async fn cameras_spread_fail_over_and_follow_one_leader() {
     })
     .await;
     let moved = stopped.elapsed();
-    eventually(Duration::from_secs(10), "a holds all six", || async {
-        (per_node(&owners(&a).await) == [("a".into(), CAMERAS)].into()).then_some(())
-    })
+    eventually(
+        Duration::from_secs(10),
+        "a holds all six, the RTSP one delivering",
+        || async {
+            let now = owners(&a).await;
+            let rtsp = &now[&format!("C{}", CAMERAS - 1)];
+            if rtsp.0.as_deref() != Some("a") || rtsp.1.is_none() {
+                return None;
+            }
+            (per_node(&owners(&a).await) == [("a".into(), CAMERAS)].into()).then_some(())
+        },
+    )
     .await;
     assert_eq!(
         gauge(&a, "hadir_cluster_leader").await,
@@ -856,6 +874,11 @@ async fn webhook_receiver() -> (String, Deliveries) {
     (url, got)
 }
 
+/// The embeddings in `server`'s gallery.
+async fn embeddings(server: &TestServer) -> f64 {
+    server.metrics().await.value("hadir_enrolled_embeddings")
+}
+
 /// How many EMPLOYEE_LOST rows the database holds, as `server` says.
 async fn lost_rows(server: &TestServer) -> u64 {
     server
@@ -1107,6 +1130,71 @@ async fn database_faults_neither_double_read_nor_lose_owners() {
     })
     .await;
 
+    // a alone cut off (reset, refused 5 s) while b records a status change: a's subscriber
+    // gets it exactly once after a is back (the relay's resync); then every hadir backend
+    // terminated while b records another: the same.
+    a.create_employee("E1", "Ani").await;
+    a.create_employee("E2", "Budi").await;
+    let watcher = a.ws(ADMIN_TOKEN).await;
+    let mut statuses = common::camera::subscribe_to(
+        &watcher,
+        "subscription { employeeStatusChanged { employeeId presence { status } } }",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxies[0].refuse_for(Duration::from_secs(5));
+    b.gql(
+        ADMIN_TOKEN,
+        "mutation { reportSighting(input: {employeeId: \"E1\", cameraId: \"C0\"}) { seenAt } }",
+        json!({}),
+    )
+    .await;
+    let first = common::next_event(&mut statuses, Duration::from_secs(30)).await;
+    assert_eq!(
+        first["employeeStatusChanged"]["presence"]["status"],
+        "AVAILABLE"
+    );
+    let again = drain(&mut statuses, Duration::from_secs(3)).await;
+    assert!(again.is_empty(), "exactly once: {again:?}");
+    let admin = sea_orm::Database::connect(std::env::var(common::POSTGRES_URL_VAR).unwrap())
+        .await
+        .unwrap();
+    let name = url::Url::parse(&db.url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_owned();
+    {
+        use sea_orm::ConnectionTrait;
+        admin
+            .execute_unprepared(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            ))
+            .await
+            .unwrap();
+    }
+    // Written once the database takes b's requests again.
+    eventually(Duration::from_secs(15), "b records E2", || async {
+        let (status, body) = b
+            .post(
+                Some(ADMIN_TOKEN),
+                "mutation { reportSighting(input: {employeeId: \"E2\", cameraId: \"C0\"}) { seenAt } }",
+                json!({}),
+            )
+            .await;
+        (status == 200 && body["errors"].is_null()).then_some(())
+    })
+    .await;
+    let second = common::next_event(&mut statuses, Duration::from_secs(30)).await;
+    assert_eq!(
+        second["employeeStatusChanged"]["employeeId"], "E2",
+        "{second}"
+    );
+    let again = drain(&mut statuses, Duration::from_secs(3)).await;
+    assert!(again.is_empty(), "exactly once: {again:?}");
+    let _ = admin.close().await;
+    drop(watcher);
+
     // c alone in a black hole: it stops reading within 10 s, a and b take its cameras, its
     // /healthz says 503; healed, it rejoins and takes its share again.
     let of_c: Vec<usize> = spread
@@ -1153,4 +1241,213 @@ async fn database_faults_neither_double_read_nor_lose_owners() {
     }
     assert_eq!(camera_down_rows(&a).await, 0, "no CAMERA_DOWN");
     drop((client, a, b, c));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn camera_changes_reach_their_reader_within_two_seconds() {
+    let _serial = SERIAL.lock().await;
+    let Some(db) = TestDb::create(Backend::Postgres, "cluster_configuration") else {
+        return;
+    };
+    let folder = shared_folder(&db);
+    let cameras = start_cameras(3).await;
+    let with_max = |id: &str, max: &str| ServerOptions {
+        extra_env: vec![("HADIR_MAX_CAMERAS".into(), max.into())],
+        ..node(id, &folder)
+    };
+    // Room only on c.
+    let a = TestServer::start(&db, &with_max("a", "0"));
+    let b = TestServer::start(&db, &with_max("b", "0"));
+    let mut c = TestServer::start(&db, &with_max("c", "5"));
+    let url = |i: usize| format!("http://127.0.0.1:{}/video.mjpg", cameras[i].port);
+
+    // Created on a: c connects within 2 s.
+    let created = Instant::now();
+    a.gql(
+        ADMIN_TOKEN,
+        "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
+        json!({ "i": { "cameraId": "MOVING", "name": "Moving", "streamUrl": url(0) } }),
+    )
+    .await;
+    eventually(Duration::from_secs(2), "c reads the new camera", || async {
+        (cameras[0].clients.now() == 1).then_some(())
+    })
+    .await;
+    eprintln!("created on a, read by c after {:?}", created.elapsed());
+    assert_eq!(owners(&b).await["MOVING"].0.as_deref(), Some("c"));
+
+    // Its URL changed on a: c moves to the new one within 2 s.
+    let changed = Instant::now();
+    a.gql(
+        ADMIN_TOKEN,
+        "mutation($u: String!) { updateCamera(cameraId: \"MOVING\", input: {streamUrl: $u}) { cameraId } }",
+        json!({ "u": url(1) }),
+    )
+    .await;
+    eventually(Duration::from_secs(2), "c reads the new URL", || async {
+        (cameras[1].clients.now() == 1 && cameras[0].clients.now() == 0).then_some(())
+    })
+    .await;
+    eprintln!(
+        "URL changed on a, followed by c after {:?}",
+        changed.elapsed()
+    );
+
+    // Deleted on b: c lets go within 2 s.
+    b.gql(
+        ADMIN_TOKEN,
+        "mutation { deleteCamera(cameraId: \"MOVING\") }",
+        json!({}),
+    )
+    .await;
+    eventually(
+        Duration::from_secs(2),
+        "c lets the deleted camera go",
+        || async { (cameras[1].clients.now() == 0).then_some(()) },
+    )
+    .await;
+
+    // With no node left with room, a camera that was up goes down once, saying why.
+    a.gql(
+        ADMIN_TOKEN,
+        "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
+        json!({ "i": { "cameraId": "ORPHAN", "name": "Orphan", "streamUrl": url(2) } }),
+    )
+    .await;
+    eventually(Duration::from_secs(15), "ORPHAN online", || async {
+        let data = a
+            .gql(
+                ADMIN_TOKEN,
+                "{ camera(cameraId: \"ORPHAN\") { status } }",
+                json!({}),
+            )
+            .await;
+        (data["camera"]["status"] == "ONLINE").then_some(())
+    })
+    .await;
+    c.kill();
+    let down = eventually(
+        Duration::from_secs(CAMERA_TIMEOUT_SECS + 15),
+        "ORPHAN down",
+        || async {
+            let data = a
+                .gql(
+                    ADMIN_TOKEN,
+                    "{ camera(cameraId: \"ORPHAN\") { status statusMessage } }",
+                    json!({}),
+                )
+                .await;
+            (data["camera"]["status"] == "OFFLINE").then_some(data)
+        },
+    )
+    .await;
+    assert!(
+        down["camera"]["statusMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("no hadir node holds it")),
+        "{down}"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(camera_down_rows(&a).await, 1, "down once");
+    assert_eq!(cameras[2].clients.now(), 0, "nobody reads it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gallery_follows_enrolments_on_every_node_within_a_second() {
+    let _serial = SERIAL.lock().await;
+    let Some(db) = TestDb::create(Backend::Postgres, "cluster_gallery") else {
+        return;
+    };
+    let folder = shared_folder(&db);
+    let showing = Arc::new(Mutex::new(scene(None)));
+    let camera = Camera::start(0, showing.clone()).await;
+    // b reads every camera; a and c serve the API.
+    let with_max = |id: &str, max: &str| ServerOptions {
+        lost_after_secs: 600,
+        extra_env: vec![("HADIR_MAX_CAMERAS".into(), max.into())],
+        ..node(id, &folder)
+    };
+    let a = TestServer::start(&db, &with_max("a", "0"));
+    let b = TestServer::start(&db, &with_max("b", "4"));
+    let c = TestServer::start(&db, &with_max("c", "0"));
+    a.create_employee("E1", "Barack Obama").await;
+    a.gql(
+        ADMIN_TOKEN,
+        "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
+        json!({ "i": { "cameraId": "DOOR", "name": "Door", "streamUrl": format!("http://127.0.0.1:{}/video.mjpg", camera.port) } }),
+    )
+    .await;
+
+    // enrollFace on a: b's gallery has it within 1 s, and b's camera recognises him for a's
+    // subscriber.
+    let client = a.ws(ADMIN_TOKEN).await;
+    let mut detections = common::camera::subscribe_to(
+        &client,
+        "subscription { employeeDetected { employee { employeeId } camera { cameraId } } }",
+    )
+    .await;
+    common::camera::enrol(&a, "E1", "obama.jpg").await;
+    let enrolled = Instant::now();
+    eventually(Duration::from_secs(1), "b's gallery has E1", || async {
+        (embeddings(&b).await >= 1.0).then_some(())
+    })
+    .await;
+    eprintln!(
+        "enrolled on a, in b's gallery after {:?}",
+        enrolled.elapsed()
+    );
+    *showing.lock().unwrap() = scene(Some("obama2.jpg"));
+    let detection = common::next_event(&mut detections, Duration::from_secs(30)).await;
+    assert_eq!(
+        detection["employeeDetected"]["employee"]["employeeId"],
+        "E1"
+    );
+    assert_eq!(detection["employeeDetected"]["camera"]["cameraId"], "DOOR");
+    *showing.lock().unwrap() = scene(None);
+
+    // `hadir enroll`, a process of its own: every node within 1 s.
+    let before = embeddings(&c).await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hadir"))
+        .args(["enroll", "--employee-id", "E1"])
+        .arg(
+            vision::models::runtime::cache_dir()
+                .join("photos")
+                .join("obama2.jpg"),
+        )
+        .env("HADIR_DATABASE_URL", &db.url)
+        .env("HADIR_LOG", "warn")
+        .output()
+        .expect("hadir enroll");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let done = Instant::now();
+    for server in [&a, &b, &c] {
+        eventually(
+            Duration::from_secs(1),
+            "the CLI's face everywhere",
+            || async { (embeddings(server).await > before).then_some(()) },
+        )
+        .await;
+    }
+    eprintln!("hadir enroll, on every node after {:?}", done.elapsed());
+
+    // removeFaces on c: a and b drop them within 1 s.
+    c.gql(
+        ADMIN_TOKEN,
+        "mutation { removeFaces(employeeId: \"E1\") { faceCount } }",
+        json!({}),
+    )
+    .await;
+    for server in [&a, &b] {
+        eventually(
+            Duration::from_secs(1),
+            "the faces gone everywhere",
+            || async { (embeddings(server).await == 0.0).then_some(()) },
+        )
+        .await;
+    }
+    drop(client);
 }

@@ -1,6 +1,7 @@
 //! The loops that tie this node's parts to the cluster (PostgreSQL only): camera changes and
-//! the others' releases ask the lease loop for a tick at once; a resync of the relay (after
-//! a gap in what this node heard) re-syncs the camera tasks; the relay's own tasks.
+//! the others' releases ask the lease loop for a tick at once; tokens revoked elsewhere close
+//! their connections here; a resync of the relay (after a gap in what this node heard)
+//! re-syncs the camera tasks; the relay's own tasks.
 
 use std::sync::Arc;
 
@@ -46,6 +47,7 @@ pub fn start(
     )?;
     let handle = relay.handle;
     app.faces.set_cluster_origin(handle.instance_id());
+    app.tokens.set_cluster_origin(handle.instance_id());
     background.spawn("relay sender", relay.sender);
     background.spawn("relay receiver", relay.receiver);
     background.spawn(
@@ -68,8 +70,8 @@ pub fn start(
         }
     });
     background.spawn(
-        "control to leases",
-        nudge_on_control(handle.subscribe_control(), app.cluster.clone()),
+        "control to leases and tokens",
+        follow_control(handle.subscribe_control(), app.clone()),
     );
     background.spawn(
         "camera changes to leases",
@@ -92,15 +94,17 @@ async fn nudge_on_camera_changes(events: EventBus, cluster: Arc<Cluster>) {
     }
 }
 
-/// A camera another node released, or a node that left, asks for a tick at once.
-async fn nudge_on_control(mut control: broadcast::Receiver<ControlMessage>, cluster: Arc<Cluster>) {
+/// A camera another node released, or a node that left, asks for a lease tick at once; a
+/// token revoked elsewhere closes its connections here.
+async fn follow_control(mut control: broadcast::Receiver<ControlMessage>, app: AppState) {
     loop {
         match control.recv().await {
             Ok(ControlMessage::CameraReleased { .. } | ControlMessage::NodeLeft { .. }) => {
-                cluster.nudge();
+                app.cluster.nudge();
             }
+            Ok(ControlMessage::TokenRevoked { token_id }) => app.tokens.revoked_elsewhere(token_id),
             Ok(_) => {}
-            Err(RecvError::Lagged(_)) => cluster.nudge(),
+            Err(RecvError::Lagged(_)) => app.cluster.nudge(),
             Err(RecvError::Closed) => return,
         }
     }

@@ -78,7 +78,12 @@ impl Running {
             )
         });
         let webhooks = if configured.webhooks {
-            match Webhooks::spawn(&app.config.webhooks, &app.events, app.integrations.clone()) {
+            match Webhooks::spawn(
+                &app.config.webhooks,
+                &app.events,
+                app.integrations.clone(),
+                Some(app.db.clone()),
+            ) {
                 Ok(webhooks) => Some(webhooks),
                 Err(reason) => {
                     tracing::error!(%reason, "cannot start the webhooks");

@@ -130,9 +130,14 @@ async fn join_cluster(
 fn start_background(app: &AppState) -> Background {
     let mut background = Background::new();
     background.spawn("cluster leases", app.cluster.clone().run());
+    let revocation_poll = if app.cluster.is_shared() {
+        crate::auth::CLUSTER_REVOCATION_POLL_INTERVAL
+    } else {
+        crate::auth::REVOCATION_POLL_INTERVAL
+    };
     background.spawn(
         "revocation watch",
-        app.tokens.clone().run_revocation_watch(),
+        app.tokens.clone().run_revocation_watch(revocation_poll),
     );
     background.spawn("cameras", app.live_cameras.clone().run());
     let leader = app.cluster.watch_leader();

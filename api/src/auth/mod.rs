@@ -43,6 +43,8 @@ pub use first_admin::{BOOTSTRAP_TOKEN_NAME, FIRST_START_TOKEN_NAME};
 pub use last_used::{LAST_USED_BATCH, LAST_USED_FLUSH_INTERVAL, LAST_USED_RESOLUTION};
 pub use principal::{Principal, Role};
 pub use reader::{AUTH_READ_BATCH, AUTH_READERS};
-pub use revocation::{REVOCATION_POLL_INTERVAL, REVOCATION_QUEUE};
+pub use revocation::{
+    CLUSTER_REVOCATION_POLL_INTERVAL, REVOCATION_POLL_INTERVAL, REVOCATION_QUEUE,
+};
 pub use store::{CreatedToken, MAX_TOKEN_NAME_CHARS, TokenStore};
 pub use token::{TOKEN_BYTES, TOKEN_PREFIX, generate_token, hash_token, token_from_authorization};

@@ -36,6 +36,10 @@ pub struct TokenStore {
     pub(super) last_used: LastUsed,
     /// Reads tokens, batched (see `AUTH_READERS`).
     pub(super) reader: TokenReader,
+    /// The instance revocations are announced under to the other nodes (PostgreSQL; a
+    /// random one until the relay's is set).
+    origin: Arc<std::sync::OnceLock<String>>,
+    drawn_origin: Arc<str>,
 }
 
 /// A token just created: the secret (shown once) and its stored record.
@@ -53,6 +57,8 @@ impl TokenStore {
             cache: Arc::default(),
             last_used: LastUsed::new(db.clone()),
             reader: TokenReader::new(db.clone()),
+            origin: Arc::default(),
+            drawn_origin: Arc::from(crate::cluster::identity::new_instance_id()),
             db,
         }
     }
@@ -67,17 +73,31 @@ impl TokenStore {
         let _ = self.revoked.send(id);
     }
 
+    /// Announces this process's revocations to the other nodes under `instance_id` (the
+    /// relay's, which drops its own). Only the first call counts.
+    pub fn set_cluster_origin(&self, instance_id: &str) {
+        let _ = self.origin.set(instance_id.to_owned());
+    }
+
+    /// A token revoked on another node (told on the cluster's control channel): its
+    /// connections here close now.
+    pub fn revoked_elsewhere(&self, id: i64) {
+        self.announce_revoked(id);
+    }
+
     /// The ids of tokens as they are revoked.
     pub fn revocations(&self) -> tokio::sync::broadcast::Receiver<i64> {
         self.revoked.subscribe()
     }
 
-    /// Looks for tokens revoked elsewhere every `REVOCATION_POLL_INTERVAL` and announces
-    /// them (tokens revoked here are announced at once); never returns. Each poll reads how many tokens
-    /// are revoked; their ids are read only when that number changed.
-    pub async fn run_revocation_watch(self) {
+    /// Looks for tokens revoked elsewhere every `interval` and announces them (tokens
+    /// revoked here are announced at once; on PostgreSQL the other nodes and `hadir token
+    /// revoke` tell on the control channel, and this is the backstop); never returns. Each
+    /// poll reads how many tokens are revoked; their ids are read only when that number
+    /// changed.
+    pub async fn run_revocation_watch(self, interval: std::time::Duration) {
         let db = self.db.clone();
-        revocation::watch(db, move |id| self.announce_revoked(id)).await;
+        revocation::watch(db, interval, move |id| self.announce_revoked(id)).await;
     }
 
     /// The principal of a token, or None when the token is unknown or revoked.
@@ -226,6 +246,15 @@ impl TokenStore {
         active.revoked_at = Set(Some(Utc::now()));
         active.update(&self.db).await?;
         self.announce_revoked(id);
+        // The other nodes (PostgreSQL) close its connections too, at once.
+        let origin = self
+            .origin
+            .get()
+            .map_or(&*self.drawn_origin, String::as_str);
+        let message = crate::cluster::control::ControlMessage::TokenRevoked { token_id: id };
+        if let Err(error) = crate::cluster::bus::announce(&self.db, origin, &message).await {
+            tracing::warn!(token_id = id, %error, "cannot tell the other nodes a token was revoked (their backstop poll will)");
+        }
         Ok(true)
     }
 }

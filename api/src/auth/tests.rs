@@ -61,7 +61,11 @@ async fn revoking_a_token_ends_it_at_once_despite_the_cache() {
 async fn a_revocation_by_another_process_ends_the_cached_token_within_a_second() {
     let (_dir, store) = store().await;
     let created = store.create(Role::Viewer, "dashboard").await.unwrap();
-    let watch = tokio::spawn(store.clone().run_revocation_watch());
+    let watch = tokio::spawn(
+        store
+            .clone()
+            .run_revocation_watch(crate::auth::REVOCATION_POLL_INTERVAL),
+    );
     // Let the watch read the revocations there are before this one.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(store.authenticate(&created.token).await.unwrap().is_some());

@@ -22,6 +22,9 @@ pub enum ControlMessage {
     NodeLeft { node_id: String },
     /// Every node should resync what changed since then.
     ResyncSince { since: DateTime<Utc> },
+    /// An API token was revoked (by a node, or `hadir token revoke`): its connections close
+    /// on every node.
+    TokenRevoked { token_id: i64 },
     /// A liveness probe: its sender's own listener hearing it proves that listener alive
     /// and measures the round trip.
     Ping {
@@ -86,6 +89,7 @@ mod tests {
                 node_id: "a".into(),
             },
             ControlMessage::ResyncSince { since: Utc::now() },
+            ControlMessage::TokenRevoked { token_id: 42 },
             ControlMessage::Ping {
                 instance: "i".into(),
                 sent_at: Utc::now(),

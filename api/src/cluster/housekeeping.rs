@@ -1,7 +1,7 @@
-//! The leader's cleaning of the cluster's tables (PostgreSQL): relayed payloads older than
-//! [`PAYLOAD_RETENTION`] (their `NOTIFY` was read long ago), rows of nodes dead for
+//! The leader's cleaning of the cluster's tables (PostgreSQL): rows of nodes dead for
 //! [`DEAD_NODE_RETENTION`], and leases of cameras that no longer exist (a holder that died
-//! before it could drop them).
+//! before it could drop them). Relayed payloads are the relay's own: its sender purges them
+//! ([`super::relay::PAYLOAD_RETENTION`]).
 
 use std::time::Duration;
 
@@ -9,15 +9,12 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 
 /// How often the leader cleans.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
-/// Relayed payloads are kept this long.
-pub const PAYLOAD_RETENTION: Duration = Duration::from_secs(600);
 /// Rows of nodes dead this long are removed (until then `clusterNodes` shows them).
 pub const DEAD_NODE_RETENTION: Duration = Duration::from_secs(7 * 24 * 3_600);
 
 /// What one sweep removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Swept {
-    pub payloads: u64,
     pub nodes: u64,
     pub leases: u64,
 }
@@ -31,13 +28,6 @@ pub async fn sweep(db: &impl ConnectionTrait) -> Result<Swept, DbErr> {
             [i64::try_from(secs).unwrap_or(i64::MAX).into()],
         )
     };
-    let payloads = db
-        .execute_raw(run(
-            "DELETE FROM cluster_payloads WHERE created_at < now() - $1 * interval '1 second'",
-            PAYLOAD_RETENTION.as_secs(),
-        ))
-        .await?
-        .rows_affected();
     let nodes = db
         .execute_raw(run(
             "DELETE FROM cluster_nodes WHERE expires_at < now() - $1 * interval '1 second'",
@@ -53,11 +43,7 @@ pub async fn sweep(db: &impl ConnectionTrait) -> Result<Swept, DbErr> {
         ))
         .await?
         .rows_affected();
-    Ok(Swept {
-        payloads,
-        nodes,
-        leases,
-    })
+    Ok(Swept { nodes, leases })
 }
 
 /// Sweeps every [`SWEEP_INTERVAL`] (the composition root runs it on the leader only).
@@ -67,7 +53,6 @@ pub async fn run(db: DatabaseConnection) {
         ticker.tick().await;
         match sweep(&db).await {
             Ok(swept) if swept != Swept::default() => tracing::info!(
-                payloads = swept.payloads,
                 nodes = swept.nodes,
                 leases = swept.leases,
                 "cluster tables cleaned"

@@ -52,6 +52,8 @@ pub struct Receiver {
     db: DatabaseConnection,
     events: EventBus,
     aggregates: Aggregates,
+    /// The stream URLs of cameras, as read from this node's table.
+    urls: recompute::UrlCache,
     /// The last moment (wall clock) the listener was known to hear: a gap starts there.
     last_heard: DateTime<Utc>,
     last_own_ping: Instant,
@@ -74,6 +76,7 @@ impl Receiver {
             db,
             events,
             aggregates: Aggregates::default(),
+            urls: recompute::UrlCache::default(),
             last_heard: Utc::now(),
             last_own_ping: Instant::now(),
             rejected_log: Throttle::new(LOG_EVERY),
@@ -293,7 +296,7 @@ impl Receiver {
         if self.shared.delivered().admit(&event) != Admission::Fresh {
             return RelayCounters::add(&counters.received_stale, 1);
         }
-        recompute::restore_urls(&self.db, &mut event).await;
+        recompute::restore_urls(&self.db, &mut self.urls, &mut event).await;
         self.events.deliver_remote(Arc::new(event));
         RelayCounters::add(&counters.received_ok, 1);
     }

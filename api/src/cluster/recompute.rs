@@ -8,6 +8,7 @@ use std::{
     sync::Arc,
 };
 
+use chrono::{DateTime, Utc};
 use entity::{camera, notification};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
@@ -84,28 +85,59 @@ impl Aggregates {
     }
 }
 
-/// Puts back the stream URLs of the event's cameras from this node's table (one query); a
-/// camera no longer there keeps the payload's fields with an empty URL.
-pub async fn restore_urls(db: &DatabaseConnection, event: &mut Event) {
-    let ids = wire::camera_ids(event);
-    if ids.is_empty() {
+/// The most cameras whose URLs a receiver keeps (more: it starts over).
+pub const MAX_CACHED_URLS: usize = 10_000;
+
+/// Stream URLs this node read from its table, by camera, with the record's `updated_at`
+/// they were read at: an event whose camera changed since (a new URL changes `updated_at`)
+/// reads again; the others need no query.
+#[derive(Debug, Default)]
+pub struct UrlCache(HashMap<String, (DateTime<Utc>, String)>);
+
+/// Puts back the stream URLs of the event's cameras from this node's table (one query for
+/// those not cached at the event's version); a camera no longer there keeps the payload's
+/// fields with an empty URL.
+pub async fn restore_urls(db: &DatabaseConnection, cache: &mut UrlCache, event: &mut Event) {
+    let wanted = wire::camera_versions(event);
+    if wanted.is_empty() {
         return;
     }
-    let urls: HashMap<String, String> = match camera::Entity::find()
-        .select_only()
-        .column(camera::Column::CameraId)
-        .column(camera::Column::RtspUrl)
-        .filter(camera::Column::CameraId.is_in(ids))
-        .into_tuple::<(String, String)>()
-        .all(db)
-        .await
-    {
-        Ok(rows) => rows.into_iter().collect(),
-        Err(error) => {
-            tracing::warn!(%error, "cluster relay: cannot read camera URLs; delivering without");
-            HashMap::new()
+    let stale: Vec<String> = wanted
+        .iter()
+        .filter(|(id, at)| cache.0.get(*id).is_none_or(|(cached, _)| cached < *at))
+        .map(|(id, _)| id.clone())
+        .collect();
+    if !stale.is_empty() {
+        match camera::Entity::find()
+            .select_only()
+            .column(camera::Column::CameraId)
+            .column(camera::Column::UpdatedAt)
+            .column(camera::Column::RtspUrl)
+            .filter(camera::Column::CameraId.is_in(stale.iter().cloned()))
+            .into_tuple::<(String, DateTime<Utc>, String)>()
+            .all(db)
+            .await
+        {
+            Ok(rows) => {
+                if cache.0.len() + rows.len() > MAX_CACHED_URLS {
+                    cache.0.clear();
+                }
+                for id in &stale {
+                    cache.0.remove(id);
+                }
+                for (id, at, url) in rows {
+                    cache.0.insert(id, (at, url));
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cluster relay: cannot read camera URLs; delivering without");
+            }
         }
-    };
+    }
+    let urls: HashMap<String, String> = wanted
+        .keys()
+        .filter_map(|id| cache.0.get(id).map(|(_, url)| (id.clone(), url.clone())))
+        .collect();
     wire::restore_urls(event, &urls);
 }
 

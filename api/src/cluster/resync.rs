@@ -6,7 +6,6 @@
 //! lost events). The summary is recomputed by the receiver after each resync.
 
 use std::{
-    collections::HashMap,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -22,7 +21,7 @@ use super::{
     delivered::{Admission, Delivered},
 };
 use crate::{
-    events::{Event, EventBus, NotificationRecord},
+    events::{Event, EventBus},
     presence::store,
 };
 
@@ -104,52 +103,8 @@ pub async fn resync(
         .all(db)
         .await
         .map_err(store::in_table("notifications"))?;
-    if notifications.is_empty() {
-        return Ok(report);
-    }
-    let employee_ids: Vec<String> = notifications
-        .iter()
-        .filter_map(|n| n.employee_id.clone())
-        .collect();
-    let presences: HashMap<String, _> = if employee_ids.is_empty() {
-        HashMap::new()
-    } else {
-        store::load_presence(db, Some(&employee_ids))
-            .await?
-            .into_iter()
-            .map(|p| (p.employee.employee_id.clone(), p))
-            .collect()
-    };
-    let camera_ids: Vec<String> = notifications
-        .iter()
-        .filter_map(|n| n.camera_id.clone())
-        .collect();
-    let cameras: HashMap<String, camera::Model> = if camera_ids.is_empty() {
-        HashMap::new()
-    } else {
-        camera::Entity::find()
-            .filter(camera::Column::CameraId.is_in(camera_ids))
-            .all(db)
-            .await
-            .map_err(store::in_table("cameras"))?
-            .into_iter()
-            .map(|c| (c.camera_id.clone(), c))
-            .collect()
-    };
-    for notification in notifications {
-        let employee = notification
-            .employee_id
-            .as_ref()
-            .and_then(|id| presences.get(id).cloned());
-        let camera = notification
-            .camera_id
-            .as_ref()
-            .and_then(|id| cameras.get(id).cloned());
-        let event = Event::NotificationCreated(NotificationRecord {
-            notification,
-            employee,
-            camera,
-        });
+    for record in crate::notifications::records(db, notifications).await? {
+        let event = Event::NotificationCreated(record);
         if admit(delivered, &event) {
             events.deliver_remote(Arc::new(event));
             report.notifications += 1;

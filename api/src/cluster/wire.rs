@@ -8,8 +8,9 @@
 //! No camera's stream URL travels (it may hold credentials): a decoded event's cameras have
 //! an empty URL until [`restore_urls`] puts back the receiver's own.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use chrono::{DateTime, Utc};
 use entity::camera;
 use serde::{Deserialize, Serialize};
 
@@ -344,10 +345,26 @@ fn cameras_of(event: &mut Event) -> Vec<&mut camera::Model> {
 
 /// The ids of the cameras whose URLs a decoded event needs back.
 pub fn camera_ids(event: &Event) -> BTreeSet<String> {
+    cameras(event)
+        .into_iter()
+        .map(|c| c.camera_id.clone())
+        .collect()
+}
+
+/// Each camera of the event by id, with when its record last changed (`updated_at`: a
+/// changed stream URL changes it).
+pub fn camera_versions(event: &Event) -> BTreeMap<String, DateTime<Utc>> {
+    cameras(event)
+        .into_iter()
+        .map(|c| (c.camera_id.clone(), c.updated_at))
+        .collect()
+}
+
+fn cameras(event: &Event) -> Vec<&camera::Model> {
     fn presence(p: &EmployeePresence) -> Option<&camera::Model> {
         p.camera.as_ref()
     }
-    let cameras: Vec<&camera::Model> = match event {
+    match event {
         Event::EmployeeStatusChanged(p) => presence(p).into_iter().collect(),
         Event::EmployeeDetected(d) => std::iter::once(&d.camera)
             .chain(presence(&d.presence))
@@ -365,8 +382,7 @@ pub fn camera_ids(event: &Event) -> BTreeSet<String> {
         Event::CameraStatusChanged(c) => vec![c],
         Event::CameraChanged { camera, .. } => camera.as_ref().into_iter().collect(),
         Event::NotificationsRead { .. } | Event::PresenceSummaryChanged(_) => Vec::new(),
-    };
-    cameras.into_iter().map(|c| c.camera_id.clone()).collect()
+    }
 }
 
 /// Puts back each camera's stream URL from `urls` (camera id → URL, as the receiver's table

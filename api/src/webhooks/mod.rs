@@ -15,7 +15,12 @@
 //! which the delivery is dropped and logged. Each webhook has its own queue
 //! ([`WEBHOOK_QUEUE`] deliveries; the newest are dropped, and logged, when it is full) and
 //! delivers in order, so a slow receiver holds up no other and never the server.
+//!
+//! - [`replay`]: a new leader (or a restart after a crash) first posts the notifications
+//!   created after the last one delivered.
+//! - [`settings`]: `[[webhooks]]` and `HADIR_WEBHOOK_*`.
 
+pub mod replay;
 pub mod settings;
 
 use std::{
@@ -25,6 +30,7 @@ use std::{
 
 use chrono::Utc;
 use hmac::{Hmac, Mac};
+use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::{sync::mpsc, task::JoinHandle};
@@ -121,6 +127,8 @@ struct Delivery {
     event: &'static str,
     id: String,
     body: Vec<u8>,
+    /// The notification it posts, if it is one (recorded as delivered once accepted).
+    notification: Option<i64>,
 }
 
 /// How long deliveries still queued get to go out when the server stops.
@@ -135,11 +143,14 @@ pub struct Webhooks {
 }
 
 impl Webhooks {
-    /// Starts a sender per webhook and one task that reads the event bus for them all.
+    /// Starts a sender per webhook and one task that reads the event bus for them all. With
+    /// `db`, the notifications not delivered yet (a new leader's, a restart's) go first
+    /// ([`replay`]), and each notification delivered is recorded there.
     pub fn spawn(
         configs: &[WebhookConfig],
         events: &EventBus,
         counters: Arc<IntegrationCounters>,
+        db: Option<DatabaseConnection>,
     ) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(WEBHOOK_TIMEOUT)
@@ -152,19 +163,45 @@ impl Webhooks {
             let wanted = config.wanted_events()?;
             let (sender, receiver) = mpsc::channel::<Arc<Delivery>>(WEBHOOK_QUEUE);
             senders.push(tokio::spawn(send_in_order(
-                http.clone(),
-                config.url.trim().to_owned(),
-                shown(&config.url),
-                config.secret.clone().filter(|s| !s.is_empty()),
+                Target {
+                    http: http.clone(),
+                    url: config.url.trim().to_owned(),
+                    shown_url: shown(&config.url),
+                    secret: config.secret.clone().filter(|s| !s.is_empty()),
+                    db: db.clone(),
+                },
                 receiver,
                 counters.clone(),
             )));
             routes.push((wanted, sender, shown(&config.url)));
         }
+        // Subscribed before the replay is read: nothing falls between the two.
         let mut bus = events.subscribe();
         let reader = tokio::spawn(async move {
-            let mut next_id: u64 = 0;
-            let started = Utc::now().timestamp_millis();
+            let mut queue = Queue {
+                routes,
+                counters,
+                next_id: 0,
+                started: Utc::now().timestamp_millis(),
+            };
+            let mut replayed_through = 0;
+            if let Some(db) = &db {
+                match replay::pending(db).await {
+                    Ok(records) => {
+                        if !records.is_empty() {
+                            tracing::info!(
+                                notifications = records.len(),
+                                "webhooks: posting the notifications not delivered yet"
+                            );
+                        }
+                        for record in records {
+                            replayed_through = replayed_through.max(record.notification.id);
+                            queue.push(&Event::NotificationCreated(record));
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "webhooks: cannot read what to replay"),
+                }
+            }
             loop {
                 let event = match bus.recv().await {
                     Ok(event) => event,
@@ -174,34 +211,12 @@ impl Webhooks {
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 };
-                let Some(name) = event_name(&event) else {
-                    continue;
-                };
-                if !routes.iter().any(|(wanted, _, _)| wanted.contains(&name)) {
-                    continue;
+                if let Event::NotificationCreated(record) = &*event
+                    && record.notification.id <= replayed_through
+                {
+                    continue; // queued by the replay already
                 }
-                let data = event_data(&event);
-                next_id += 1;
-                let id = delivery_id(&event).unwrap_or_else(|| format!("{started:x}-{next_id}"));
-                let body = json!({
-                    "event": name,
-                    "deliveryId": id,
-                    "occurredAt": Utc::now().to_rfc3339(),
-                    "data": data,
-                })
-                .to_string()
-                .into_bytes();
-                let delivery = Arc::new(Delivery {
-                    event: name,
-                    id,
-                    body,
-                });
-                for (wanted, sender, url) in &routes {
-                    if wanted.contains(&name) && sender.try_send(delivery.clone()).is_err() {
-                        counters.webhook_dropped.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(%url, event = name, "webhook queue full: delivery dropped");
-                    }
-                }
+                queue.push(&event);
             }
         });
         Ok(Self { reader, senders })
@@ -226,15 +241,86 @@ impl Webhooks {
     }
 }
 
-/// Delivers one webhook's queue in order, each delivery retried as documented above.
-async fn send_in_order(
+/// One webhook's route: the events it wants, its queue, its URL as logs show it.
+type Route = (Vec<&'static str>, mpsc::Sender<Arc<Delivery>>, String);
+
+/// The queues of every webhook, and the ids of deliveries of events that have none.
+struct Queue {
+    routes: Vec<Route>,
+    counters: Arc<IntegrationCounters>,
+    next_id: u64,
+    started: i64,
+}
+
+impl Queue {
+    /// Queues `event` for every webhook that wants it (dropped and counted where a queue is
+    /// full).
+    fn push(&mut self, event: &Event) {
+        let Some(name) = event_name(event) else {
+            return;
+        };
+        if !self
+            .routes
+            .iter()
+            .any(|(wanted, _, _)| wanted.contains(&name))
+        {
+            return;
+        }
+        self.next_id += 1;
+        let id =
+            delivery_id(event).unwrap_or_else(|| format!("{:x}-{}", self.started, self.next_id));
+        let body = json!({
+            "event": name,
+            "deliveryId": id,
+            "occurredAt": Utc::now().to_rfc3339(),
+            "data": event_data(event),
+        })
+        .to_string()
+        .into_bytes();
+        let notification = match event {
+            Event::NotificationCreated(record) => Some(record.notification.id),
+            _ => None,
+        };
+        let delivery = Arc::new(Delivery {
+            event: name,
+            id,
+            body,
+            notification,
+        });
+        for (wanted, sender, url) in &self.routes {
+            if wanted.contains(&name) && sender.try_send(delivery.clone()).is_err() {
+                self.counters
+                    .webhook_dropped
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%url, event = name, "webhook queue full: delivery dropped");
+            }
+        }
+    }
+}
+
+/// Where one webhook posts.
+struct Target {
     http: reqwest::Client,
     url: String,
     shown_url: String,
     secret: Option<String>,
+    /// Where delivered notifications are recorded (None: nowhere).
+    db: Option<DatabaseConnection>,
+}
+
+/// Delivers one webhook's queue in order, each delivery retried as documented above.
+async fn send_in_order(
+    target: Target,
     mut queue: mpsc::Receiver<Arc<Delivery>>,
     counters: Arc<IntegrationCounters>,
 ) {
+    let Target {
+        http,
+        url,
+        shown_url,
+        secret,
+        db,
+    } = target;
     while let Some(delivery) = queue.recv().await {
         let mut backoff = Backoff::new(FIRST_RETRY_DELAY, MAX_RETRY_DELAY);
         for attempt in 1..=WEBHOOK_ATTEMPTS {
@@ -260,6 +346,11 @@ async fn send_in_order(
             };
             let Some(failure) = failure else {
                 counters.webhook_delivered.fetch_add(1, Ordering::Relaxed);
+                if let (Some(db), Some(id)) = (&db, delivery.notification)
+                    && let Err(error) = replay::record_delivered(db, id).await
+                {
+                    tracing::warn!(%error, "webhooks: cannot record a delivered notification");
+                }
                 break;
             };
             if attempt == WEBHOOK_ATTEMPTS {
