@@ -1,6 +1,7 @@
 //! Benchmark: three `hadir serve` nodes on one PostgreSQL (release builds; the database and
-//! the clients on 127.0.0.1). Run: `cargo bench -p api --bench cluster` (needs
-//! `HADIR_TEST_POSTGRES_URL`, e.g. `postgres://postgres@127.0.0.1:5432/test`).
+//! the clients on 127.0.0.1). Run: `cargo bench -p api --bench cluster [-- PART…]` (needs
+//! `HADIR_TEST_POSTGRES_URL`, e.g. `postgres://postgres@127.0.0.1:5432/test`); the parts
+//! are `fanout`, `throughput`, `gallery`, `failover` and `idle` (default: all).
 //!
 //! Prints, each against its target:
 //! - cross-node fan-out: `reportSighting` on b at 100/s for 30 s, `employeeDetected` at 100
@@ -513,11 +514,33 @@ async fn main() {
         return;
     };
     let admin = Database::connect(&base).await.expect("PostgreSQL");
+    // cargo passes `--bench`; the other arguments name the parts to run.
+    let parts: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let run = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
     println!(
         "three hadir nodes (release build) on one PostgreSQL, every process and the clients on \
          127.0.0.1 ({} cores)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    if run("fanout") || run("throughput") || run("gallery") {
+        three_nodes(&run).await;
+    }
+    if run("failover") {
+        failover(Some(3), 10, 6.0).await;
+        failover(None, 30, 25.0).await;
+    }
+    if run("idle") {
+        idle(&admin).await;
+    }
+}
+
+/// The fan-out, throughput and gallery parts, on three nodes.
+async fn three_nodes(run: &dyn Fn(&str) -> bool) {
+    let base = std::env::var(common::POSTGRES_URL_VAR).expect("a PostgreSQL URL");
+    let admin = Database::connect(&base).await.expect("PostgreSQL");
     let db = TestDb::create(Backend::Postgres, "cluster_bench").expect("PostgreSQL");
     let folder = db.dir.path().join("cameras");
     std::fs::create_dir_all(&folder).unwrap();
@@ -535,11 +558,14 @@ async fn main() {
             .await;
         sighting(&b, &format!("E{i}"), Utc::now() - TimeDelta::hours(2)).await;
     }
-    fan_out(&a, &b).await;
-    throughput(&a, &b, &c, admin.clone()).await;
-    gallery(&a, &b).await;
+    if run("fanout") {
+        fan_out(&a, &b).await;
+    }
+    if run("throughput") {
+        throughput(&a, &b, &c, admin).await;
+    }
+    if run("gallery") {
+        gallery(&a, &b).await;
+    }
     drop((a, b, c));
-    failover(Some(3), 10, 6.0).await;
-    failover(None, 30, 25.0).await;
-    idle(&admin).await;
 }

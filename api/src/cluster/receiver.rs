@@ -45,6 +45,9 @@ enum SessionEnd {
     Deaf,
 }
 
+/// The notification queue's usage is read at every this many pings (30 s at the 5 s ping).
+pub const QUEUE_USAGE_EVERY_PINGS: u64 = 6;
+
 /// The receiving loop.
 pub struct Receiver {
     shared: Arc<Shared>,
@@ -54,6 +57,8 @@ pub struct Receiver {
     aggregates: Aggregates,
     /// The stream URLs of cameras, as read from this node's table.
     urls: recompute::UrlCache,
+    /// Pings sent (the queue's usage is read at every [`QUEUE_USAGE_EVERY_PINGS`]th).
+    pings: u64,
     /// The last moment (wall clock) the listener was known to hear: a gap starts there.
     last_heard: DateTime<Utc>,
     last_own_ping: Instant,
@@ -77,6 +82,7 @@ impl Receiver {
             events,
             aggregates: Aggregates::default(),
             urls: recompute::UrlCache::default(),
+            pings: 0,
             last_heard: Utc::now(),
             last_own_ping: Instant::now(),
             rejected_log: Throttle::new(LOG_EVERY),
@@ -372,13 +378,18 @@ impl Receiver {
         }
     }
 
-    /// Pings itself, and reads how full the notification queue is.
-    async fn ping(&self) {
+    /// Pings itself, and every [`QUEUE_USAGE_EVERY_PINGS`] pings reads how full the
+    /// notification queue is (a slow gauge: an idle node makes few queries).
+    async fn ping(&mut self) {
         self.send_control(ControlMessage::Ping {
             instance: self.shared.instance_id.clone(),
             sent_at: Utc::now(),
         })
         .await;
+        self.pings += 1;
+        if self.pings % QUEUE_USAGE_EVERY_PINGS != 1 {
+            return;
+        }
         match self.bus.queue_usage().await {
             Ok(Some(usage)) => {
                 self.shared.counters.set_queue_usage(usage);
