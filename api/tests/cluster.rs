@@ -874,6 +874,20 @@ async fn webhook_receiver() -> (String, Deliveries) {
     (url, got)
 }
 
+/// A camera's status, as `server` says.
+async fn camera_status(server: &TestServer, camera_id: &str) -> String {
+    server
+        .gql(
+            ADMIN_TOKEN,
+            "query($c: ID!) { camera(cameraId: $c) { status } }",
+            json!({ "c": camera_id }),
+        )
+        .await["camera"]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// The embeddings in `server`'s gallery.
 async fn embeddings(server: &TestServer) -> f64 {
     server.metrics().await.value("hadir_enrolled_embeddings")
@@ -1450,4 +1464,194 @@ async fn the_gallery_follows_enrolments_on_every_node_within_a_second() {
         .await;
     }
     drop(client);
+}
+
+/// A PgBouncer in transaction-pooling mode in front of this machine's PostgreSQL, run as the
+/// `postgres` user (PgBouncer refuses to run as root); killed when dropped.
+struct PgBouncer {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl PgBouncer {
+    fn start() -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        std::fs::write(path("userlist.txt"), "\"postgres\" \"\"\n").unwrap();
+        std::fs::write(
+            path("pgbouncer.ini"),
+            format!(
+                "[databases]\n* = host=127.0.0.1 port=5432\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\n\
+                 listen_port = {port}\nauth_type = trust\nauth_file = {}\npool_mode = transaction\n\
+                 logfile = {}\npidfile = {}\nignore_startup_parameters = extra_float_digits,search_path\n",
+                path("userlist.txt"),
+                path("pgbouncer.log"),
+                path("pgbouncer.pid"),
+            ),
+        )
+        .unwrap();
+        for name in ["userlist.txt", "pgbouncer.ini"] {
+            std::fs::set_permissions(path(name), std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let child = std::process::Command::new("runuser")
+            .args(["-u", "postgres", "--", "pgbouncer"])
+            .arg(path("pgbouncer.ini"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("PgBouncer (scripts/install-test-deps installs it)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "PgBouncer did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listen_url_through_a_transaction_pooler_is_named_and_unhealthy() {
+    let _serial = SERIAL.lock().await;
+    let Some(db) = TestDb::create(Backend::Postgres, "cluster_pgbouncer") else {
+        return;
+    };
+    let bouncer = PgBouncer::start();
+    let name = url::Url::parse(&db.url).unwrap().path().to_owned();
+    let listen = format!("postgres://postgres@127.0.0.1:{}{name}", bouncer.port);
+    let folder = shared_folder(&db);
+    let a = TestServer::start(
+        &db,
+        &ServerOptions {
+            extra_env: vec![("HADIR_CLUSTER_LISTEN_URL".into(), listen)],
+            ..node("a", &folder)
+        },
+    );
+    // LISTEN is accepted through the pooler, and nothing ever arrives: within 15 s (and a
+    // margin) the node says so, and is unhealthy.
+    let answer = eventually(Duration::from_secs(40), "/healthz says 503", || async {
+        let (status, answer) = health(&a).await;
+        (status == 503).then_some(answer)
+    })
+    .await;
+    assert!(
+        answer["cluster"]["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("point cluster.listen_url at PostgreSQL directly")),
+        "{answer}"
+    );
+    assert!(
+        a.log().contains("session mode"),
+        "the log says what to do:\n{}",
+        a.log()
+    );
+    drop(bouncer);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_stopped_and_restarted_is_down_once_and_up_once_everywhere() {
+    let _serial = SERIAL.lock().await;
+    let Some(db) = TestDb::create(Backend::Postgres, "cluster_camera_down_up") else {
+        return;
+    };
+    let folder = shared_folder(&db);
+    let servers = [
+        TestServer::start(&db, &node("a", &folder)),
+        TestServer::start(&db, &node("b", &folder)),
+        TestServer::start(&db, &node("c", &folder)),
+    ];
+    let mut camera = Camera::start(0, Arc::new(Mutex::new(scene(None)))).await;
+    let port = camera.port;
+    servers[0]
+        .gql(
+            ADMIN_TOKEN,
+            "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
+            json!({ "i": { "cameraId": "GATE", "name": "Gate", "streamUrl": format!("http://127.0.0.1:{port}/video.mjpg") } }),
+        )
+        .await;
+    eventually(Duration::from_secs(20), "GATE online", || async {
+        (camera_status(&servers[1], "GATE").await == "ONLINE").then_some(())
+    })
+    .await;
+    let clients: Vec<_> =
+        futures_util::future::join_all(servers.iter().map(|s| s.ws(ADMIN_TOKEN))).await;
+    let mut created = Vec::new();
+    for client in &clients {
+        created.push(
+            common::camera::subscribe_to(client, "subscription { notificationCreated { type } }")
+                .await,
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let kinds = |items: &[Value]| -> Vec<String> {
+        items
+            .iter()
+            .map(|i| {
+                i["notificationCreated"]["type"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let rows = |kind: &'static str| {
+        let server = &servers[2];
+        async move {
+            server
+                .gql(
+                    ADMIN_TOKEN,
+                    &format!("{{ notifications(type: {kind}) {{ totalCount }} }}"),
+                    json!({}),
+                )
+                .await["notifications"]["totalCount"]
+                .as_u64()
+                .unwrap()
+        }
+    };
+
+    // The camera dies: one CAMERA_DOWN row, one event per subscriber on every node.
+    camera.kill();
+    eventually(
+        Duration::from_secs(CAMERA_TIMEOUT_SECS + 15),
+        "GATE down",
+        || async { (rows("CAMERA_DOWN").await == 1).then_some(()) },
+    )
+    .await;
+    for (node, stream) in created.iter_mut().enumerate() {
+        let items = drain(stream, Duration::from_secs(3)).await;
+        assert_eq!(kinds(&items), ["CAMERA_DOWN"], "node {node}");
+    }
+    // It comes back: one CAMERA_UP, once each.
+    let _back = Camera::start(port, Arc::new(Mutex::new(scene(None)))).await;
+    eventually(Duration::from_secs(20), "GATE up", || async {
+        (rows("CAMERA_UP").await == 1).then_some(())
+    })
+    .await;
+    for (node, stream) in created.iter_mut().enumerate() {
+        let items = drain(stream, Duration::from_secs(3)).await;
+        assert_eq!(kinds(&items), ["CAMERA_UP"], "node {node}");
+    }
+    assert_eq!(rows("CAMERA_DOWN").await, 1, "down once");
+    assert_eq!(camera_status(&servers[0], "GATE").await, "ONLINE");
+    drop(clients);
 }

@@ -5,6 +5,9 @@
 //! unread count) recomputed here at most [`AGGREGATES_PER_SECOND`] times a second instead
 //! of trusted. It pings itself every 5 s through the control channel: its own ping coming
 //! back proves the listener alive.
+//!
+//! Length: one state machine — the session loop, what it dispatches and what starts a
+//! resync all read and change the same receiver state; split, they would hand it around.
 
 use std::{
     sync::Arc,
