@@ -110,7 +110,7 @@ where
 async fn start_cameras(count: usize) -> Vec<Camera> {
     let mut cameras = Vec::new();
     for _ in 0..count {
-        cameras.push(Camera::start(0, Arc::new(Mutex::new(scene(None)))).await);
+        cameras.push(Camera::start_watching_clients(0, Arc::new(Mutex::new(scene(None)))).await);
     }
     cameras
 }
@@ -1374,7 +1374,7 @@ async fn the_gallery_follows_enrolments_on_every_node_within_a_second() {
     };
     let folder = shared_folder(&db);
     let showing = Arc::new(Mutex::new(scene(None)));
-    let camera = Camera::start(0, showing.clone()).await;
+    let camera = Camera::start_watching_clients(0, showing.clone()).await;
     // b reads every camera; a and c serve the API.
     let with_max = |id: &str, max: &str| ServerOptions {
         lost_after_secs: 600,
@@ -1580,7 +1580,7 @@ async fn a_camera_stopped_and_restarted_is_down_once_and_up_once_everywhere() {
         TestServer::start(&db, &node("b", &folder)),
         TestServer::start(&db, &node("c", &folder)),
     ];
-    let mut camera = Camera::start(0, Arc::new(Mutex::new(scene(None)))).await;
+    let mut camera = Camera::start_watching_clients(0, Arc::new(Mutex::new(scene(None)))).await;
     let port = camera.port;
     servers[0]
         .gql(
@@ -1642,7 +1642,7 @@ async fn a_camera_stopped_and_restarted_is_down_once_and_up_once_everywhere() {
         assert_eq!(kinds(&items), ["CAMERA_DOWN"], "node {node}");
     }
     // It comes back: one CAMERA_UP, once each.
-    let _back = Camera::start(port, Arc::new(Mutex::new(scene(None)))).await;
+    let _back = Camera::start_watching_clients(port, Arc::new(Mutex::new(scene(None)))).await;
     eventually(Duration::from_secs(20), "GATE up", || async {
         (rows("CAMERA_UP").await == 1).then_some(())
     })

@@ -488,7 +488,18 @@ async fn postgresql_connections_lost_and_found_again() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     *showing.lock().unwrap() = scene(Some("obama2.jpg"));
-    let event = next_event(&mut statuses, Duration::from_secs(30)).await;
+    let event = match tokio::time::timeout(
+        Duration::from_secs(30),
+        futures_util::StreamExt::next(&mut statuses),
+    )
+    .await
+    {
+        Ok(Some(Ok(event))) => event,
+        other => panic!(
+            "no status change within 30 s of the database's return ({other:?}); the log:\n{}",
+            server.log()
+        ),
+    };
     assert_eq!(
         event["employeeStatusChanged"]["presence"]["status"], "AVAILABLE",
         "{event}"

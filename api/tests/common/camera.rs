@@ -105,6 +105,17 @@ impl Drop for ClientGuard {
 
 impl Camera {
     pub async fn start(port: u16, showing: Arc<Mutex<Vec<u8>>>) -> Self {
+        Self::spawn(port, showing, false).await
+    }
+
+    /// As [`Camera::start`], and a client is counted out the moment it closes its end (for
+    /// tests that assert on clients at once, such as the cluster's one-reader rule); otherwise
+    /// at its first failed write.
+    pub async fn start_watching_clients(port: u16, showing: Arc<Mutex<Vec<u8>>>) -> Self {
+        Self::spawn(port, showing, true).await
+    }
+
+    async fn spawn(port: u16, showing: Arc<Mutex<Vec<u8>>>, watch_close: bool) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("camera port");
@@ -123,9 +134,12 @@ impl Camera {
                     let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
                     let _client = counting.enter();
                     let (mut reader, mut writer) = socket.into_split();
-                    // The client is counted out the moment it closes (its end reads as EOF),
-                    // not at the next write that fails.
+                    // Watching: the client is counted out the moment it closes (its end reads
+                    // as EOF), not at the next write that fails.
                     let closed = async move {
+                        if !watch_close {
+                            return std::future::pending().await;
+                        }
                         let mut rest = [0u8; 256];
                         while let Ok(n) = tokio::io::AsyncReadExt::read(&mut reader, &mut rest).await {
                             if n == 0 {
