@@ -465,6 +465,9 @@ async fn postgresql_connections_lost_and_found_again() {
         "no error text for anonymous callers: {body}"
     );
     next_event(&mut ticks, Duration::from_secs(5)).await;
+    // Done with: a subscription nobody reads fills the client's buffer, and then the client
+    // stops reading the socket, for every subscription on it.
+    drop(ticks);
     // Writes fail with a clear error meanwhile, and the server stays up.
     let (_, answer) = server
         .post(
