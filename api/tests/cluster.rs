@@ -386,7 +386,7 @@ async fn start_ups_race_and_node_ids_are_one_process_each() {
         "restarted within a lease: {:?}",
         restarted.elapsed()
     );
-    let (status, answer) = health(&b).await;
+    let (status, answer) = b.health().await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["cluster"]["node"], "b", "{answer}");
 
@@ -407,22 +407,10 @@ async fn start_ups_race_and_node_ids_are_one_process_each() {
     );
     let log = d.log();
     assert!(log.contains("differs from node"), "said in the log: {log}");
-    let (status, answer) = health(&d).await;
+    let (status, answer) = d.health().await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["camera_folder"]["synced"], false, "{answer}");
     drop((servers, b, d));
-}
-
-async fn health(server: &TestServer) -> (u16, Value) {
-    let response = server
-        .http
-        .get(server.url("/healthz"))
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .expect("/healthz answers");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]
@@ -1233,7 +1221,7 @@ async fn database_faults_neither_double_read_nor_lose_owners() {
         },
     )
     .await;
-    let (status, answer) = health(&c).await;
+    let (status, answer) = c.health().await;
     assert_eq!(status, 503, "c is unhealthy while cut off: {answer}");
     eprintln!(
         "c stopped and its cameras moved {:?} after the cut",
@@ -1550,7 +1538,7 @@ async fn a_listen_url_through_a_transaction_pooler_is_named_and_unhealthy() {
     // LISTEN is accepted through the pooler, and nothing ever arrives: within 15 s (and a
     // margin) the node says so, and is unhealthy.
     let answer = eventually(Duration::from_secs(40), "/healthz says 503", || async {
-        let (status, answer) = health(&a).await;
+        let (status, answer) = a.health().await;
         (status == 503).then_some(answer)
     })
     .await;

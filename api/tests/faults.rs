@@ -403,18 +403,6 @@ impl CuttableProxy {
     }
 }
 
-async fn health(server: &TestServer) -> (u16, Value) {
-    let response = server
-        .http
-        .get(server.url("/healthz"))
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .expect("/healthz answers");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgresql_connections_lost_and_found_again() {
     let _serial = SERIAL.lock().await;
@@ -445,14 +433,14 @@ async fn postgresql_connections_lost_and_found_again() {
     )
     .await;
     let mut ticks = subscribe_to(&client, "subscription { serverTime }").await;
-    assert_eq!(health(&server).await.0, 200);
+    assert_eq!(server.health().await.0, 200);
 
     // Cut: /healthz says 503 promptly, without the database's error to anonymous callers;
     // subscribers stay connected.
     proxy.cut();
     let deadline = Instant::now() + Duration::from_secs(20);
     let (status, body) = loop {
-        let (status, body) = health(&server).await;
+        let (status, body) = server.health().await;
         if status == 503 || Instant::now() > deadline {
             break (status, body);
         }
@@ -482,7 +470,7 @@ async fn postgresql_connections_lost_and_found_again() {
     // Restored: healthy again by itself, and what is written after reaches subscribers.
     proxy.restore();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while health(&server).await.0 != 200 {
+    while server.health().await.0 != 200 {
         assert!(
             Instant::now() < deadline,
             "not healthy again within 30 s:\n{}",
@@ -541,7 +529,7 @@ async fn postgresql_connections_lost_and_found_again() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert_eq!(health(&server).await.0, 200);
+    assert_eq!(server.health().await.0, 200);
     let _ = admin.close().await;
 }
 

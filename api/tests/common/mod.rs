@@ -324,6 +324,19 @@ impl TestServer {
         }
     }
 
+    /// `GET /healthz` (no token): the status and the JSON answer.
+    pub async fn health(&self) -> (u16, Value) {
+        let response = self
+            .http
+            .get(self.url("/healthz"))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .expect("/healthz answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
