@@ -894,19 +894,37 @@ async fn lost_rows(server: &TestServer) -> u64 {
         .unwrap()
 }
 
-/// Employees `from..to` seen at DESK through `server`.
-async fn sightings(server: &TestServer, from: usize, to: usize) {
+/// Employees `from..to` seen at `camera` through `server`.
+async fn sightings(server: &TestServer, camera: &str, from: usize, to: usize) {
     for i in from..to {
         let id = format!("E{i}");
         server.create_employee(&id, &format!("Employee {i}")).await;
         server
             .gql(
                 ADMIN_TOKEN,
-                "mutation($e: ID!) { reportSighting(input: {employeeId: $e, cameraId: \"DESK\"}) { seenAt } }",
-                json!({ "e": id }),
+                "mutation($e: ID!, $c: ID!) { reportSighting(input: {employeeId: $e, cameraId: $c}) { seenAt } }",
+                json!({ "e": id, "c": camera }),
             )
             .await;
     }
+}
+
+/// Items of `stream` until there are `expected` (within `within`), then any more within 3 s.
+async fn collect<S>(stream: &mut S, expected: usize, within: Duration) -> Vec<Value>
+where
+    S: futures_util::Stream<Item = Result<Value, graphql_ws_client::Error>> + Unpin,
+{
+    use futures_util::StreamExt as _;
+    let deadline = tokio::time::Instant::now() + within;
+    let mut items = Vec::new();
+    while items.len() < expected {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(item)) => items.push(item.expect("a subscription item")),
+            _ => break,
+        }
+    }
+    items.extend(drain(stream, Duration::from_secs(3)).await);
+    items
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -980,7 +998,7 @@ async fn the_leader_alone_notifies_publishes_and_posts_once() {
 
     // 20 employees seen through b, lost 3 s later: 20 rows, 20 events per subscriber, 20
     // MQTT messages, 20 webhook deliveries.
-    sightings(&servers[1], 0, 20).await;
+    sightings(&servers[1], "DESK", 0, 20).await;
     eventually(Duration::from_secs(30), "20 EMPLOYEE_LOST rows", || async {
         (lost_rows(&servers[0]).await >= 20).then_some(())
     })
@@ -1015,7 +1033,7 @@ async fn the_leader_alone_notifies_publishes_and_posts_once() {
 
     // Again, the leader killed right after the sightings: a new one takes over within two
     // leases and the counts hold (40 rows; each delivery id once, or repeated unchanged).
-    sightings(&servers[1], 20, 40).await;
+    sightings(&servers[1], "DESK", 20, 40).await;
     servers[leader].kill();
     let survivors: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
     eventually(
@@ -1243,6 +1261,142 @@ async fn database_faults_neither_double_read_nor_lose_owners() {
     }
     assert_eq!(camera_down_rows(&a).await, 0, "no CAMERA_DOWN");
     drop((client, a, b, c));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_of_everyone_keeps_owners_and_counts_and_a_death_moves_cameras_within_30_s() {
+    let _serial = SERIAL.lock().await;
+    let Some(db) = TestDb::create(Backend::Postgres, "cluster_long_outage") else {
+        return;
+    };
+    let folder = shared_folder(&db);
+    let cameras = start_cameras(CAMERAS).await;
+    // The default lease (15 s) with a 30 s camera timeout, each node through its own proxy;
+    // employees are lost 3 s after their last sighting.
+    let proxies = [
+        common::pg_proxy::PgProxy::start(&db.url).await,
+        common::pg_proxy::PgProxy::start(&db.url).await,
+        common::pg_proxy::PgProxy::start(&db.url).await,
+    ];
+    let options = |id: &str, proxy: &common::pg_proxy::PgProxy| ServerOptions {
+        camera_timeout_secs: 30,
+        lease_secs: None,
+        lost_after_secs: 3,
+        extra_env: vec![("HADIR_DATABASE_URL".into(), proxy.url(&db.url))],
+        ..node(id, &folder)
+    };
+    let a = TestServer::start(&db, &options("a", &proxies[0]));
+    let b = TestServer::start(&db, &options("b", &proxies[1]));
+    let mut c = TestServer::start(&db, &options("c", &proxies[2]));
+    create_cameras(&a, &cameras).await;
+    let spread = eventually(Duration::from_secs(40), "two cameras per node", || async {
+        let seen = owners(&a).await;
+        let counts = per_node(&seen);
+        (counts == [("a".into(), 2), ("b".into(), 2), ("c".into(), 2)].into()).then_some(seen)
+    })
+    .await;
+    let holders = |seen: &BTreeMap<String, (Option<String>, Option<String>)>| -> BTreeMap<String, Option<String>> {
+        seen.iter().map(|(id, (holder, _))| (id.clone(), holder.clone())).collect()
+    };
+    let clients: Vec<_> =
+        futures_util::future::join_all([&a, &b, &c].map(|s| s.ws(ADMIN_TOKEN))).await;
+    let mut created = Vec::new();
+    for client in &clients {
+        created.push(
+            common::camera::subscribe_to(
+                client,
+                "subscription { notificationCreated(type: EMPLOYEE_LOST) { id } }",
+            )
+            .await,
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // 20 employees seen through b, and every node cut off from the database for 20 s while
+    // they are being lost: every node stops reading within 10 s of the cut (the fence at ⅔ of
+    // the lease), and resumes within 10 s of the return with the same cameras.
+    sightings(&b, "C0", 0, 20).await;
+    for proxy in &proxies {
+        proxy.refuse_for(Duration::from_secs(20));
+    }
+    let cut = Instant::now();
+    eventually(
+        Duration::from_secs(11),
+        "every node stops reading",
+        || async { cameras.iter().all(|c| c.clients.now() == 0).then_some(()) },
+    )
+    .await;
+    eprintln!(
+        "every node stopped reading {:?} after the cut",
+        cut.elapsed()
+    );
+    tokio::time::sleep(Duration::from_secs(20).saturating_sub(cut.elapsed())).await;
+    let back = Instant::now();
+    eventually(
+        Duration::from_secs(10),
+        "every camera read again",
+        || async { cameras.iter().all(|c| c.clients.now() == 1).then_some(()) },
+    )
+    .await;
+    eprintln!(
+        "every camera read again {:?} after the return",
+        back.elapsed()
+    );
+    assert_eq!(
+        holders(&owners(&a).await),
+        holders(&spread),
+        "the same owners after the outage"
+    );
+    // The counts of a quiet run: 20 rows, 20 notificationCreated per subscriber.
+    eventually(Duration::from_secs(30), "20 EMPLOYEE_LOST rows", || async {
+        (lost_rows(&a).await >= 20).then_some(())
+    })
+    .await;
+    for (node, stream) in created.iter_mut().enumerate() {
+        let items = collect(stream, 20, Duration::from_secs(45)).await;
+        assert_eq!(
+            items.len(),
+            20,
+            "node {node}: 20 notificationCreated: {items:?}"
+        );
+    }
+    assert_eq!(lost_rows(&b).await, 20, "exactly 20 rows");
+
+    // c killed: within 30 s at the default lease its cameras are read by a and b, and their
+    // frames advance.
+    let of_c: Vec<String> = spread
+        .iter()
+        .filter(|(_, (holder, _))| holder.as_deref() == Some("c"))
+        .map(|(id, _)| id.clone())
+        .collect();
+    let before = owners(&a).await;
+    c.kill();
+    let killed = Instant::now();
+    eventually(
+        Duration::from_secs(30),
+        "c's cameras read by a and b",
+        || async {
+            let seen = owners(&a).await;
+            of_c.iter()
+                .all(|id| {
+                    matches!(&seen[id].0, Some(holder) if holder != "c")
+                        && seen[id].1.is_some()
+                        && seen[id].1 != before[id].1
+                })
+                .then_some(())
+        },
+    )
+    .await;
+    eprintln!("c's cameras moved {:?} after its death", killed.elapsed());
+    for (index, camera) in cameras.iter().enumerate() {
+        assert_eq!(
+            camera.clients.most(),
+            1,
+            "camera C{index} had two clients at once"
+        );
+    }
+    assert_eq!(camera_down_rows(&a).await, 0, "no CAMERA_DOWN");
+    drop((clients, a, b, c));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

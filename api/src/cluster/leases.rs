@@ -57,6 +57,10 @@ pub struct TickRequest<'a> {
     pub after_fence: bool,
     /// A camera to give up this tick (decided at the tick before, its task already stopped).
     pub release: Option<&'a str>,
+    /// Whether to take cameras and the leader lease from others (a lease that ran out) or
+    /// that nobody holds. Not for one lease after this node's own outage: every node that
+    /// was cut off renews its own leases first, so an outage of everyone changes no owner.
+    pub take_others: bool,
 }
 
 /// What one tick found.
@@ -169,7 +173,7 @@ pub async fn tick(
     }
     if let Some(camera_id) = request.release {
         txn.execute_raw(statement(
-            "UPDATE leases SET expires_at = now() - interval '1 second' \
+            "UPDATE leases SET expires_at = now() - interval '1 second', instance_id = '' \
              WHERE instance_id = $1 AND resource = $2",
             vec![
                 me.instance_id.clone().into(),
@@ -195,11 +199,15 @@ pub async fn tick(
         .await?;
     }
     let mut held = Held::default();
+    // Everything this instance holds, also a lease that ran out while the database was out
+    // of reach and that no other node took since (a taker's upsert changes `instance_id`
+    // under the same row lock; a release blanks it): after an outage of every node, each
+    // keeps its cameras.
     let renewed = txn
         .query_all_raw(statement(
             "UPDATE leases SET expires_at = now() + $2 * interval '1 millisecond', \
                acquired_at = CASE WHEN $3 THEN now() ELSE acquired_at END \
-             WHERE instance_id = $1 AND expires_at >= now() \
+             WHERE instance_id = $1 \
              RETURNING resource, epoch",
             vec![
                 me.instance_id.clone().into(),
@@ -273,7 +281,7 @@ pub async fn tick(
         }
     }
     let room = rules::room(share, movable_held).min(cap.saturating_sub(held.cameras.len()));
-    if room > 0 {
+    if room > 0 && request.take_others {
         let taken = txn
             .query_all_raw(acquire("c.pinned_node IS NULL", me, &ttl, room))
             .await?;
@@ -292,13 +300,15 @@ pub async fn tick(
                            THEN leases.epoch ELSE leases.epoch + 1 END, \
                    acquired_at = CASE WHEN leases.instance_id = EXCLUDED.instance_id \
                                  THEN leases.acquired_at ELSE now() END \
-                 WHERE leases.expires_at < now() OR leases.instance_id = EXCLUDED.instance_id \
+                 WHERE (leases.expires_at < now() AND $5) \
+                    OR leases.instance_id = EXCLUDED.instance_id \
                  RETURNING resource, epoch",
                 vec![
                     me.node_id.clone().into(),
                     me.instance_id.clone().into(),
                     LEADER.into(),
                     ttl.clone(),
+                    request.take_others.into(),
                 ],
             ))
             .await?;

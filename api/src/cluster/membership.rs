@@ -240,6 +240,9 @@ impl Cluster {
         let lease = shared.lease;
         let mut release: Option<String> = None;
         let mut next = Instant::now();
+        // Whether the last tick failed, and when ticks succeeded again after failures.
+        let mut failing = false;
+        let mut recovered_at: Option<Instant> = None;
         loop {
             let fence_at = self
                 .last_renewal
@@ -264,6 +267,7 @@ impl Cluster {
                 want_leader,
                 after_fence,
                 release: release.as_deref(),
+                take_others: rules::takes_others(failing, recovered_at, sent, lease),
             };
             // A renewal that hangs past the fence deadline must not keep the node reading.
             let deadline = rules::tick_deadline(sent, lease, fence_at.filter(|_| !after_fence));
@@ -282,6 +286,9 @@ impl Cluster {
             match outcome {
                 Ok(Ok(outcome)) => {
                     self.counters.renewals_ok.fetch_add(1, Ordering::Relaxed);
+                    if std::mem::take(&mut failing) {
+                        recovered_at = Some(sent);
+                    }
                     *self.last_renewal.lock().unwrap_or_else(|p| p.into_inner()) = Some(sent);
                     if after_fence {
                         self.counters.fenced.store(false, Ordering::Relaxed);
@@ -320,6 +327,7 @@ impl Cluster {
                         .renewals_failed
                         .fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(%error, "cannot renew the leases; trying again in a second");
+                    failing = true;
                     next = Instant::now() + rules::RETRY_INTERVAL;
                 }
                 Err(_) => {
@@ -330,6 +338,7 @@ impl Cluster {
                         timeout_ms = rules::renew_interval(lease).as_millis() as u64,
                         "renewing the leases timed out; trying again in a second"
                     );
+                    failing = true;
                     next = Instant::now() + rules::RETRY_INTERVAL;
                 }
             }

@@ -117,6 +117,20 @@ pub fn renew_interval(lease: Duration) -> Duration {
 /// How soon a renewal is tried again after a failure.
 pub const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Whether a tick may take cameras (and the leader lease) from others or that nobody holds:
+/// not while this node's renewals fail (`failing`), nor for one lease after they succeed
+/// again (`recovered_at`). A node back from an outage renews its own leases first, and so
+/// does every other node cut off with it, before any takes what looks abandoned: after an
+/// outage of the database itself no camera changes owner.
+pub fn takes_others(
+    failing: bool,
+    recovered_at: Option<Instant>,
+    now: Instant,
+    lease: Duration,
+) -> bool {
+    !failing && recovered_at.is_none_or(|at| now >= at + lease)
+}
+
 /// What a node's clock off PostgreSQL's allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClockVerdict {
@@ -154,6 +168,28 @@ pub fn clock_skew_ms(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_back_from_an_outage_takes_nothing_for_one_lease() {
+        let lease = Duration::from_secs(15);
+        let now = Instant::now();
+        assert!(
+            takes_others(false, None, now, lease),
+            "a node that never failed"
+        );
+        assert!(!takes_others(true, None, now, lease), "while renewals fail");
+        assert!(
+            !takes_others(false, Some(now), now, lease),
+            "right after the outage"
+        );
+        assert!(!takes_others(
+            false,
+            Some(now),
+            now + Duration::from_secs(14),
+            lease
+        ));
+        assert!(takes_others(false, Some(now), now + lease, lease));
+    }
 
     fn node(max: Option<u32>) -> LiveNode {
         LiveNode {
