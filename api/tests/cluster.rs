@@ -115,20 +115,34 @@ async fn start_cameras(count: usize) -> Vec<Camera> {
     cameras
 }
 
+/// Creates a camera through `server` (input as `CameraInput`), failing the test if refused.
+async fn create_camera(server: &TestServer, input: Value) {
+    let id = input["cameraId"].clone();
+    let data = server
+        .gql(
+            ADMIN_TOKEN,
+            "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
+            json!({ "i": input }),
+        )
+        .await;
+    assert_eq!(
+        data["createCamera"]["cameraId"], id,
+        "camera created: {data}"
+    );
+}
+
 async fn create_cameras(server: &TestServer, cameras: &[Camera]) {
     for (index, camera) in cameras.iter().enumerate() {
-        server
-            .gql(
-                ADMIN_TOKEN,
-                "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
-                json!({ "i": {
-                    "cameraId": format!("C{index}"),
-                    "name": format!("Camera {index}"),
-                    "streamUrl": format!("http://127.0.0.1:{}/video.mjpg", camera.port),
-                    "sampleFps": 1.0,
-                } }),
-            )
-            .await;
+        create_camera(
+            server,
+            json!({
+                "cameraId": format!("C{index}"),
+                "name": format!("Camera {index}"),
+                "streamUrl": format!("http://127.0.0.1:{}/video.mjpg", camera.port),
+                "sampleFps": 1.0,
+            }),
+        )
+        .await;
     }
 }
 
@@ -168,12 +182,7 @@ async fn cameras_spread_fail_over_and_follow_one_leader() {
     let b = TestServer::start(&db, &node("b", &folder));
     let mut c = TestServer::start(&db, &node("c", &folder));
     create_cameras(&a, &cameras).await;
-    a.gql(
-        ADMIN_TOKEN,
-        "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
-        json!({ "i": { "cameraId": format!("C{}", CAMERAS - 1), "name": "Door (RTSP)", "streamUrl": rtsp.url } }),
-    )
-    .await;
+    create_camera(&a, json!({ "cameraId": format!("C{}", CAMERAS - 1), "name": "Door (RTSP)", "streamUrl": rtsp.url })).await;
 
     // Spread: two each, every node agreeing, each node's gauge saying so.
     let spread = eventually(Duration::from_secs(20), "two cameras per node", || async {
@@ -522,13 +531,12 @@ async fn live_video_from_any_node() {
         },
     );
     let mut b = TestServer::start(&db, &node("b", &folder));
-    a.gql(
-        ADMIN_TOKEN,
-        "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
-        json!({ "i": {
+    create_camera(
+        &a,
+        json!({
             "cameraId": "C0", "name": "Hall", "sampleFps": 2.0,
             "streamUrl": format!("http://127.0.0.1:{}/video.mjpg", cameras[0].port),
-        } }),
+        }),
     )
     .await;
     eventually(Duration::from_secs(20), "b reads C0", || async {
@@ -601,13 +609,12 @@ async fn live_video_from_any_node() {
         },
     );
     let more = start_cameras(1).await;
-    a.gql(
-        ADMIN_TOKEN,
-        "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId pinnedNode } }",
-        json!({ "i": {
+    create_camera(
+        &a,
+        json!({
             "cameraId": "PINNED", "name": "Back door", "pinnedNode": "x",
             "streamUrl": format!("http://127.0.0.1:{}/video.mjpg", more[0].port),
-        } }),
+        }),
     )
     .await;
     eventually(Duration::from_secs(20), "x reads PINNED", || async {
@@ -708,12 +715,7 @@ async fn every_subscriber_on_every_node_gets_each_event_once() {
 
     // A camera on a, a sighting and an unknown face on b; E1 is lost 3 s later (on the
     // leader, wherever it is); that notification is marked read on c.
-    a.gql(
-        ADMIN_TOKEN,
-        "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
-        json!({ "i": { "cameraId": "DESK", "name": "Desk", "streamUrl": "http://admin:pw@127.0.0.1:9/desk.mjpg" } }),
-    )
-    .await;
+    create_camera(&a, json!({ "cameraId": "DESK", "name": "Desk", "streamUrl": "http://admin:pw@127.0.0.1:9/desk.mjpg" })).await;
     let receipt = b
         .gql(
             ADMIN_TOKEN,
@@ -975,13 +977,11 @@ async fn the_leader_alone_notifies_publishes_and_posts_once() {
         },
     )
     .await;
-    servers[0]
-        .gql(
-            ADMIN_TOKEN,
-            "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
-            json!({ "i": { "cameraId": "DESK", "name": "Desk", "streamUrl": "http://127.0.0.1:9/desk.mjpg" } }),
-        )
-        .await;
+    create_camera(
+        &servers[0],
+        json!({ "cameraId": "DESK", "name": "Desk", "streamUrl": "http://127.0.0.1:9/desk.mjpg" }),
+    )
+    .await;
     let clients: Vec<_> =
         futures_util::future::join_all(servers.iter().map(|s| s.ws(ADMIN_TOKEN))).await;
     let mut created = Vec::new();
@@ -1419,10 +1419,9 @@ async fn camera_changes_reach_their_reader_within_two_seconds() {
 
     // Created on a: c connects within 2 s.
     let created = Instant::now();
-    a.gql(
-        ADMIN_TOKEN,
-        "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
-        json!({ "i": { "cameraId": "MOVING", "name": "Moving", "streamUrl": url(0) } }),
+    create_camera(
+        &a,
+        json!({ "cameraId": "MOVING", "name": "Moving", "streamUrl": url(0) }),
     )
     .await;
     eventually(Duration::from_secs(2), "c reads the new camera", || async {
@@ -1464,10 +1463,9 @@ async fn camera_changes_reach_their_reader_within_two_seconds() {
     .await;
 
     // With no node left with room, a camera that was up goes down once, saying why.
-    a.gql(
-        ADMIN_TOKEN,
-        "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
-        json!({ "i": { "cameraId": "ORPHAN", "name": "Orphan", "streamUrl": url(2) } }),
+    create_camera(
+        &a,
+        json!({ "cameraId": "ORPHAN", "name": "Orphan", "streamUrl": url(2) }),
     )
     .await;
     eventually(Duration::from_secs(15), "ORPHAN online", || async {
@@ -1527,12 +1525,7 @@ async fn the_gallery_follows_enrolments_on_every_node_within_a_second() {
     let b = TestServer::start(&db, &with_max("b", "4"));
     let c = TestServer::start(&db, &with_max("c", "0"));
     a.create_employee("E1", "Barack Obama").await;
-    a.gql(
-        ADMIN_TOKEN,
-        "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
-        json!({ "i": { "cameraId": "DOOR", "name": "Door", "streamUrl": format!("http://127.0.0.1:{}/video.mjpg", camera.port) } }),
-    )
-    .await;
+    create_camera(&a, json!({ "cameraId": "DOOR", "name": "Door", "streamUrl": format!("http://127.0.0.1:{}/video.mjpg", camera.port) })).await;
 
     // enrollFace on a: b's gallery has it within 1 s, and b's camera recognises him for a's
     // subscriber.
@@ -1724,13 +1717,7 @@ async fn a_camera_stopped_and_restarted_is_down_once_and_up_once_everywhere() {
     ];
     let mut camera = Camera::start_watching_clients(0, Arc::new(Mutex::new(scene(None)))).await;
     let port = camera.port;
-    servers[0]
-        .gql(
-            ADMIN_TOKEN,
-            "mutation($i: CameraInput!) { createCamera(input: $i) { cameraId } }",
-            json!({ "i": { "cameraId": "GATE", "name": "Gate", "streamUrl": format!("http://127.0.0.1:{port}/video.mjpg") } }),
-        )
-        .await;
+    create_camera(&servers[0], json!({ "cameraId": "GATE", "name": "Gate", "streamUrl": format!("http://127.0.0.1:{port}/video.mjpg") })).await;
     eventually(Duration::from_secs(20), "GATE online", || async {
         (camera_status(&servers[1], "GATE").await == "ONLINE").then_some(())
     })

@@ -57,9 +57,8 @@ pub struct TickRequest<'a> {
     pub after_fence: bool,
     /// A camera to give up this tick (decided at the tick before, its task already stopped).
     pub release: Option<&'a str>,
-    /// Whether to take cameras and the leader lease from others (a lease that ran out) or
-    /// that nobody holds. Not for one lease after this node's own outage: every node that
-    /// was cut off renews its own leases first, so an outage of everyone changes no owner.
+    /// Whether to take cameras and the leader lease nobody holds (or whose lease ran out): not
+    /// for one lease after this node's own outage ([`rules::takes_others`]).
     pub take_others: bool,
 }
 
@@ -199,10 +198,8 @@ pub async fn tick(
         .await?;
     }
     let mut held = Held::default();
-    // Everything this instance holds, also a lease that ran out while the database was out
-    // of reach and that no other node took since (a taker's upsert changes `instance_id`
-    // under the same row lock; a release blanks it): after an outage of every node, each
-    // keeps its cameras.
+    // Everything this instance holds, also leases that ran out and no one took since (a taker
+    // changes `instance_id` under the row lock; a release blanks it): an outage moves nothing.
     let renewed = txn
         .query_all_raw(statement(
             "UPDATE leases SET expires_at = now() + $2 * interval '1 millisecond', \

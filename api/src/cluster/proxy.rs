@@ -244,12 +244,10 @@ impl LiveProxy {
             .map_err(|e| e.without_url().to_string())?;
         if !response.status().is_success() {
             let status = response.status();
-            let body = tokio::time::timeout(CONNECT_TIMEOUT, response.text())
+            let body = tokio::time::timeout(CONNECT_TIMEOUT, error_body(&mut response))
                 .await
-                .ok()
-                .and_then(Result::ok)
                 .unwrap_or_default();
-            let body: String = body.chars().take(200).collect();
+            let body: String = String::from_utf8_lossy(&body).chars().take(200).collect();
             return Err(format!("it answered {status}: {}", body.trim()));
         }
         let boundary = response
@@ -311,6 +309,25 @@ fn watched_enough(sender: &LiveSender, idle_since: &mut Option<Instant>) -> bool
     }
     let since = *idle_since.get_or_insert_with(Instant::now);
     since.elapsed() >= IDLE_CLOSE
+}
+
+/// The most of an owner's error answer read (the first 200 characters are shown).
+const ERROR_BODY_LIMIT: usize = 4 * 1024;
+
+/// The start of an error answer, at most [`ERROR_BODY_LIMIT`] bytes, read chunk by chunk (an
+/// owner's answer is read no further, whatever its length).
+async fn error_body(response: &mut reqwest::Response) -> Vec<u8> {
+    let mut body = Vec::new();
+    while body.len() < ERROR_BODY_LIMIT {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = ERROR_BODY_LIMIT - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            _ => break,
+        }
+    }
+    body
 }
 
 #[cfg(test)]

@@ -23,7 +23,21 @@ impl PresenceEngine {
         let now = self.clock.now();
         let mut report = TickReport::default();
         let cutoff = rules::lost_cutoff(now, self.settings.lost_after);
-        for candidate in store::lost_candidates(&self.db, cutoff).await? {
+        let camera_cutoff =
+            rules::camera_down_cutoff(now, self.settings.camera_timeout, self.started_at);
+        // Both reads in one transaction: one snapshot, and one database transaction per tick
+        // instead of two (the monitor's is most of an idle leader's load).
+        let (candidates, silent) = {
+            let read = self.db.begin().await?;
+            let candidates = store::lost_candidates(&read, cutoff).await?;
+            let silent = match camera_cutoff {
+                Some(camera_cutoff) => store::cameras::silent_cameras(&read, camera_cutoff).await?,
+                None => Vec::new(),
+            };
+            read.commit().await?;
+            (candidates, silent)
+        };
+        for candidate in candidates {
             if let Some(record) = self.mark_lost(&candidate, cutoff, now).await? {
                 report.lost.push(candidate.employee_id.clone());
                 if let Some(presence) = record.employee.clone() {
@@ -35,10 +49,8 @@ impl PresenceEngine {
         if !report.lost.is_empty() {
             self.publish_counts().await;
         }
-        if let Some(cutoff) =
-            rules::camera_down_cutoff(now, self.settings.camera_timeout, self.started_at)
-        {
-            for camera in store::cameras::silent_cameras(&self.db, cutoff).await? {
+        if let Some(cutoff) = camera_cutoff {
+            for camera in silent {
                 if let Some(record) = self.mark_camera_down(&camera, cutoff, now).await? {
                     report.cameras_down.push(camera.camera_id.clone());
                     if let Some(camera) = record.camera.clone() {

@@ -1,15 +1,14 @@
-//! GraphQL over HTTP and the WebSocket upgrade on `/graphql`, GraphiQL at `/` and the SDL at
+//! GraphQL over HTTP and the WebSocket upgrade on `/graphql`, and the SDL at
 //! `/schema.graphql`. The caller is authenticated from the headers before any byte of the
 //! body is read; a request without a valid token executes nothing.
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::GraphQLResponse;
 use axum::{
     Router,
     body::Body,
     extract::{State, WebSocketUpgrade},
     http::{HeaderMap, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
 
@@ -21,16 +20,11 @@ use super::{
     ws,
 };
 
-/// The routes of this file; GraphiQL at `/` when `graphiql` is set.
-pub fn routes(graphiql: bool) -> Router<HttpState> {
-    let router = Router::new()
+/// The routes of this file.
+pub fn routes() -> Router<HttpState> {
+    Router::new()
         .route("/graphql", get(graphql_ws).post(graphql_http))
-        .route("/schema.graphql", get(schema_sdl));
-    if graphiql {
-        router.route("/", get(graphiql_page))
-    } else {
-        router
-    }
+        .route("/schema.graphql", get(schema_sdl))
 }
 
 /// `POST /graphql`: one operation or a batch, as JSON, or a multipart upload (admins).
@@ -111,17 +105,6 @@ pub async fn graphql_ws(
         header_principal: header_principal.zip(header_token),
     };
     upgrade.on_upgrade(move |socket| connection.serve(socket))
-}
-
-/// `GET /`: GraphiQL.
-pub async fn graphiql_page() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql")
-            .title("hadir GraphiQL")
-            .finish(),
-    )
 }
 
 /// `GET /schema.graphql`: the SDL.

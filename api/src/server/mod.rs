@@ -9,7 +9,8 @@
 //! - [`viewer`]: the viewer-or-admin check of the plain routes.
 //! - [`state`]: what every route shares; the client's address.
 //! - [`responses`]: GraphQL error answers.
-//! - Resources: [`graphql`] (`POST /graphql`, the WebSocket upgrade, GraphiQL, the SDL),
+//! - Resources: [`graphql`] (`POST /graphql`, the WebSocket upgrade, the SDL), [`graphiql`]
+//!   (GraphiQL at `/`, its files served by hadir itself),
 //!   [`cameras`] (`snapshot.jpg`, `live.mjpeg`), [`reports`] (the CSV), [`health`]
 //!   (`/healthz`, `/metrics`), [`dashboard`] (its files), [`internal`] (a camera's frames
 //!   for the other nodes of a cluster).
@@ -22,6 +23,7 @@ pub mod client;
 pub mod close_unread;
 pub mod dashboard;
 pub mod gate;
+pub mod graphiql;
 pub mod graphql;
 pub mod graphql_body;
 pub mod health;
@@ -56,13 +58,17 @@ pub fn router(app: AppState, connections: Arc<ConnectionCounters>) -> anyhow::Re
         app.config.trusted_proxies()?,
     );
     let mut router = Router::new()
-        .merge(graphql::routes(app.config.server.graphiql))
+        .merge(graphql::routes())
         .merge(cameras::routes())
         .merge(reports::routes())
         .merge(health::routes())
         .merge(internal::routes());
     if app.config.server.dashboard {
         router = router.merge(dashboard::routes());
+    }
+    if app.config.server.graphiql {
+        let assets = graphiql::GraphiqlAssets::load(&vision::models::runtime::cache_dir());
+        router = router.merge(graphiql::routes(Arc::new(assets)));
     }
     let limits = app.config.body_limits();
     // Without configured origins, browsers get no CORS headers: same origin only.
