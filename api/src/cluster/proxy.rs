@@ -334,6 +334,31 @@ async fn error_body(response: &mut reqwest::Response) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn an_owners_endless_error_answer_is_read_no_further_than_the_limit() {
+        // An answer of 500 that never ends: its first bytes are read, the rest never.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let endless = futures_util::stream::repeat_with(|| {
+            Ok::<_, std::io::Error>(bytes::Bytes::from_static(&[b'x'; 1024]))
+        });
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(move || async move {
+                (
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    axum::body::Body::from_stream(endless),
+                )
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut response = reqwest::get(format!("http://{address}/")).await.unwrap();
+        let body = tokio::time::timeout(Duration::from_secs(10), error_body(&mut response))
+            .await
+            .expect("read within the limit, not to the end");
+        assert_eq!(body.len(), ERROR_BODY_LIMIT);
+    }
+
     #[test]
     fn frame_paths_escape_the_camera_id() {
         assert_eq!(frames_path("C1"), "/internal/cameras/C1/frames");

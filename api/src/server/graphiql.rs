@@ -94,8 +94,8 @@ fn load_files(manifest: &Manifest, cache: &Path) -> Result<BTreeMap<String, Asse
         let path = manifest
             .verified_path(cache, name)
             .map_err(|e| AssetsMissing(e.to_string()))?;
-        let bytes = std::fs::read(&path)
-            .map_err(|e| AssetsMissing(format!("{}: {e}", path.display())))?;
+        let bytes =
+            std::fs::read(&path).map_err(|e| AssetsMissing(format!("{}: {e}", path.display())))?;
         let file_name = Path::new(&entry.file)
             .file_name()
             .and_then(|n| n.to_str())
@@ -122,7 +122,10 @@ fn load_files(manifest: &Manifest, cache: &Path) -> Result<BTreeMap<String, Asse
         Asset {
             bytes: Bytes::from_static(START_SCRIPT.as_bytes()),
             content_type: content_type(START_SCRIPT_NAME),
-            etag: format!("\"{}\"", hex::encode(Sha256::digest(START_SCRIPT.as_bytes()))),
+            etag: format!(
+                "\"{}\"",
+                hex::encode(Sha256::digest(START_SCRIPT.as_bytes()))
+            ),
         },
     );
     Ok(files)
