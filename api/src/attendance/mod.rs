@@ -67,7 +67,7 @@ impl Attendance {
     /// and the day before where the visit it extended (by up to `lost_after`) began then.
     pub async fn refresh_for_sighting(
         &self,
-        employee_id: &str,
+        person: &employee::Model,
         seen_at: DateTime<Utc>,
         lost_after: Duration,
     ) -> AppResult<()> {
@@ -77,13 +77,7 @@ impl Attendance {
             tz,
             seen_at - TimeDelta::from_std(lost_after).unwrap_or(TimeDelta::zero()),
         );
-        let Some(person) = employee::Entity::find_by_id(employee_id.to_owned())
-            .one(&self.db)
-            .await?
-        else {
-            return Ok(());
-        };
-        let people = [person];
+        let people = [person.clone()];
         if reach < date {
             self.write_days(reach, &people).await?;
         }

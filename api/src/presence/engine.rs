@@ -177,13 +177,11 @@ impl PresenceEngine {
             txn.commit().await?;
             if let Some(attendance) = &self.attendance {
                 attendance
-                    .refresh_for_sighting(&employee.employee_id, seen_at, self.settings.lost_after)
+                    .refresh_for_sighting(&employee, seen_at, self.settings.lost_after)
                     .await?;
             }
 
-            let presence = store::presence_of(&self.db, &employee.employee_id)
-                .await?
-                .ok_or_else(|| AppError::not_found("employee", &employee.employee_id))?;
+            let presence = store::presence_after(&self.db, &employee, &camera).await?;
             let old_status = current.as_ref().map(|r| r.status);
             let status_after = presence.tracking.as_ref().map(|r| r.status);
             if old_status != status_after {

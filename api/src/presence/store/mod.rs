@@ -114,6 +114,34 @@ pub async fn presence_of(
         .next())
 }
 
+/// The presence of `employee` (as read for a sighting at `camera`) after the sighting was
+/// written: its tracking row read again, the employee and, where the row names it, the camera
+/// reused rather than read again (two queries fewer on the sightings' path).
+pub async fn presence_after(
+    db: &impl ConnectionTrait,
+    employee: &employee::Model,
+    camera: &camera::Model,
+) -> Result<EmployeePresence, DbErr> {
+    let tracking = tracking::Entity::find()
+        .filter(tracking::Column::EmployeeId.eq(employee.employee_id.as_str()))
+        .one(db)
+        .await
+        .map_err(in_table(TRACKING))?;
+    let camera = match tracking.as_ref().and_then(|t| t.camera_id.as_deref()) {
+        Some(id) if id == camera.camera_id => Some(camera.clone()),
+        Some(id) => camera::Entity::find_by_id(id.to_owned())
+            .one(db)
+            .await
+            .map_err(in_table(CAMERAS))?,
+        None => None,
+    };
+    Ok(EmployeePresence {
+        employee: employee.clone(),
+        tracking,
+        camera,
+    })
+}
+
 /// The summary counts: present (AVAILABLE), alert (OFFLINE), unavailable (never seen).
 pub async fn counts(db: &impl ConnectionTrait) -> Result<PresenceCounts, DbErr> {
     let total = employee::Entity::find().count(db).await? as i64;
