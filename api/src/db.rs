@@ -25,6 +25,13 @@ pub enum DbSetupError {
     #[error("cannot migrate the database {url}: {source}")]
     Migrate { url: String, source: sea_orm::DbErr },
     #[error(
+        "cannot copy the database {url} before migrating it ({source}); it is left unchanged"
+    )]
+    Backup {
+        url: String,
+        source: crate::backup::BackupError,
+    },
+    #[error(
         "the database {url} is read-only ({source}): hadir records every sighting in it; make \
          the file, its -wal and -shm files and its folder writable for the user hadir runs as"
     )]
@@ -42,6 +49,11 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbSetu
 /// Applies every pending migration to `db` (opened from `url`, named in errors); on SQLite
 /// also checks that the file can be written.
 pub async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbSetupError> {
+    if url.starts_with("sqlite:")
+        && let Some(path) = sqlite_path(url)
+    {
+        copy_before_migrating(db, url, path).await?;
+    }
     Migrator::up(db, None)
         .await
         .map_err(|source| DbSetupError::Migrate {
@@ -60,6 +72,43 @@ pub async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbSetupEr
                 source,
             })?;
     }
+    Ok(())
+}
+
+/// Copies an SQLite database that has migrations to apply before they change it (a new,
+/// empty database is not copied): `<file>.before-migration-<its last migration>`.
+async fn copy_before_migrating(
+    db: &DatabaseConnection,
+    url: &str,
+    path: &Path,
+) -> Result<(), DbSetupError> {
+    let migrate_error = |source| DbSetupError::Migrate {
+        url: redact_database_url(url),
+        source,
+    };
+    let applied = Migrator::get_applied_migrations(db)
+        .await
+        .map_err(migrate_error)?;
+    let Some(last) = applied.last() else {
+        return Ok(());
+    };
+    if Migrator::get_pending_migrations(db)
+        .await
+        .map_err(migrate_error)?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let copy = crate::backup::sqlite::before_migration(db, path, last.name())
+        .await
+        .map_err(|source| DbSetupError::Backup {
+            url: redact_database_url(url),
+            source,
+        })?;
+    tracing::info!(
+        copy = %copy.display(),
+        "the database has migrations to apply: copied it first"
+    );
     Ok(())
 }
 

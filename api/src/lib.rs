@@ -18,6 +18,7 @@
 //! - [`config`]: `hadir.toml` by section plus `HADIR_*` overrides, assembled; each section
 //!   lives in its feature's settings file, every default a named constant there.
 //! - [`db`]: connecting to SQLite or PostgreSQL and migrating.
+//! - [`backup`]: database backups and their restore; the copy taken before a migration.
 //! - [`auth`]: bearer tokens (stored hashed) and roles (the GraphQL guard: `graphql::guard`).
 //! - [`clock`]: the injectable clock the presence rules read.
 //! - [`cluster`]: several processes on one PostgreSQL: camera leases, the leader, the event
@@ -46,10 +47,14 @@
 //! - [`state`]: what handlers and resolvers share.
 //! - [`error`]: the services' error type.
 
+/// This build's version, as `/healthz`, `aiStatus` and `hadir --version` report it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 pub mod app;
 pub mod attendance;
 pub mod auth;
 pub mod backoff;
+pub mod backup;
 pub mod banner;
 pub mod cameras;
 pub mod clock;

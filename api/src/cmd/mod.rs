@@ -2,6 +2,7 @@
 //!
 //! - [`serve`]: run the server until SIGINT or SIGTERM.
 //! - [`migrate`]: apply pending migrations.
+//! - [`backup`], [`restore`]: a consistent copy of the database, and putting one back.
 //! - [`schema`]: print the GraphQL SDL.
 //! - [`token`]: create, list and revoke API tokens.
 //! - [`enroll`]: enrol photos of one employee.
@@ -14,6 +15,7 @@
 //! - [`logging`]: the log output.
 
 pub mod attendance;
+pub mod backup;
 pub mod camera;
 pub mod config;
 pub mod enroll;
@@ -22,6 +24,7 @@ pub mod migrate;
 pub mod photos;
 pub mod recognize;
 pub mod report;
+pub mod restore;
 pub mod schema;
 pub mod serve;
 pub mod token;
@@ -49,6 +52,10 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Copy the database into FILE (consistent, beside a running server).
+    Backup(backup::BackupArgs),
+    /// Put a backup in place of the database (with the server stopped).
+    Restore(restore::RestoreArgs),
     /// Print the GraphQL schema (SDL).
     Schema,
     /// Manage API tokens.
@@ -107,6 +114,8 @@ pub async fn main() -> anyhow::Result<()> {
             unreachable!("handled above")
         }
         Command::Migrate => migrate::run(&config).await,
+        Command::Backup(args) => backup::run(&config, &args).await,
+        Command::Restore(args) => restore::run(&config, &args).await,
         Command::Enroll(args) => enroll::run(&config, &args).await,
         Command::Recognize(args) => recognize::run(&config, &args).await,
         Command::Attendance { command } => attendance::run(&config, command).await,

@@ -83,7 +83,7 @@ pub async fn healthz(
     match ping {
         Ok(()) if renewing => {
             let mut body =
-                serde_json::json!({ "status": "ok", "database": "ok", "cluster": cluster_part });
+                serde_json::json!({ "status": "ok", "version": crate::VERSION, "database": "ok", "cluster": cluster_part });
             if let Some(reason) = folder {
                 body["camera_folder"] = serde_json::json!({ "synced": false, "reason": reason });
             }
@@ -93,6 +93,7 @@ pub async fn healthz(
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({
                 "status": "degraded",
+                "version": crate::VERSION,
                 "database": "ok",
                 "cluster": cluster_part,
             })),
@@ -108,7 +109,7 @@ pub async fn healthz(
                 Ok(Ok(Some(_))) => Some(error.to_string()),
                 _ => None,
             };
-            let mut body = serde_json::json!({ "status": "degraded", "database": "unavailable" });
+            let mut body = serde_json::json!({ "status": "degraded", "version": crate::VERSION, "database": "unavailable" });
             if let Some(detail) = detail {
                 body["error"] = serde_json::Value::String(detail);
             }

@@ -29,6 +29,8 @@ pub struct AiStatus {
     pub state: AiState,
     pub message: String,
     pub changed_at: DateTime<Utc>,
+    /// The version of hadir serving (after an upgrade, the new one).
+    pub version: String,
 }
 
 impl From<domain::AiStatus> for AiStatus {
@@ -38,6 +40,7 @@ impl From<domain::AiStatus> for AiStatus {
             state: status.state.into(),
             message: status.message,
             changed_at: status.changed_at,
+            version: crate::VERSION.to_owned(),
         }
     }
 }
