@@ -1214,7 +1214,7 @@ async fn unknown_faces_are_reported_not_stored(backend: Backend) {
     let event = next_event(&mut unknown, Duration::from_secs(5)).await;
     assert_eq!(
         event["unknownFaceDetected"],
-        json!({ "camera": { "cameraId": "CAM2", "name": "Gate" }, "seenAt": "2026-01-05T09:00:00+00:00", "bestScore": 0.21 })
+        json!({ "camera": { "cameraId": "CAM2", "name": "Gate" }, "seenAt": "2026-01-05T09:00:00.000Z", "bestScore": 0.21 })
     );
     let (code, _) = server
         .gql_error(

@@ -8,6 +8,8 @@
 //! | `FORBIDDEN` | the token's role may not do this |
 //! | `GRAPHQL_PARSE_FAILED` | the query is not GraphQL |
 //! | `GRAPHQL_VALIDATION_FAILED` | the query does not fit the schema, or is too deep or too complex |
+//! | `PERSISTED_QUERY_NOT_FOUND` | a persisted query's hash that names no registered text ([`super::persisted`]) |
+//! | `BAD_REQUEST` | the request is not GraphQL: a body that is not JSON, a wrong content type, a persisted query's hash that is not its text's, a mutation over GET |
 //! | `INTERNAL_SERVER_ERROR` | a fault of the server (logged; details are not sent) |
 
 use std::sync::Arc;

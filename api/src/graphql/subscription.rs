@@ -2,10 +2,10 @@
 //! the AI status and the server's clock. Every stream reads the event bus; events carry
 //! complete snapshots, so no subscriber causes a database read.
 
+use crate::graphql::types::Timestamp;
 use std::{sync::Arc, time::Duration};
 
 use async_graphql::{Context, ErrorExtensions, ID, ResultExt as _, SimpleObject, Subscription};
-use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use tokio_stream::{
     StreamExt,
@@ -31,7 +31,7 @@ pub const SERVER_TIME_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(SimpleObject, Clone, Debug)]
 pub struct UnknownFaceSighting {
     pub camera: Camera,
-    pub seen_at: DateTime<Utc>,
+    pub seen_at: Timestamp,
     /// The best similarity to anyone enrolled, where anyone is.
     pub best_score: Option<f64>,
 }
@@ -49,7 +49,7 @@ pub struct FrameFace {
 #[derive(SimpleObject, Clone, Debug)]
 pub struct VideoFrame {
     pub camera_id: ID,
-    pub captured_at: DateTime<Utc>,
+    pub captured_at: Timestamp,
     pub width: i32,
     pub height: i32,
     /// The frame as JPEG, base64-encoded (`data:image/jpeg;base64,` + this, for an `<img>`).
@@ -129,7 +129,7 @@ impl SubscriptionRoot {
                 Some(Detection {
                     employee: d.presence.clone().into(),
                     camera: d.camera.clone().into(),
-                    seen_at: d.seen_at,
+                    seen_at: d.seen_at.into(),
                     score: d.score,
                 })
             }
@@ -148,7 +148,7 @@ impl SubscriptionRoot {
             Event::UnknownFaceSeen(u) if matches(&camera_id, &u.camera.camera_id) => {
                 Some(UnknownFaceSighting {
                     camera: u.camera.clone().into(),
-                    seen_at: u.seen_at,
+                    seen_at: u.seen_at.into(),
                     best_score: u.best_score,
                 })
             }
@@ -286,7 +286,8 @@ impl SubscriptionRoot {
                 let scale = f64::from(encoded.width) / f64::from(live.frame.image.width().max(1));
                 Some(VideoFrame {
                     camera_id: id,
-                    captured_at: live.frame.captured_at.into(),
+                    captured_at: chrono::DateTime::<chrono::Utc>::from(live.frame.captured_at)
+                        .into(),
                     width: encoded.width as i32,
                     height: encoded.height as i32,
                     jpeg_base64: base64::Engine::encode(
@@ -330,8 +331,9 @@ impl SubscriptionRoot {
 
     /// The server's time, every second.
     #[graphql(guard = "RoleGuard::read()")]
-    async fn server_time(&self, ctx: &Context<'_>) -> impl Stream<Item = DateTime<Utc>> {
+    async fn server_time(&self, ctx: &Context<'_>) -> impl Stream<Item = Timestamp> {
         let clock = ctx.data_unchecked::<AppState>().clock.clone();
-        IntervalStream::new(tokio::time::interval(SERVER_TIME_INTERVAL)).map(move |_| clock.now())
+        IntervalStream::new(tokio::time::interval(SERVER_TIME_INTERVAL))
+            .map(move |_| clock.now().into())
     }
 }

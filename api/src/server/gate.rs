@@ -81,7 +81,6 @@ impl Refusal {
     /// As a GraphQL response (`POST /graphql`).
     pub fn graphql_response(&self) -> Response {
         let body = serde_json::json!({
-            "data": null,
             "errors": [{ "message": self.message(), "extensions": { "code": self.code() } }],
         });
         let mut response = (self.status(), Json(body)).into_response();

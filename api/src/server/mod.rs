@@ -9,8 +9,9 @@
 //! - [`viewer`]: the viewer-or-admin check of the plain routes.
 //! - [`state`]: what every route shares; the client's address.
 //! - [`responses`]: GraphQL error answers.
-//! - Resources: [`graphql`] (`POST /graphql`, the WebSocket upgrade, the SDL), [`graphiql`]
-//!   (GraphiQL at `/`, its files served by hadir itself),
+//! - [`negotiation`]: GraphQL over HTTP's media types, statuses and request errors.
+//! - Resources: [`graphql`] (`GET` and `POST /graphql`, the WebSocket upgrade, the SDL),
+//!   [`graphiql`] (GraphiQL at `/`, its files served by hadir itself),
 //!   [`cameras`] (`snapshot.jpg`, `live.mjpeg`), [`reports`] (the CSV), [`health`]
 //!   (`/healthz`, `/metrics`), [`dashboard`] (its files), [`internal`] (a camera's frames
 //!   for the other nodes of a cluster).
@@ -29,6 +30,7 @@ pub mod graphql_body;
 pub mod health;
 pub mod internal;
 pub mod listener;
+pub mod negotiation;
 pub mod open_files;
 pub mod reports;
 pub mod responses;
@@ -42,7 +44,13 @@ use std::sync::Arc;
 use axum::{Router, response::Response};
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::{graphql::fanout::SubscriptionHub, state::AppState};
+use crate::{
+    graphql::{
+        fanout::SubscriptionHub,
+        persisted::{MAX_PERSISTED_BYTES, MAX_PERSISTED_QUERIES, PersistedQueries},
+    },
+    state::AppState,
+};
 use gate::Gate;
 use listener::ConnectionCounters;
 use state::HttpState;
@@ -50,7 +58,9 @@ use state::HttpState;
 /// The router of a running server: every resource's routes, behind the body limit, CORS
 /// and the unread-body check.
 pub fn router(app: AppState, connections: Arc<ConnectionCounters>) -> anyhow::Result<Router> {
-    let schema = crate::graphql::build_schema(app.clone(), &app.config.server);
+    let persisted = PersistedQueries::new(MAX_PERSISTED_QUERIES, MAX_PERSISTED_BYTES);
+    let schema =
+        crate::graphql::build_schema_with(app.clone(), &app.config.server, persisted.clone());
     let max_body = app.config.server.max_request_bytes;
     let gate = Gate::new(
         app.tokens.clone(),
@@ -88,6 +98,7 @@ pub fn router(app: AppState, connections: Arc<ConnectionCounters>) -> anyhow::Re
         .with_state(HttpState {
             hub: SubscriptionHub::new(schema.clone()),
             schema,
+            persisted,
             gate,
             limits,
             connections,

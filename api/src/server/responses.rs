@@ -6,10 +6,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-/// A GraphQL error response with one error and its code.
+/// A GraphQL error response with one error and its code: a request error, so no `data`.
 pub fn graphql_error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({
-        "data": null,
         "errors": [{ "message": message, "extensions": { "code": code } }],
     });
     (status, Json(body)).into_response()

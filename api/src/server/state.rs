@@ -6,7 +6,7 @@ use axum::{extract::FromRequestParts, http::request::Parts};
 
 use super::{gate::Gate, graphql_body::BodyLimits, listener::ConnectionCounters};
 use crate::{
-    graphql::{AppSchema, fanout::SubscriptionHub},
+    graphql::{AppSchema, fanout::SubscriptionHub, persisted::PersistedQueries},
     state::AppState,
 };
 
@@ -15,6 +15,9 @@ use crate::{
 pub struct HttpState {
     pub app: AppState,
     pub schema: AppSchema,
+    /// The schema's persisted queries (a `GET`'s hash is looked up before its method is
+    /// checked).
+    pub persisted: PersistedQueries,
     pub hub: SubscriptionHub,
     pub gate: Gate,
     pub limits: BodyLimits,

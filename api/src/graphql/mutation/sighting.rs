@@ -1,9 +1,9 @@
 //! Sightings and camera heartbeats from edge devices (ingest tokens and admins): the same
 //! path the local recognition pipeline feeds.
 
+use crate::graphql::types::Timestamp;
 use async_graphql::ResultExt as _;
 use async_graphql::{Context, ID, InputObject, Object};
-use chrono::{DateTime, Utc};
 
 use crate::{
     clock::to_stored_precision,
@@ -22,7 +22,7 @@ pub struct SightingInput {
     pub camera_id: ID,
     /// When (default: now). A past time lands in the history without changing the current
     /// status if it is older than what is known.
-    pub seen_at: Option<DateTime<Utc>>,
+    pub seen_at: Option<Timestamp>,
     /// Similarity of the recognition, between -1 and 1.
     pub score: Option<f64>,
 }
@@ -32,7 +32,7 @@ pub struct SightingInput {
 pub struct UnknownFaceInput {
     pub camera_id: ID,
     /// When (default: now).
-    pub seen_at: Option<DateTime<Utc>>,
+    pub seen_at: Option<Timestamp>,
     /// The best similarity to anyone enrolled, between -1 and 1.
     pub best_score: Option<f64>,
 }
@@ -51,7 +51,7 @@ impl SightingMutation {
         input: SightingInput,
     ) -> async_graphql::Result<SightingReceipt> {
         let state = ctx.data_unchecked::<AppState>();
-        let seen_at = to_stored_precision(input.seen_at.unwrap_or_else(|| state.clock.now()));
+        let seen_at = to_stored_precision(input.seen_at.map_or_else(|| state.clock.now(), |t| t.0));
         let camera_id = input.camera_id.0.trim().to_owned();
         let presence = state
             .engine
@@ -70,7 +70,7 @@ impl SightingMutation {
         Ok(SightingReceipt {
             employee_id: employee.employee_id,
             camera_id: ID(camera_id),
-            seen_at,
+            seen_at: seen_at.into(),
             status: employee.presence.status,
             latest,
         })
@@ -87,7 +87,11 @@ impl SightingMutation {
         let state = ctx.data_unchecked::<AppState>();
         state
             .engine
-            .unknown_face(input.camera_id.trim(), input.seen_at, input.best_score)
+            .unknown_face(
+                input.camera_id.trim(),
+                input.seen_at.map(|t| t.0),
+                input.best_score,
+            )
             .await
             .extend()?;
         Ok(true)
@@ -101,13 +105,13 @@ impl SightingMutation {
         &self,
         ctx: &Context<'_>,
         camera_id: ID,
-        at: Option<DateTime<Utc>>,
+        at: Option<Timestamp>,
     ) -> async_graphql::Result<HeartbeatReceipt> {
         let state = ctx.data_unchecked::<AppState>();
         let camera = Camera::from(
             state
                 .engine
-                .camera_frame(camera_id.trim(), at)
+                .camera_frame(camera_id.trim(), at.map(|t| t.0))
                 .await
                 .extend()?,
         );

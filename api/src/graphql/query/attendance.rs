@@ -1,7 +1,8 @@
 //! Queries of the report page: daily attendance, summaries over ranges, visits.
 
+use crate::graphql::types::Timestamp;
 use async_graphql::{Context, ID, Object, ResultExt as _};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use entity::visit;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -80,12 +81,12 @@ impl AttendanceQuery {
         &self,
         ctx: &Context<'_>,
         employee_id: ID,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
     ) -> async_graphql::Result<Vec<Visit>> {
         let state = ctx.data_unchecked::<AppState>();
-        let to = to.unwrap_or_else(|| state.clock.now());
-        let from = from.unwrap_or(to - DEFAULT_VISITS_WINDOW);
+        let to = to.map_or_else(|| state.clock.now(), |t| t.0);
+        let from = from.map_or(to - DEFAULT_VISITS_WINDOW, |t| t.0);
         if to < from {
             return Err(bad_input("to", format!("{to} is before {from}")));
         }

@@ -1,5 +1,6 @@
 //! Queries about notifications: the paginated list and the unread count.
 
+use crate::graphql::types::Timestamp;
 use async_graphql::ResultExt as _;
 use async_graphql::{
     Context, ID, Object, SimpleObject,
@@ -50,8 +51,8 @@ impl NotificationQuery {
         #[graphql(name = "type")] kind: Option<NotificationType>,
         employee_id: Option<ID>,
         camera_id: Option<ID>,
-        from: Option<chrono::DateTime<chrono::Utc>>,
-        to: Option<chrono::DateTime<chrono::Utc>>,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<NotificationConnection> {
@@ -65,8 +66,8 @@ impl NotificationQuery {
             kind: kind.map(Into::into),
             employee_id: employee_id.map(|id| id.0),
             camera_id: camera_id.map(|id| id.0),
-            from,
-            to,
+            from: from.map(|t| t.0),
+            to: to.map(|t| t.0),
         };
         let page = state
             .notifications

@@ -1,9 +1,10 @@
 //! Queries about the server itself: its time, the site's time zone and hours, the AI status,
 //! the caller, the tokens.
 
+use crate::graphql::types::Timestamp;
 use async_graphql::ResultExt as _;
 use async_graphql::{Context, ID, Object, SimpleObject};
-use chrono::{DateTime, Offset as _, Utc, Weekday};
+use chrono::{Offset as _, Weekday};
 
 use crate::{
     auth::Principal,
@@ -55,8 +56,8 @@ impl SystemQuery {
 
     /// The server's date and time (for the dashboard's header; no database involved).
     #[graphql(guard = "RoleGuard::read()")]
-    async fn server_time(&self, ctx: &Context<'_>) -> DateTime<Utc> {
-        ctx.data_unchecked::<AppState>().clock.now()
+    async fn server_time(&self, ctx: &Context<'_>) -> Timestamp {
+        ctx.data_unchecked::<AppState>().clock.now().into()
     }
 
     /// The site's time zone, today's date there and its default working hours.

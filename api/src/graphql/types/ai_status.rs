@@ -1,8 +1,8 @@
 //! `AiStatus`: whether face recognition is running, pushed to clients when it changes (the
 //! GraphQL face of [`crate::recognition::ai_status`]).
 
+use super::timestamp::Timestamp;
 use async_graphql::{Enum, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use crate::recognition::ai_status as domain;
 
@@ -28,7 +28,7 @@ pub struct AiStatus {
     pub running: bool,
     pub state: AiState,
     pub message: String,
-    pub changed_at: DateTime<Utc>,
+    pub changed_at: Timestamp,
     /// The version of hadir serving (after an upgrade, the new one).
     pub version: String,
 }
@@ -39,7 +39,7 @@ impl From<domain::AiStatus> for AiStatus {
             running: status.running,
             state: status.state.into(),
             message: status.message,
-            changed_at: status.changed_at,
+            changed_at: status.changed_at.into(),
             version: crate::VERSION.to_owned(),
         }
     }

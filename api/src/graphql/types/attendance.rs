@@ -1,10 +1,11 @@
 //! `Date`, `AttendanceLog`, `AttendanceSummary` and `Visit`: the report page's types.
 
+use super::timestamp::Timestamp;
 use async_graphql::{
     ComplexObject, Context, ID, InputValueError, InputValueResult, Scalar, ScalarType,
     SimpleObject, Value, dataloader::DataLoader,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use entity::{attendance_log, visit};
 
 use super::{camera::Camera, employee::Employee};
@@ -31,7 +32,11 @@ pub enum AttendanceStatus {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Date(pub NaiveDate);
 
-#[Scalar(name = "Date")]
+/// A calendar date in the site's time zone, as `YYYY-MM-DD` (RFC 3339's full-date).
+#[Scalar(
+    name = "Date",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
+)]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
@@ -63,8 +68,8 @@ pub struct AttendanceLog {
     #[graphql(skip)]
     pub employee_id: String,
     pub date: Date,
-    pub first_seen: Option<DateTime<Utc>>,
-    pub last_seen: Option<DateTime<Utc>>,
+    pub first_seen: Option<Timestamp>,
+    pub last_seen: Option<Timestamp>,
     /// Minutes present that day (from the visits).
     pub total_minutes: i32,
     pub status: AttendanceStatus,
@@ -83,8 +88,8 @@ impl From<attendance_log::Model> for AttendanceLog {
             status: model.status.into(),
             employee_id: model.employee_id,
             date: Date(model.date),
-            first_seen: model.first_seen,
-            last_seen: model.last_seen,
+            first_seen: model.first_seen.map(Timestamp),
+            last_seen: model.last_seen.map(Timestamp),
             total_minutes: model.total_duration,
         }
     }
@@ -133,8 +138,8 @@ pub struct Visit {
     pub id: ID,
     #[graphql(skip)]
     pub camera_id: Option<String>,
-    pub started_at: DateTime<Utc>,
-    pub ended_at: DateTime<Utc>,
+    pub started_at: Timestamp,
+    pub ended_at: Timestamp,
     /// Sightings that made the visit.
     pub sightings: i32,
 }
@@ -152,7 +157,7 @@ impl Visit {
     }
 
     async fn duration_minutes(&self) -> i64 {
-        (self.ended_at - self.started_at).num_minutes()
+        (self.ended_at.0 - self.started_at.0).num_minutes()
     }
 }
 
@@ -161,8 +166,8 @@ impl From<visit::Model> for Visit {
         Self {
             id: ID(v.id.to_string()),
             camera_id: v.camera_id,
-            started_at: v.started_at,
-            ended_at: v.ended_at,
+            started_at: v.started_at.into(),
+            ended_at: v.ended_at.into(),
             sightings: v.sightings,
         }
     }

@@ -1,7 +1,7 @@
 //! `Camera`: a camera with its status; stream credentials are shown to admins only.
 
+use super::timestamp::Timestamp;
 use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::camera;
 
 use async_graphql::dataloader::DataLoader;
@@ -45,17 +45,17 @@ pub struct Camera {
     pub source: CameraSource,
     #[graphql(skip)]
     pub config_path_on_server: Option<String>,
-    pub last_frame_at: Option<DateTime<Utc>>,
+    pub last_frame_at: Option<Timestamp>,
     #[graphql(skip)]
     pub status_message_for_admins: Option<String>,
-    pub status_changed_at: Option<DateTime<Utc>>,
+    pub status_changed_at: Option<Timestamp>,
     /// Where faces are ignored (a poster, a TV): `[x1, y1, x2, y2]` in fractions of the
     /// picture.
     pub ignore_regions: Vec<Vec<f64>>,
     /// The cluster node that alone reads it (null: any node).
     pub pinned_node: Option<ID>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 #[ComplexObject]
@@ -150,13 +150,13 @@ impl From<camera::Model> for Camera {
             sample_fps: model.sample_fps,
             source: model.source.into(),
             config_path_on_server: model.config_path,
-            last_frame_at: model.last_frame_at,
+            last_frame_at: model.last_frame_at.map(Timestamp),
             status_message_for_admins: model.status_message,
-            status_changed_at: model.status_changed_at,
+            status_changed_at: model.status_changed_at.map(Timestamp),
             ignore_regions,
             pinned_node: model.pinned_node.map(ID),
-            created_at: model.created_at,
-            updated_at: model.updated_at,
+            created_at: model.created_at.into(),
+            updated_at: model.updated_at.into(),
         }
     }
 }

@@ -1,8 +1,8 @@
 //! `ClusterNode`: a `hadir serve` process among those on one PostgreSQL (on SQLite the one
 //! process), with the cameras it reads.
 
+use super::timestamp::Timestamp;
 use async_graphql::{ComplexObject, Context, ID, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use crate::{auth::Principal, cluster::view::NodeView};
 
@@ -20,8 +20,8 @@ pub struct ClusterNode {
     pub leader: bool,
     /// The cameras it reads, by id.
     pub cameras: Vec<ID>,
-    pub started_at: DateTime<Utc>,
-    pub last_heartbeat: DateTime<Utc>,
+    pub started_at: Timestamp,
+    pub last_heartbeat: Timestamp,
 }
 
 #[ComplexObject]
@@ -41,8 +41,8 @@ impl From<NodeView> for ClusterNode {
             live: node.live,
             leader: node.leader,
             cameras: node.cameras.into_iter().map(ID).collect(),
-            started_at: node.started_at,
-            last_heartbeat: node.heartbeat_at,
+            started_at: node.started_at.into(),
+            last_heartbeat: node.heartbeat_at.into(),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! `Employee`, their `Presence`, the `PresenceSummary` and the events about employees.
 
+use super::timestamp::Timestamp;
 use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject, dataloader::DataLoader};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::employee_tracking::TrackingStatus;
 
 use super::camera::Camera;
@@ -48,21 +49,19 @@ pub struct Employee {
     pub department: Option<String>,
     pub role: Option<String>,
     pub presence: Presence,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 #[ComplexObject]
 impl Employee {
     /// When the employee consented to the most recent enrolment of their face (null
     /// without enrolled faces).
-    async fn consented_at(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<DateTime<Utc>>> {
+    async fn consented_at(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Timestamp>> {
         ctx.data_unchecked::<DataLoader<crate::graphql::loaders::faces::ConsentLoader>>()
             .load_one(self.employee_id.to_string())
             .await
+            .map(|t| t.map(Timestamp))
     }
 
     /// Faces enrolled for this employee with the configured model.
@@ -80,13 +79,13 @@ impl Employee {
 #[graphql(complex)]
 pub struct Presence {
     pub status: PresenceStatus,
-    pub last_seen: Option<DateTime<Utc>>,
+    pub last_seen: Option<Timestamp>,
     /// The camera of the last sighting.
     pub camera: Option<Camera>,
     /// Similarity of the last recognition, where known.
     pub score: Option<f64>,
     /// When the status last changed.
-    pub since: Option<DateTime<Utc>>,
+    pub since: Option<Timestamp>,
 }
 
 #[ComplexObject]
@@ -96,7 +95,7 @@ impl Presence {
         let now = ctx
             .data_opt::<std::sync::Arc<dyn Clock>>()
             .map_or_else(Utc::now, |c| c.now());
-        self.last_seen.map(|t| rules::humanize_ago(t, now))
+        self.last_seen.map(|t| rules::humanize_ago(t.0, now))
     }
 }
 
@@ -117,10 +116,10 @@ impl From<EmployeePresence> for Employee {
             },
             Some(row) => Presence {
                 status: row.status.into(),
-                last_seen: Some(row.last_seen),
+                last_seen: Some(row.last_seen.into()),
                 camera: camera.map(Camera::from),
                 score: row.score,
-                since: Some(row.status_changed_at),
+                since: Some(row.status_changed_at.into()),
             },
         };
         Self {
@@ -129,8 +128,8 @@ impl From<EmployeePresence> for Employee {
             department: employee.department,
             role: employee.role,
             presence,
-            created_at: employee.created_at,
-            updated_at: employee.updated_at,
+            created_at: employee.created_at.into(),
+            updated_at: employee.updated_at.into(),
         }
     }
 }
@@ -165,7 +164,7 @@ impl From<PresenceCounts> for PresenceSummary {
 pub struct Detection {
     pub employee: Employee,
     pub camera: Camera,
-    pub seen_at: DateTime<Utc>,
+    pub seen_at: Timestamp,
     pub score: Option<f64>,
 }
 

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod employee;
 pub mod notification;
 pub mod receipt;
+pub mod timestamp;
 pub mod token;
 
 pub use ai_status::{AiState, AiStatus};
@@ -18,4 +19,5 @@ pub use employee::{
 };
 pub use notification::{Notification, NotificationType};
 pub use receipt::{HeartbeatReceipt, SightingReceipt};
+pub use timestamp::Timestamp;
 pub use token::{ApiToken, Me, NewApiToken, Role};

@@ -1,9 +1,9 @@
 //! `Notification`: an alert, with the employee and camera it refers to.
 
+use super::timestamp::Timestamp;
 use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject, dataloader::DataLoader};
-use chrono::{DateTime, Utc};
 use entity::notification;
 
 use super::{camera::Camera, employee::Employee};
@@ -39,7 +39,7 @@ pub struct Notification {
     #[graphql(name = "type")]
     pub kind: NotificationType,
     pub message: String,
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     pub is_read: bool,
     #[graphql(skip)]
     employee_id: Option<String>,
@@ -85,7 +85,7 @@ impl From<notification::Model> for Notification {
             id: ID(model.id.to_string()),
             kind: model.kind.into(),
             message: model.message,
-            created_at: model.created_at,
+            created_at: model.created_at.into(),
             is_read: model.is_read,
             employee_id: model.employee_id,
             camera_id: model.camera_id,

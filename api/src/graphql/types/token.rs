@@ -1,7 +1,7 @@
 //! `ApiToken` (the stored record, never the secret), `NewApiToken` (the secret, once) and `Me`.
 
+use super::timestamp::Timestamp;
 use async_graphql::{Enum, ID, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::api_token;
 
 /// What a token may do.
@@ -22,9 +22,9 @@ pub struct ApiToken {
     pub id: ID,
     pub name: String,
     pub role: Role,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
 }
 
 impl From<api_token::Model> for ApiToken {
@@ -33,9 +33,9 @@ impl From<api_token::Model> for ApiToken {
             id: ID(model.id.to_string()),
             name: model.name,
             role: model.role.into(),
-            created_at: model.created_at,
-            last_used_at: model.last_used_at,
-            revoked_at: model.revoked_at,
+            created_at: model.created_at.into(),
+            last_used_at: model.last_used_at.map(Timestamp),
+            revoked_at: model.revoked_at.map(Timestamp),
         }
     }
 }

@@ -86,7 +86,6 @@ impl axum::response::IntoResponse for BodyError {
             extensions["field"] = serde_json::Value::String(field.clone());
         }
         let body = serde_json::json!({
-            "data": null,
             "errors": [{ "message": self.to_string(), "extensions": extensions }],
         });
         (self.status(), axum::Json(body)).into_response()
@@ -101,11 +100,28 @@ pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .and_then(|v| v.trim().parse::<u64>().ok())
 }
 
-/// One operation or a batch, from JSON.
+/// One operation or a batch, from JSON; each must have a query (or a persisted query's hash).
 pub fn parse_operations(bytes: &[u8], what: &str) -> Result<BatchRequest, BodyError> {
-    serde_json::from_slice::<BatchRequest>(bytes).map_err(|e| {
+    let batch = serde_json::from_slice::<BatchRequest>(bytes).map_err(|e| {
         BodyError::Malformed(format!(
             "{what} is not a GraphQL request in JSON ({{\"query\": …, \"variables\": …}}): {e}"
         ))
-    })
+    })?;
+    let requests: &[async_graphql::Request] = match &batch {
+        BatchRequest::Single(request) => std::slice::from_ref(request),
+        BatchRequest::Batch(requests) => requests,
+    };
+    if let Some(index) = requests
+        .iter()
+        .position(|r| r.query.trim().is_empty() && !r.extensions.contains_key("persistedQuery"))
+    {
+        let which = match &batch {
+            BatchRequest::Single(_) => String::new(),
+            BatchRequest::Batch(_) => format!(" (operation {index} of the batch)"),
+        };
+        return Err(BodyError::Malformed(format!(
+            "{what} has no query{which}: send {{\"query\": \"{{ … }}\"}}"
+        )));
+    }
+    Ok(batch)
 }

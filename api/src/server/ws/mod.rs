@@ -9,7 +9,9 @@
 
 //!
 //! - [`protocol`]: the two protocols' messages.
+//! - `handshake`: `connection_init` (pings may come before it) and its token.
 
+mod handshake;
 pub mod protocol;
 #[cfg(test)]
 mod tests;
@@ -28,10 +30,14 @@ use tokio::{
 };
 
 use protocol::{
-    close, complete_message, is_subscription, next_message, read_error_close, refusal_close, text,
+    close, complete_message, error_message, is_subscription, next_message, read_error_close,
+    refusal_close, text,
 };
 
-use super::gate::{Gate, Refusal};
+use super::{
+    gate::{Gate, Refusal},
+    negotiation::is_request_error,
+};
 use crate::{
     auth::Principal,
     graphql::{
@@ -223,71 +229,6 @@ impl Connection {
         let _ = writer.await;
     }
 
-    /// Waits for `connection_init` and authenticates it; None when the socket is done.
-    async fn handshake(
-        &self,
-        stream: &mut futures_util::stream::SplitStream<WebSocket>,
-        outbox: &mpsc::Sender<Message>,
-    ) -> Option<(Principal, String)> {
-        let first = tokio::time::timeout(CONNECTION_INIT_TIMEOUT, async {
-            while let Some(Ok(message)) = stream.next().await {
-                match message {
-                    Message::Text(t) => return serde_json::from_str::<Value>(t.as_str()).ok(),
-                    Message::Close(_) => return None,
-                    _ => continue,
-                }
-            }
-            None
-        })
-        .await;
-        let init = match first {
-            Err(_) => {
-                let _ = outbox
-                    .send(close(4408, "connection initialisation timeout"))
-                    .await;
-                return None;
-            }
-            Ok(None) => return None,
-            Ok(Some(value)) => value,
-        };
-        if init["type"] != "connection_init" {
-            let _ = match self.protocol {
-                Protocol::TransportWs => outbox.send(close(4401, "unauthorized")).await,
-                Protocol::LegacyWs => outbox.send(close(4400, "expected connection_init")).await,
-            };
-            return None;
-        }
-        match self.authenticate(&init["payload"]).await {
-            Ok(authenticated) => {
-                let _ = outbox.send(text(json!({ "type": "connection_ack" }))).await;
-                Some(authenticated)
-            }
-            Err(refusal) => {
-                let reason = refusal.message();
-                if self.protocol == Protocol::LegacyWs {
-                    let _ = outbox
-                        .send(text(
-                            json!({ "type": "connection_error", "payload": { "message": reason } }),
-                        ))
-                        .await;
-                }
-                let _ = outbox.send(refusal_close(&refusal)).await;
-                None
-            }
-        }
-    }
-
-    /// The caller of `connection_init`: its payload's token, else the upgrade's header.
-    async fn authenticate(&self, payload: &Value) -> Result<(Principal, String), Refusal> {
-        match token_from_init_payload(payload) {
-            Some(token) => {
-                let principal = self.gate.token(self.client, &token).await?;
-                Ok((principal, token))
-            }
-            None => self.header_principal.clone().ok_or(Refusal::NoToken),
-        }
-    }
-
     /// The socket's token checked again (it may have been revoked since).
     async fn recheck(&self, token: &str) -> Result<Principal, Refusal> {
         self.gate.token(self.client, token).await
@@ -321,6 +262,13 @@ impl Connection {
             }
             return tokio::spawn(async move {
                 let response = schema.execute(request).await;
+                // graphql-transport-ws: an operation that never ran (it did not parse or
+                // validate) gets `error`, and nothing after it.
+                if protocol == Protocol::TransportWs && is_request_error(&response) {
+                    let errors = serde_json::to_string(&response.errors).unwrap_or_default();
+                    let _ = outbox.send(error_message(&id_json, &errors)).await;
+                    return;
+                }
                 let payload = serde_json::to_string(&response).unwrap_or_default();
                 let _ = outbox
                     .send(next_message(protocol, &id_json, &payload))
@@ -355,14 +303,15 @@ impl Connection {
                     SharedOutput::Next(payload) => next_message(protocol, &id_json, payload),
                     SharedOutput::Error(errors) => {
                         let message = match protocol {
-                            Protocol::TransportWs => {
-                                format!(r#"{{"type":"error","id":{id_json},"payload":{errors}}}"#)
-                            }
-                            Protocol::LegacyWs => format!(
-                                r#"{{"type":"data","id":{id_json},"payload":{{"data":null,"errors":{errors}}}}}"#
+                            Protocol::TransportWs => error_message(&id_json, errors),
+                            Protocol::LegacyWs => Message::Text(
+                                format!(
+                                    r#"{{"type":"data","id":{id_json},"payload":{{"data":null,"errors":{errors}}}}}"#
+                                )
+                                .into(),
                             ),
                         };
-                        let _ = outbox.send(Message::Text(message.into())).await;
+                        let _ = outbox.send(message).await;
                         if protocol == Protocol::LegacyWs {
                             let _ = outbox.send(complete_message(&id_json)).await;
                         }

@@ -107,6 +107,11 @@ pub fn next_message(protocol: Protocol, id_json: &str, payload: &str) -> Message
     Message::Text(message.into())
 }
 
+/// graphql-transport-ws's `{"type":"error","id":…,"payload":[…]}` around serialised errors.
+pub fn error_message(id_json: &str, errors_json: &str) -> Message {
+    Message::Text(format!(r#"{{"type":"error","id":{id_json},"payload":{errors_json}}}"#).into())
+}
+
 pub fn complete_message(id_json: &str) -> Message {
     Message::Text(format!(r#"{{"type":"complete","id":{id_json}}}"#).into())
 }

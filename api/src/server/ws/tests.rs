@@ -59,3 +59,14 @@ fn results_are_framed_around_the_shared_payload() {
         "data"
     );
 }
+
+#[test]
+fn request_errors_are_framed_as_error_messages() {
+    let Message::Text(m) = error_message("\"3\"", r#"[{"message":"bad"}]"#) else {
+        panic!("text expected")
+    };
+    assert_eq!(
+        serde_json::from_str::<Value>(m.as_str()).unwrap(),
+        json!({"type": "error", "id": "3", "payload": [{"message": "bad"}]})
+    );
+}
