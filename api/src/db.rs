@@ -24,9 +24,7 @@ pub enum DbSetupError {
     Connect { url: String, source: sea_orm::DbErr },
     #[error("cannot migrate the database {url}: {source}")]
     Migrate { url: String, source: sea_orm::DbErr },
-    #[error(
-        "cannot copy the database {url} before migrating it ({source}); it is left unchanged"
-    )]
+    #[error("cannot copy the database {url} before migrating it ({source}); it is left unchanged")]
     Backup {
         url: String,
         source: crate::backup::BackupError,

@@ -91,7 +91,11 @@ async fn round_trip(backend: Backend) {
         Backend::Sqlite => assert!(why.contains("stop `hadir serve`"), "{why}"),
         Backend::Postgres => assert!(why.contains("stop every `hadir serve`"), "{why}"),
     }
-    assert_eq!(employee_ids(&server).await, ["E1", "E2", "E3"], "nothing changed");
+    assert_eq!(
+        employee_ids(&server).await,
+        ["E1", "E2", "E3"],
+        "nothing changed"
+    );
 
     // A file that is not a backup is named.
     let junk = dir.join("junk.backup");
@@ -126,7 +130,9 @@ async fn round_trip(backend: Backend) {
         presence["employee"]["presence"]["camera"]["cameraId"], "CAM2",
         "{presence}"
     );
-    let (status, _) = server.post(Some(&kept_token), "{ serverTime }", json!({})).await;
+    let (status, _) = server
+        .post(Some(&kept_token), "{ serverTime }", json!({}))
+        .await;
     assert_eq!(status, 200, "a token of the backup works");
     let (status, _) = server
         .post(Some(&later_token), "{ serverTime }", json!({}))
@@ -170,14 +176,20 @@ async fn an_sqlite_database_is_copied_before_a_migration_changes_it() {
     let migrated = hadir(&db.url, &dir, &["migrate"]);
     assert!(migrated.status.success(), "{}", text(&migrated));
     let copy = dir.join(format!("hadir.sqlite.before-migration-{last}"));
-    assert!(copy.exists(), "no copy at {}: {}", copy.display(), text(&migrated));
+    assert!(
+        copy.exists(),
+        "no copy at {}: {}",
+        copy.display(),
+        text(&migrated)
+    );
     let versions = |path: &Path| {
         let path = path.to_owned();
         async move {
             use sea_orm::ConnectionTrait;
-            let connection = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", path.display()))
-                .await
-                .unwrap();
+            let connection =
+                sea_orm::Database::connect(format!("sqlite://{}?mode=ro", path.display()))
+                    .await
+                    .unwrap();
             let rows = connection
                 .query_all_raw(sea_orm::Statement::from_string(
                     sea_orm::DbBackend::Sqlite,
@@ -190,7 +202,11 @@ async fn an_sqlite_database_is_copied_before_a_migration_changes_it() {
             rows
         }
     };
-    assert_eq!(versions(&copy).await, older, "the copy is of the database as it was");
+    assert_eq!(
+        versions(&copy).await,
+        older,
+        "the copy is of the database as it was"
+    );
     assert_eq!(versions(&dir.join("hadir.sqlite")).await, all.len());
     // Nothing to apply: no new copy.
     let copies = || {
@@ -202,4 +218,46 @@ async fn an_sqlite_database_is_copied_before_a_migration_changes_it() {
     };
     assert!(hadir(&db.url, &dir, &["migrate"]).status.success());
     assert_eq!(copies(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_from_a_newer_hadir_is_refused_and_changes_nothing() {
+    use sea_orm::ConnectionTrait;
+    let db = TestDb::create(Backend::Sqlite, "backup_newer").unwrap();
+    let dir = db.dir.path().to_path_buf();
+    assert!(hadir(&db.url, &dir, &["migrate"]).status.success());
+    let backup = dir.join("newer.backup");
+    let made = hadir(&db.url, &dir, &["backup", backup.to_str().unwrap()]);
+    assert!(made.status.success(), "{}", text(&made));
+    // The backup as a later version would have left it: one migration this binary lacks.
+    {
+        let connection = sea_orm::Database::connect(format!("sqlite://{}", backup.display()))
+            .await
+            .unwrap();
+        connection
+            .execute_unprepared(
+                "INSERT INTO seaql_migrations (version, applied_at) \
+                 VALUES ('m29991231_000001_from_the_future', 0)",
+            )
+            .await
+            .unwrap();
+        let _ = connection.close().await;
+    }
+    let before = std::fs::read(dir.join("hadir.sqlite")).unwrap();
+    let refused = hadir(&db.url, &dir, &["restore", backup.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    let why = text(&refused);
+    assert!(
+        why.contains("was made by a newer hadir")
+            && why.contains("m29991231_000001_from_the_future"),
+        "{why}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("hadir.sqlite")).unwrap(),
+        before,
+        "the database is untouched"
+    );
+    let missing = hadir(&db.url, &dir, &["restore", "no-such.backup"]);
+    assert!(!missing.status.success());
+    assert!(text(&missing).contains("does not exist"), "{}", text(&missing));
 }

@@ -715,7 +715,7 @@ async fn every_subscriber_on_every_node_gets_each_event_once() {
 
     // A camera on a, a sighting and an unknown face on b; E1 is lost 3 s later (on the
     // leader, wherever it is); that notification is marked read on c.
-    create_camera(&a, json!({ "cameraId": "DESK", "name": "Desk", "streamUrl": "http://admin:pw@127.0.0.1:9/desk.mjpg" })).await;
+    create_camera(a, json!({ "cameraId": "DESK", "name": "Desk", "streamUrl": "http://admin:pw@127.0.0.1:9/desk.mjpg" })).await;
     let receipt = b
         .gql(
             ADMIN_TOKEN,
@@ -1697,9 +1697,11 @@ async fn a_listen_url_through_a_transaction_pooler_is_named_and_unhealthy() {
     );
     // The receiver logs it at its next ping tick (every 5 s), which may come a little after
     // /healthz first reports it.
-    eventually(Duration::from_secs(20), "the log says what to do", || async {
-        a.log().contains("session mode").then_some(())
-    })
+    eventually(
+        Duration::from_secs(20),
+        "the log says what to do",
+        || async { a.log().contains("session mode").then_some(()) },
+    )
     .await;
     drop(bouncer);
 }

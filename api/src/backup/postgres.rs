@@ -11,7 +11,9 @@ use std::{
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
-use super::{BACKUP_FILE_MODE, BackupError, Report, must_not_exist, sqlite::counts, stamp, with_suffix};
+use super::{
+    BACKUP_FILE_MODE, BackupError, Report, must_not_exist, sqlite::counts, stamp, with_suffix,
+};
 
 /// Where Debian and Ubuntu install PostgreSQL's tools, one folder per major version.
 const DEBIAN_TOOLS: &str = "/usr/lib/postgresql";
@@ -23,7 +25,11 @@ pub fn find_tool(tool: &'static str) -> Result<PathBuf, BackupError> {
     let on_path = std::env::var_os("PATH")
         .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
         .unwrap_or_default();
-    if let Some(found) = on_path.iter().map(|dir| dir.join(tool)).find(|p| p.is_file()) {
+    if let Some(found) = on_path
+        .iter()
+        .map(|dir| dir.join(tool))
+        .find(|p| p.is_file())
+    {
         return Ok(found);
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(DEBIAN_TOOLS)
@@ -134,7 +140,9 @@ pub async fn check_dump(file: &Path) -> Result<(), BackupError> {
     {
         return Err(BackupError::NotABackup {
             path: file.to_path_buf(),
-            reason: format!("the dump has no {MIGRATIONS_TABLE} table: it is not of a hadir database"),
+            reason: format!(
+                "the dump has no {MIGRATIONS_TABLE} table: it is not of a hadir database"
+            ),
         });
     }
     Ok(())

@@ -20,7 +20,10 @@ pub async fn run(config: &Config, args: &BackupArgs) -> anyhow::Result<()> {
     if let Some(path) = db::sqlite_path(url).filter(|_| url.starts_with("sqlite:"))
         && !path.exists()
     {
-        anyhow::bail!("there is no database at {}: nothing to back up", path.display());
+        anyhow::bail!(
+            "there is no database at {}: nothing to back up",
+            path.display()
+        );
     }
     let database = db::connect(url).await?;
     let report = match database.get_database_backend() {

@@ -82,8 +82,7 @@ pub async fn healthz(
     let folder = state.app.folder_skipped.as_deref();
     match ping {
         Ok(()) if renewing => {
-            let mut body =
-                serde_json::json!({ "status": "ok", "version": crate::VERSION, "database": "ok", "cluster": cluster_part });
+            let mut body = serde_json::json!({ "status": "ok", "version": crate::VERSION, "database": "ok", "cluster": cluster_part });
             if let Some(reason) = folder {
                 body["camera_folder"] = serde_json::json!({ "synced": false, "reason": reason });
             }
