@@ -42,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
                 name: format!("Employee {i}"),
                 department: Some("Bench".to_owned()),
                 role: None,
+                demo: false,
             })
             .await?;
     }
@@ -56,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
                 enabled: None,
                 ignore_regions: None,
                 pinned_node: None,
+                demo: false,
             })
             .await?;
     }

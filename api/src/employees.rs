@@ -26,6 +26,8 @@ pub struct NewEmployee {
     pub name: String,
     pub department: Option<String>,
     pub role: Option<String>,
+    /// Made by the demo site ([`crate::demo`]).
+    pub demo: bool,
 }
 
 /// Changes to an employee; `None` and [`Patch::Unchanged`] leave a field as it is.
@@ -92,6 +94,7 @@ impl EmployeeDirectory {
             name: Set(name),
             department: Set(department),
             role: Set(role),
+            demo: Set(input.demo),
             created_at: Set(now),
             updated_at: Set(now),
         }

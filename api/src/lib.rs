@@ -18,6 +18,8 @@
 //! - [`config`]: `hadir.toml` by section plus `HADIR_*` overrides, assembled; each section
 //!   lives in its feature's settings file, every default a named constant there.
 //! - [`db`]: connecting to SQLite or PostgreSQL and migrating.
+//! - [`demo`]: the demo site a newcomer sees first: a looping recording, demo employees
+//!   recognised in it; removed with one setting.
 //! - [`backup`]: database backups and their restore; the copy taken before a migration.
 //! - [`auth`]: bearer tokens (stored hashed) and roles (the GraphQL guard: `graphql::guard`).
 //! - [`clock`]: the injectable clock the presence rules read.
@@ -62,6 +64,7 @@ pub mod cluster;
 pub mod cmd;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod employees;
 pub mod error;
 pub mod event_json;

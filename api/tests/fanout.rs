@@ -69,6 +69,7 @@ async fn one_execution_per_selection_and_role() {
             name: "Ann".into(),
             department: None,
             role: None,
+            demo: false,
         })
         .await
         .unwrap();

@@ -61,6 +61,7 @@ async fn world(backend: Backend, name: &str, employees: usize) -> Option<World> 
                 name: format!("Person {i}"),
                 department: None,
                 role: None,
+                demo: false,
             })
             .await
             .expect("employee");
@@ -76,6 +77,7 @@ async fn world(backend: Backend, name: &str, employees: usize) -> Option<World> 
                 enabled: None,
                 ignore_regions: None,
                 pinned_node: None,
+                demo: false,
             })
             .await
             .expect("camera");

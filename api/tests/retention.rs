@@ -41,6 +41,7 @@ async fn setup(backend: Backend, name: &str) -> Option<(TestDb, DatabaseConnecti
             enabled: None,
             ignore_regions: None,
             pinned_node: None,
+            demo: false,
         })
         .await
         .unwrap();
@@ -54,6 +55,7 @@ async fn add_employee(db: &DatabaseConnection, events: &EventBus, id: &str, name
             name: name.into(),
             department: Some("Ops".into()),
             role: None,
+            demo: false,
         })
         .await
         .unwrap();

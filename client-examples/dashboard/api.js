@@ -70,8 +70,8 @@ export function apiUrl(url) {
 
 // Selections.
 export const cameraFields = () =>
-  `cameraId name status isActive enabled lastFrameAt statusMessage statusChangedAt${state.hasLiveUrl ? ' liveUrl' : ''}`;
-export const EMPLOYEE_FIELDS = `employeeId name department role
+  `cameraId name status isActive enabled demo lastFrameAt statusMessage statusChangedAt${state.hasLiveUrl ? ' liveUrl' : ''}`;
+export const EMPLOYEE_FIELDS = `employeeId name department role demo
     presence { status lastSeen lastSeenAgo since score camera { cameraId name } }`;
 export const SUMMARY_FIELDS = 'present alert unavailable total';
 export const AI_FIELDS = 'running state message changedAt';

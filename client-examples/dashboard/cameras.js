@@ -1,6 +1,7 @@
 // The Live CCTV panel: one button per camera (#camera-buttons) and the selected camera's
 // live view (#camera-stream): its MJPEG stream (Camera.liveUrl) or, until a frame comes,
 // its name, status, last frame time and who is there now.
+import { demoBadge, renderDemoBanner } from './demo.js';
 import { apiUrl } from './api.js';
 import { API, CAMERA_KEY } from './config.js';
 import { $, CAMERA_ICON, h, icon } from './dom.js';
@@ -27,10 +28,11 @@ export function renderCameraButtons() {
         'aria-pressed': String(c.cameraId === state.selectedCamera),
         title: `${c.name} (${c.cameraId}): ${c.status.toLowerCase()}`,
         onclick: () => selectCamera(c.cameraId),
-      }, h('span', { class: 'cam-dot', 'aria-hidden': 'true' }), c.name),
+      }, h('span', { class: 'cam-dot', 'aria-hidden': 'true' }), c.name, ...(c.demo ? [demoBadge()] : [])),
     ),
   );
   if (!cameras.length) box.append(h('p', { class: 'empty-note' }, 'No cameras yet.'));
+  renderDemoBanner();
 }
 
 // The live view. Where the API has Camera.liveUrl, an <img> shows the camera's MJPEG stream

@@ -7,6 +7,7 @@ import { markReportStale } from './report.js';
 import { state } from './state.js';
 import { humanizeAgo } from './time.js';
 import { showView } from './views.js';
+import { demoBadge, renderDemoBanner } from './demo.js';
 
 const STATUS_LABEL = { AVAILABLE: 'Available', OFFLINE: 'Offline', UNAVAILABLE: 'Not seen' };
 const items = new Map(); // employeeId → <li>
@@ -49,7 +50,7 @@ function updateItem(li, e) {
   li.dataset.status = p.status;
   li.dataset.cameraId = p.camera?.cameraId || '';
   $('.employee-avatar', li).textContent = initials(e.name);
-  $('.employee-name', li).textContent = e.name;
+  $('.employee-name', li).replaceChildren(e.name, ...(e.demo ? [demoBadge()] : []));
   $('.employee-meta', li).textContent = [e.department, e.role].filter(Boolean).join(' · ') || e.employeeId;
   $('.status-label', li).textContent = STATUS_LABEL[p.status] || p.status;
   $('.status-dot', li).title = STATUS_LABEL[p.status] || p.status;
@@ -104,6 +105,7 @@ export function renderEmployees() {
     previous = li;
   }
   renderEmployeeEmpty();
+  renderDemoBanner();
 }
 
 function renderEmployeeEmpty() {

@@ -15,7 +15,9 @@ export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 export const ADMIN_TOKEN = 'test-admin-token';
 
 /** Starts `hadir serve` on a free port with a fresh SQLite; resolves once it listens. */
-export async function startHadir({ lostAfterSecs = 3, env = {} } = {}) {
+// `demo: true` runs the demo site as a fresh `./scripts/serve` does (with its own short
+// lost_after); otherwise it is off.
+export async function startHadir({ lostAfterSecs = 3, env = {}, demo = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'hadir-client-test-'));
   const logPath = join(dir, 'hadir.log');
   const log = openSync(logPath, 'w');
@@ -26,7 +28,9 @@ export async function startHadir({ lostAfterSecs = 3, env = {} } = {}) {
       HADIR_LISTEN: '127.0.0.1:0',
       HADIR_ADMIN_TOKEN: ADMIN_TOKEN,
       HADIR_CAMERA_CONFIGS: join(REPO_DIR, 'camera_configs'),
-      HADIR_LOST_AFTER_SECS: String(lostAfterSecs),
+      ...(demo ? {} : { HADIR_LOST_AFTER_SECS: String(lostAfterSecs) }),
+      HADIR_DEMO: String(demo),
+      HADIR_DEMO_FOLDER: join(dir, 'demo'),
       HADIR_MONITOR_INTERVAL_MS: '200',
       HADIR_LOG: process.env.HADIR_LOG || 'warn',
       ...env,

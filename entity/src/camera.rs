@@ -91,6 +91,8 @@ pub struct Model {
     /// The node that alone may read it (a webcam or a file is readable only where it is);
     /// None: any node of the cluster.
     pub pinned_node: Option<String>,
+    /// The demo site's camera (removed with it when the demo is switched off).
+    pub demo: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -10,6 +10,8 @@ pub struct Model {
     pub name: String,
     pub department: Option<String>,
     pub role: Option<String>,
+    /// Made by the demo site (removed with it when the demo is switched off).
+    pub demo: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

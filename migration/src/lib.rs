@@ -9,6 +9,7 @@
 //! - [`m20261201_000005_server_secrets`]: keys the server makes for itself (grant signing).
 //! - [`m20261202_000006_cluster`]: nodes, leases, relayed payloads, cluster state and status
 //!   versions, for several processes on one PostgreSQL.
+//! - [`m20261203_000007_demo`]: which employees and cameras the demo site made.
 //!
 //! - `helpers`: foreign keys and indexes as every step declares them.
 //!
@@ -23,6 +24,7 @@ mod m20261125_000003_api_tokens;
 mod m20261125_000004_camera_ignore_regions;
 mod m20261201_000005_server_secrets;
 mod m20261202_000006_cluster;
+mod m20261203_000007_demo;
 
 /// Every migration of hadir, oldest first.
 pub struct Migrator;
@@ -37,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_camera_ignore_regions::Migration),
             Box::new(m20261201_000005_server_secrets::Migration),
             Box::new(m20261202_000006_cluster::Migration),
+            Box::new(m20261203_000007_demo::Migration),
         ]
     }
 }

@@ -187,6 +187,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let mut app = build_state(config, database, cluster)
         .await?
         .with_folder_skipped(started.folder_skipped);
+    // Before the cameras start: the demo's camera and gallery complete, or all of it gone.
+    crate::demo::start(&app).await;
     let mut background = start_background(&app);
     app.relay = cluster_loops::start(&app, &relay_config, &mut background)?;
     let integrations = Integrations::start(&app, app.cluster.watch_leader())?;

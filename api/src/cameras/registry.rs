@@ -29,6 +29,8 @@ pub struct NewCamera {
     /// The node that alone reads it (None: any node; a webcam or a file: the node that
     /// creates it, where it is).
     pub pinned_node: Option<String>,
+    /// The demo site's camera ([`crate::demo`]).
+    pub demo: bool,
 }
 
 /// Changes to a camera; absent fields stay as they are.
@@ -127,6 +129,7 @@ impl CameraRegistry {
             status_version: Set(0),
             pinned_node: Set(pinned_node),
             ignore_regions: Set(regions::to_column(&ignore_regions)),
+            demo: Set(input.demo),
             created_at: Set(now),
             updated_at: Set(now),
         }

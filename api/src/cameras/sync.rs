@@ -116,6 +116,7 @@ pub async fn sync_folder(
                     status_version: Set(0),
                     pinned_node: Set(file.pinned_node(this_node)),
                     ignore_regions: Set(regions::to_column(&file.ignore_regions)),
+                    demo: Set(false),
                     created_at: Set(now),
                     updated_at: Set(now),
                 }

@@ -48,6 +48,8 @@ pub struct WireCamera {
     pub ignore_regions: Option<String>,
     pub status_version: i64,
     pub pinned_node: Option<String>,
+    #[serde(default)]
+    pub demo: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -75,6 +77,7 @@ impl From<&camera::Model> for WireCamera {
             ignore_regions: c.ignore_regions.clone(),
             status_version: c.status_version,
             pinned_node: c.pinned_node.clone(),
+            demo: c.demo,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -106,6 +109,7 @@ impl WireCamera {
             ignore_regions: self.ignore_regions,
             status_version: self.status_version,
             pinned_node: self.pinned_node,
+            demo: self.demo,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -119,6 +123,8 @@ pub struct WireEmployee {
     pub name: String,
     pub department: Option<String>,
     pub role: Option<String>,
+    #[serde(default)]
+    pub demo: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -161,6 +167,7 @@ impl From<&EmployeePresence> for WirePresence {
                 name: e.name.clone(),
                 department: e.department.clone(),
                 role: e.role.clone(),
+                demo: e.demo,
                 created_at: e.created_at,
                 updated_at: e.updated_at,
             },
@@ -191,6 +198,7 @@ impl WirePresence {
                 name: e.name,
                 department: e.department,
                 role: e.role,
+                demo: e.demo,
                 created_at: e.created_at,
                 updated_at: e.updated_at,
             },

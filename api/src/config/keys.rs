@@ -142,6 +142,9 @@ pub const KEYS: &[Key] = &[
     key("cluster",     "max_cameras",              "max_cameras",                     OptionalScalar),
     key("cluster",     "lease_secs",               "lease_secs",                      OptionalScalar),
     key("cluster",     "listen_url",               "cluster_listen_url",              Optional),
+    key("demo",        "enabled",                  "demo",                            Scalar),
+    key("demo",        "folder",                   "demo_folder",                     Text),
+    key("demo",        "lost_after_secs",          "demo_lost_after_secs",            Scalar),
 ];
 
 impl Key {

@@ -35,6 +35,16 @@ impl Provider for Layer {
     }
 }
 
+impl Layer {
+    /// Whether this source set `key` of `section`.
+    pub fn sets(&self, section: &str, key: &str) -> bool {
+        self.dict
+            .get(section)
+            .and_then(|value| value.as_dict())
+            .is_some_and(|keys| keys.contains_key(key))
+    }
+}
+
 /// One variable that set a key: for errors to name it and its value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EnvValue {

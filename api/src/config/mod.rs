@@ -27,7 +27,7 @@
 //! (`cameras/settings.rs`), [`RecognitionSection`] (`recognition/settings.rs`),
 //! [`PresenceSection`] (`presence/settings.rs`), [`AttendanceSection`] and
 //! [`RetentionSection`] (`attendance/settings.rs`), [`MqttSection`] (`mqtt/settings.rs`)
-//! [`ClusterSection`] (`cluster/settings.rs`) and [`WebhookConfig`] (`webhooks/settings.rs`). What needs more than one section, or a
+//! [`ClusterSection`] (`cluster/settings.rs`), [`DemoSection`] (`demo/settings.rs`) and [`WebhookConfig`] (`webhooks/settings.rs`). What needs more than one section, or a
 //! feature's own types, is built here: [`Config::schedule`], [`Config::recognition_settings`],
 //! [`Config::body_limits`], [`Config::trusted_proxies`], [`Config::tls_files`].
 
@@ -52,6 +52,7 @@ pub use crate::{
     attendance::settings::{AttendanceSection, RetentionSection},
     cameras::settings::CamerasSection,
     cluster::settings::ClusterSection,
+    demo::settings::DemoSection,
     mqtt::settings::MqttSection,
     presence::settings::PresenceSection,
     recognition::settings::RecognitionSection,
@@ -91,6 +92,7 @@ pub struct Config {
     pub retention: RetentionSection,
     pub mqtt: MqttSection,
     pub cluster: ClusterSection,
+    pub demo: DemoSection,
     /// Where to POST events (`[[webhooks]]`: `url`, `events`, `secret`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub webhooks: Vec<WebhookConfig>,
@@ -110,6 +112,7 @@ impl Default for Config {
             retention: RetentionSection::default(),
             mqtt: MqttSection::default(),
             cluster: ClusterSection::default(),
+            demo: DemoSection::default(),
             webhooks: Vec::new(),
         }
     }
@@ -128,15 +131,23 @@ impl Config {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let mut lost_after_set = false;
         if let Some(path) = file::locate(explicit_file, &env) {
-            figment = figment.merge(file::read(&path)?);
+            let layer = file::read(&path)?;
+            lost_after_set |= layer.sets("presence", "lost_after_secs");
+            figment = figment.merge(layer);
         }
         let environment = env::read(&env)?;
-        let config: Config = figment
+        lost_after_set |= environment.values.sets("presence", "lost_after_secs");
+        let mut config: Config = figment
             .merge(environment.values)
             .admerge(environment.webhooks)
             .extract()
             .map_err(|e| error::from_figment(e, &environment.set))?;
+        // The demo's short `lost_after`, unless the operator chose one.
+        if config.demo.enabled && !lost_after_set {
+            config.presence.lost_after_secs = config.demo.lost_after_secs;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -145,6 +156,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.server.validate()?;
         self.presence.validate()?;
+        self.demo.validate()?;
         self.attendance.validate()?;
         self.recognition.validate()?;
         self.trusted_proxies()?;

@@ -40,7 +40,7 @@ macro_rules! js {
 /// The dashboard (client-examples/dashboard/), built into the binary: it runs on the public
 /// API alone, like any third-party client. Its scripts are ES modules (app.js imports the
 /// others), which browsers run only when served with a JavaScript MIME type.
-const DASHBOARD_FILES: [(&str, &str, &str); 20] = [
+const DASHBOARD_FILES: [(&str, &str, &str); 21] = [
     (
         "index.html",
         "text/html; charset=utf-8",
@@ -56,6 +56,7 @@ const DASHBOARD_FILES: [(&str, &str, &str); 20] = [
     js!("app.js"),
     js!("cameras.js"),
     js!("config.js"),
+    js!("demo.js"),
     js!("dom.js"),
     js!("employees.js"),
     js!("feedback.js"),

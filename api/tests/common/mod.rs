@@ -143,6 +143,9 @@ pub struct ServerOptions {
     pub node_id: Option<String>,
     /// `HADIR_LEASE_SECS` (None: the default).
     pub lease_secs: Option<u64>,
+    /// Run as a fresh `./scripts/serve` does: the demo site on, and the presence timings and
+    /// the log filter left at their defaults (false: the demo off, the timings above).
+    pub defaults_of_serve: bool,
 }
 
 impl ServerOptions {
@@ -172,6 +175,7 @@ impl Default for ServerOptions {
             bootstrap_admin: true,
             node_id: None,
             lease_secs: None,
+            defaults_of_serve: false,
         }
     }
 }
@@ -222,16 +226,7 @@ impl TestServer {
             .env("HADIR_DATABASE_URL", &db.url)
             .env("HADIR_LISTEN", "127.0.0.1:0")
             .env("HADIR_CAMERA_CONFIGS", &camera_dir)
-            .env("HADIR_LOST_AFTER_SECS", options.lost_after_secs.to_string())
-            .env(
-                "HADIR_CAMERA_TIMEOUT_SECS",
-                options.camera_timeout_secs.to_string(),
-            )
-            .env(
-                "HADIR_MONITOR_INTERVAL_MS",
-                options.monitor_interval_ms.to_string(),
-            )
-            .env("HADIR_LOG", "info")
+            .env("HADIR_DEMO", options.defaults_of_serve.to_string())
             .current_dir(db.dir.path())
             .stdout(Stdio::piped())
             .stderr(log);
@@ -240,6 +235,19 @@ impl TestServer {
             if let Some(value) = std::env::var_os(key) {
                 command.env(key, value);
             }
+        }
+        if !options.defaults_of_serve {
+            command
+                .env("HADIR_LOST_AFTER_SECS", options.lost_after_secs.to_string())
+                .env(
+                    "HADIR_CAMERA_TIMEOUT_SECS",
+                    options.camera_timeout_secs.to_string(),
+                )
+                .env(
+                    "HADIR_MONITOR_INTERVAL_MS",
+                    options.monitor_interval_ms.to_string(),
+                )
+                .env("HADIR_LOG", "info");
         }
         if options.bootstrap_admin {
             command.env("HADIR_ADMIN_TOKEN", ADMIN_TOKEN);

@@ -1,5 +1,6 @@
-//! Files as cameras, for tests and replays: a folder of JPEG/PNG images played in name order
-//! at the sampling rate (then the stream ends, like a recording), one image file served
+//! Files as cameras, for tests, replays and the demo: a folder of JPEG/PNG images played in
+//! name order at the sampling rate (then the stream ends, like a recording; with `?loop` in
+//! the URL, `file:///folder/?loop`, it starts again from its first image), one image file served
 //! again at every sample (a still camera), or a video recording (MP4/MOV or raw H.264, see
 //! [`super::recording`]) sampled as a camera would be. Everything is paced at the sampling
 //! interval, as a live camera would deliver it.
@@ -26,6 +27,8 @@ pub struct FileSource {
     next: usize,
     /// One image repeated for ever (a still camera) rather than a sequence that ends.
     still: bool,
+    /// A folder played again from its first image after its last (`?loop`).
+    looping: bool,
     sample_interval: Duration,
     last_frame: Option<Instant>,
 }
@@ -37,13 +40,15 @@ fn is_image(path: &Path) -> bool {
 }
 
 impl FileSource {
-    /// Opens `file:///folder` (its images in name order) or `file:///image.jpg`.
+    /// Opens `file:///folder` (its images in name order; `file:///folder/?loop` for ever) or
+    /// `file:///image.jpg`.
     pub fn open(url: &str, sample_interval: Duration) -> Result<Self, SourceError> {
         let parsed = url::Url::parse(url)
             .map_err(|e| SourceError::Connect(format!("{url:?} is not a URL: {e}")))?;
         let path = parsed
             .to_file_path()
             .map_err(|()| SourceError::Connect(format!("{url:?} names no local path")))?;
+        let looping = parsed.query_pairs().any(|(key, _)| key == "loop");
         let metadata = std::fs::metadata(&path)
             .map_err(|e| SourceError::Connect(format!("{}: {e}", path.display())))?;
         if metadata.is_file()
@@ -54,6 +59,7 @@ impl FileSource {
                 frames: Vec::new(),
                 next: 0,
                 still: false,
+                looping: false,
                 sample_interval,
                 last_frame: None,
             });
@@ -86,6 +92,7 @@ impl FileSource {
             frames,
             next: 0,
             still,
+            looping,
             sample_interval,
             last_frame: None,
         })
@@ -108,7 +115,7 @@ impl FrameSource for FileSource {
             });
         }
         if self.next >= self.frames.len() {
-            if !self.still {
+            if !(self.still || self.looping) {
                 return Err(SourceError::Ended);
             }
             self.next = 0;
@@ -173,6 +180,26 @@ mod tests {
         image::RgbImage::from_pixel(32, 24, image::Rgb([shade, shade, shade]))
             .save(path)
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_folder_with_loop_plays_again_from_its_first_image() {
+        let dir = tempfile::tempdir().unwrap();
+        write_image(&dir.path().join("0001.png"), 100);
+        write_image(&dir.path().join("0002.png"), 200);
+        let url = format!(
+            "{}?loop",
+            url::Url::from_directory_path(dir.path()).unwrap()
+        );
+        let mut source = FileSource::open(&url, Duration::from_millis(1)).unwrap();
+        let shades: Vec<u8> = {
+            let mut shades = Vec::new();
+            for _ in 0..5 {
+                shades.push(source.next_frame().await.unwrap().image.get_pixel(0, 0)[0]);
+            }
+            shades
+        };
+        assert_eq!(shades, [100, 200, 100, 200, 100]);
     }
 
     #[tokio::test]

@@ -42,6 +42,7 @@ pub fn camera(camera_id: &str, status_version: i64) -> camera::Model {
         ignore_regions: Some("[[0.0, 0.0, 0.25, 0.5]]".to_owned()),
         status_version,
         pinned_node: Some("node-a".to_owned()),
+        demo: false,
         created_at: at(0),
         updated_at: at(3),
     }
@@ -53,6 +54,7 @@ pub fn employee(employee_id: &str) -> employee::Model {
         name: format!("Employee {employee_id}"),
         department: Some("Ops".to_owned()),
         role: None,
+        demo: true,
         created_at: at(0),
         updated_at: at(4),
     }

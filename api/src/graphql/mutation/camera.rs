@@ -64,6 +64,7 @@ impl CameraMutation {
                 enabled: input.enabled,
                 ignore_regions: input.ignore_regions,
                 pinned_node: input.pinned_node.map(|id| id.0),
+                demo: false,
             })
             .await
             .extend()?;

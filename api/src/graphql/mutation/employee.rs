@@ -46,6 +46,7 @@ impl EmployeeMutation {
                 name: input.name,
                 department: input.department,
                 role: input.role,
+                demo: false,
             })
             .await
             .extend()?;

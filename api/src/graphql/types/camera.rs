@@ -54,6 +54,9 @@ pub struct Camera {
     pub ignore_regions: Vec<Vec<f64>>,
     /// The cluster node that alone reads it (null: any node).
     pub pinned_node: Option<ID>,
+    /// The demo site's camera (playing a looping recording; removed with the demo: set
+    /// `demo.enabled = false`).
+    pub demo: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -155,6 +158,7 @@ impl From<camera::Model> for Camera {
             status_changed_at: model.status_changed_at.map(Timestamp),
             ignore_regions,
             pinned_node: model.pinned_node.map(ID),
+            demo: model.demo,
             created_at: model.created_at.into(),
             updated_at: model.updated_at.into(),
         }

@@ -48,6 +48,8 @@ pub struct Employee {
     pub name: String,
     pub department: Option<String>,
     pub role: Option<String>,
+    /// A demo site's employee (removed with the demo: set `demo.enabled = false`).
+    pub demo: bool,
     pub presence: Presence,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -127,6 +129,7 @@ impl From<EmployeePresence> for Employee {
             name: employee.name,
             department: employee.department,
             role: employee.role,
+            demo: employee.demo,
             presence,
             created_at: employee.created_at.into(),
             updated_at: employee.updated_at.into(),

@@ -21,6 +21,7 @@ async fn database() -> (tempfile::TempDir, DatabaseConnection) {
         name: Set("Ani".to_owned()),
         department: Set(None),
         role: Set(None),
+        demo: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -43,6 +44,7 @@ async fn database() -> (tempfile::TempDir, DatabaseConnection) {
         status_version: Set(0),
         pinned_node: Set(None),
         ignore_regions: Set(None),
+        demo: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     }
