@@ -98,6 +98,9 @@ fn cases(ca: &Path) -> Vec<Case> {
         case("cluster.max_cameras", "max_cameras", "12", "12", "12"),
         case("cluster.lease_secs", "lease_secs", "4", "4", "4"),
         case("cluster.listen_url", "cluster_listen_url", r#""postgres://hadir:s3cr3t-listen@db.example/hadir""#, "postgres://hadir:s3cr3t-listen@db.example/hadir", r#""postgres://hadir:***@db.example/hadir""#),
+        case("demo.enabled", "demo_enabled", "false", "false", "false"),
+        case("demo.folder", "demo_folder", r#""/srv/hadir/demo""#, "/srv/hadir/demo", r#""/srv/hadir/demo""#),
+        case("demo.lost_after_secs", "demo_lost_after_secs", "25", "25", "25"),
     ]
 }
 

@@ -2,7 +2,7 @@
 //! data folder, the repository's camera folder, no configuration — shows within 90 s, over
 //! GraphQL, the demo camera ONLINE with frames, demo employees AVAILABLE through real
 //! recognition of its recording, an `EMPLOYEE_LOST` notification and today's attendance; its
-//! log has no other crate's line below WARN. Switched off (`HADIR_DEMO=false`) and restarted,
+//! log has no other crate's line below WARN. Switched off (`HADIR_DEMO_ENABLED=false`) and restarted,
 //! no row of any table mentions it, and its recording is gone.
 
 mod common;
@@ -184,7 +184,7 @@ async fn a_fresh_start_shows_the_demo_and_switching_it_off_removes_every_row() {
     let mut off = TestServer::start(
         &db,
         &ServerOptions {
-            extra_env: vec![("HADIR_DEMO".into(), "false".into())],
+            extra_env: vec![("HADIR_DEMO_ENABLED".into(), "false".into())],
             ..options
         },
     );

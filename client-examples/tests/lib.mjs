@@ -29,7 +29,7 @@ export async function startHadir({ lostAfterSecs = 3, env = {}, demo = false } =
       HADIR_ADMIN_TOKEN: ADMIN_TOKEN,
       HADIR_CAMERA_CONFIGS: join(REPO_DIR, 'camera_configs'),
       ...(demo ? {} : { HADIR_LOST_AFTER_SECS: String(lostAfterSecs) }),
-      HADIR_DEMO: String(demo),
+      HADIR_DEMO_ENABLED: String(demo),
       HADIR_DEMO_FOLDER: join(dir, 'demo'),
       HADIR_MONITOR_INTERVAL_MS: '200',
       HADIR_LOG: process.env.HADIR_LOG || 'warn',

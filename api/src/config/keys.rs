@@ -46,7 +46,7 @@ pub const ENV_PREFIX: &str = "HADIR_";
 pub const ENV_SECTION_SEPARATOR: &str = "__";
 
 /// The sections, as the file's tables name them.
-pub const SECTIONS: [&str; 8] = [
+pub const SECTIONS: [&str; 9] = [
     "server",
     "cameras",
     "recognition",
@@ -55,6 +55,7 @@ pub const SECTIONS: [&str; 8] = [
     "retention",
     "mqtt",
     "cluster",
+    "demo",
 ];
 
 const fn top(name: &'static str, env: EnvForm) -> Key {
@@ -142,7 +143,7 @@ pub const KEYS: &[Key] = &[
     key("cluster",     "max_cameras",              "max_cameras",                     OptionalScalar),
     key("cluster",     "lease_secs",               "lease_secs",                      OptionalScalar),
     key("cluster",     "listen_url",               "cluster_listen_url",              Optional),
-    key("demo",        "enabled",                  "demo",                            Scalar),
+    key("demo",        "enabled",                  "demo_enabled",                    Scalar),
     key("demo",        "folder",                   "demo_folder",                     Text),
     key("demo",        "lost_after_secs",          "demo_lost_after_secs",            Scalar),
 ];

@@ -19,8 +19,17 @@ fn defaults_hold_without_file_or_environment() {
     let missing = dir.path().join("none.toml");
     let config = Config::load_with(None, env_of(&[("HADIR_CONFIG", missing.to_str().unwrap())]));
     assert!(matches!(config, Err(ConfigError::Read { .. })));
+    // The demo runs by default, with its own short lost_after unless one is set.
     let config = Config::load_with(None, env_of(&[])).unwrap();
+    assert!(config.demo.enabled);
+    assert_eq!(
+        config.presence.lost_after_secs,
+        crate::demo::settings::DEFAULT_DEMO_LOST_AFTER_SECS
+    );
+    let config = Config::load_with(None, env_of(&[("HADIR_DEMO_ENABLED", "false")])).unwrap();
     assert_eq!(config.presence.lost_after_secs, DEFAULT_LOST_AFTER_SECS);
+    let config = Config::load_with(None, env_of(&[("HADIR_LOST_AFTER_SECS", "90")])).unwrap();
+    assert_eq!(config.presence.lost_after_secs, 90, "a value set wins over the demo's");
     assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
 }
 

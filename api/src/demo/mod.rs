@@ -4,7 +4,7 @@
 //! one comes and goes early and is reported OFFLINE), and a visitor nobody enrolled.
 //!
 //! It is set up only on a database without employees, labelled `demo` in the API and the
-//! dashboard, and removed with one setting: `demo.enabled = false` (`HADIR_DEMO=false`)
+//! dashboard, and removed with one setting: `demo.enabled = false` (`HADIR_DEMO_ENABLED=false`)
 //! deletes at the next start every row it made or caused, and its recording.
 //!
 //! # Layout
@@ -37,10 +37,10 @@ pub async fn start(app: &AppState) {
             camera = site::DEMO_CAMERA_ID,
             lost_after_secs = app.config.presence.lost_after_secs,
             "the demo site is set up: a looping recording, its employees recognised in it; \
-             switch it off with demo.enabled = false (HADIR_DEMO=false), which removes all of it"
+             switch it off with demo.enabled = false (HADIR_DEMO_ENABLED=false), which removes all of it"
         ),
         Ok(DemoOutcome::Kept) => tracing::info!(
-            "the demo site runs (demo.enabled = false, or HADIR_DEMO=false, removes all of it)"
+            "the demo site runs (demo.enabled = false, or HADIR_DEMO_ENABLED=false, removes all of it)"
         ),
         Ok(DemoOutcome::NotOnThisDatabase { employees }) => tracing::info!(
             employees,

@@ -22,7 +22,7 @@ pub const DEFAULT_DEMO_LOST_AFTER_SECS: u64 = 20;
 #[serde(deny_unknown_fields, default)]
 pub struct DemoSection {
     /// Run the demo site (false: remove every row it made at the next start; flat alias
-    /// `demo`).
+    /// `demo_enabled`).
     pub enabled: bool,
     /// Where its recording is written (flat alias `demo_folder`).
     pub folder: PathBuf,

@@ -226,7 +226,7 @@ impl TestServer {
             .env("HADIR_DATABASE_URL", &db.url)
             .env("HADIR_LISTEN", "127.0.0.1:0")
             .env("HADIR_CAMERA_CONFIGS", &camera_dir)
-            .env("HADIR_DEMO", options.defaults_of_serve.to_string())
+            .env("HADIR_DEMO_ENABLED", options.defaults_of_serve.to_string())
             .current_dir(db.dir.path())
             .stdout(Stdio::piped())
             .stderr(log);
