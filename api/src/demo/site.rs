@@ -116,7 +116,8 @@ pub async fn apply(app: &AppState, photos: &Path) -> Result<DemoOutcome, DemoErr
         let Some(employee_id) = person.employee_id else {
             continue;
         };
-        app.employees
+        let created = app
+            .employees
             .create(NewEmployee {
                 employee_id: employee_id.to_owned(),
                 name: person.name.to_owned(),
@@ -124,7 +125,13 @@ pub async fn apply(app: &AppState, photos: &Path) -> Result<DemoOutcome, DemoErr
                 role: Some(person.role.to_owned()),
                 demo: true,
             })
-            .await?;
+            .await;
+        match created {
+            Ok(_) => {}
+            // Another node on the same PostgreSQL set it up at the same moment.
+            Err(AppError::AlreadyExists { .. }) if made == 0 => return Ok(DemoOutcome::Kept),
+            Err(error) => return Err(error.into()),
+        }
         made += 1;
         for photo in person.enrolled {
             let bytes = std::fs::read(photos.join(photo)).map_err(|e| SceneError::Photo {
