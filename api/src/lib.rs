@@ -19,6 +19,8 @@
 //!   lives in its feature's settings file, every default a named constant there.
 //! - [`db`]: connecting to SQLite or PostgreSQL and migrating.
 //! - [`backup`]: database backups and their restore; the copy taken before a migration.
+//! - [`doctor`]: `hadir doctor`'s checks (configuration, database, models, disk, cameras),
+//!   each with its fix.
 //! - [`auth`]: bearer tokens (stored hashed) and roles (the GraphQL guard: `graphql::guard`).
 //! - [`clock`]: the injectable clock the presence rules read.
 //! - [`cluster`]: several processes on one PostgreSQL: camera leases, the leader, the event
@@ -62,6 +64,7 @@ pub mod cluster;
 pub mod cmd;
 pub mod config;
 pub mod db;
+pub mod doctor;
 pub mod employees;
 pub mod error;
 pub mod event_json;
