@@ -21,6 +21,8 @@
 //! - [`demo`]: the demo site a newcomer sees first: a looping recording, demo employees
 //!   recognised in it; removed with one setting.
 //! - [`backup`]: database backups and their restore; the copy taken before a migration.
+//! - [`doctor`]: `hadir doctor`'s checks (configuration, database, models, disk, cameras),
+//!   each with its fix.
 //! - [`auth`]: bearer tokens (stored hashed) and roles (the GraphQL guard: `graphql::guard`).
 //! - [`clock`]: the injectable clock the presence rules read.
 //! - [`cluster`]: several processes on one PostgreSQL: camera leases, the leader, the event
@@ -65,6 +67,7 @@ pub mod cmd;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod doctor;
 pub mod employees;
 pub mod error;
 pub mod event_json;

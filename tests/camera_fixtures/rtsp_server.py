@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""RTSP test server for hadir's camera tests (GStreamer's gst-rtsp-server, H.264 over RTP).
+"""RTSP test server for hadir's camera tests (GStreamer's gst-rtsp-server, H.264 over RTP;
+H.265 for a camera hadir cannot decode).
 
     /usr/bin/python3 rtsp_server.py [--port P] [--mount /name=FILE.mp4 ...] [--loop | --vod]
-                                    [--pattern /name ...]
+                                    [--pattern /name ...] [--h265-pattern /name ...]
+                                    [--user U --password P [--auth digest|basic]]
 
 Run it with Debian's /usr/bin/python3: the GStreamer bindings (`gi`) are Debian packages
 (scripts/install-test-deps) that other interpreters (pyenv, venvs) do not see.
@@ -26,6 +28,12 @@ Serves on 127.0.0.1 only:
   --pattern /name         a live, shared 640x480 25 fps test pattern (a moving ball):
                           `videotestsrc is-live=true ! x264enc tune=zerolatency key-int-max=10 !
                           video/x-h264,profile=baseline ! rtph264pay config-interval=1`.
+  --h265-pattern /name    the same pattern in H.265 (as a camera whose stream is set to H.265):
+                          `x265enc tune=zerolatency speed-preset=ultrafast key-int-max=25 !
+                          video/x-h265,profile=main ! rtph265pay config-interval=1`, shared.
+  --user U --password P   every mount asks for this user name and password (GstRTSPAuth): a
+                          client without them, or with others, gets 401 Unauthorized.
+  --auth digest|basic     the authentication asked for (default digest, as IP cameras do).
 When the last client of a shared media leaves, the media stops; the next client starts a new
 one (for a file: from its beginning again).
 
@@ -51,6 +59,9 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 ADDRESS = "127.0.0.1"
 PAY = "rtph264pay name=pay0 pt=96 config-interval=1"
+PAY_H265 = "rtph265pay name=pay0 pt=96 config-interval=1"
+# The role a client that authenticated gets, and may use every mount with.
+ROLE = "camera-user"
 
 
 def log(*args):
@@ -222,27 +233,69 @@ def make_pattern_factory():
     return factory
 
 
+def make_h265_pattern_factory():
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(
+        "( videotestsrc is-live=true pattern=ball ! "
+        "video/x-raw,width=640,height=480,framerate=25/1 ! videoconvert ! "
+        "x265enc tune=zerolatency speed-preset=ultrafast key-int-max=25 ! "
+        f"video/x-h265,profile=main ! {PAY_H265} )"
+    )
+    factory.set_shared(True)
+    return factory
+
+
+def make_auth(user, password, method):
+    """GstRTSPAuth asking for `user`/`password` (digest or basic), and the permissions each
+    mount then gives that user."""
+    gi.require_version("GstRtsp", "1.0")
+    from gi.repository import GstRtsp  # noqa: E402
+
+    auth = GstRtspServer.RTSPAuth()
+    token = GstRtspServer.RTSPToken()
+    token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, ROLE)
+    if method == "basic":
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.BASIC)
+    else:
+        auth.add_digest(user, password, token)
+        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+    permissions = GstRtspServer.RTSPPermissions()
+    for permission in (GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS,
+                       GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT):
+        permissions.add_permission_for_role(ROLE, permission, True)
+    return auth, permissions
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
-        description="RTSP test server (H.264) on 127.0.0.1",
+        description="RTSP test server (H.264, and H.265 for --h265-pattern) on 127.0.0.1",
         epilog="Prints 'READY rtsp://127.0.0.1:PORT' on stdout once serving.",
     )
     ap.add_argument("--port", type=int, default=8554, help="TCP port; 0 picks a free one (default 8554)")
     ap.add_argument("--mount", type=mount_arg, action="append", default=[], metavar="/name=FILE.mp4")
     ap.add_argument("--pattern", type=mount_path, action="append", default=[], metavar="/name")
+    ap.add_argument("--h265-pattern", type=mount_path, action="append", default=[], metavar="/name",
+                    help="a live H.265 test pattern (a camera hadir cannot decode)")
+    ap.add_argument("--user", help="the user name every mount asks for (with --password)")
+    ap.add_argument("--password", help="the password every mount asks for (with --user)")
+    ap.add_argument("--auth", choices=("digest", "basic"), default="digest",
+                    help="the authentication asked for with --user (default digest)")
     ap.add_argument("--loop", action="store_true", help="files loop forever (live)")
     ap.add_argument("--vod", action="store_true",
                     help="files as video on demand: a playback of its own per client (filesrc ! qtdemux)")
     args = ap.parse_args(argv)
-    names = [n for n, _ in args.mount] + args.pattern
+    names = [n for n, _ in args.mount] + args.pattern + args.h265_pattern
     if not names:
-        ap.error("nothing to serve: give --mount and/or --pattern")
+        ap.error("nothing to serve: give --mount, --pattern and/or --h265-pattern")
     if len(set(names)) != len(names):
         ap.error("a mount path is given twice")
     if args.loop and args.vod:
         ap.error("--loop and --vod exclude each other")
     if not 0 <= args.port <= 65535:
         ap.error("--port must be 0..65535")
+    if (args.user is None) != (args.password is None):
+        ap.error("--user and --password go together")
 
     Gst.init(None)
     stopping = threading.Event()
@@ -250,18 +303,31 @@ def main(argv=None):
     server.set_address(ADDRESS)
     server.set_service(str(args.port))
     mounts = server.get_mount_points()
+    permissions = None
+    if args.user is not None:
+        auth, permissions = make_auth(args.user, args.password, args.auth)
+        server.set_auth(auth)
+        log(f"every mount asks for user {args.user!r} ({args.auth} authentication)")
+
+    def add(name, factory):
+        if permissions is not None:
+            factory.set_permissions(permissions)
+        mounts.add_factory(name, factory)
+
     try:
         for name, path in args.mount:
             if args.vod:
                 factory = make_vod_factory(path)
             else:
                 factory = make_live_factory(name, path, args.loop, stopping)
-            mounts.add_factory(name, factory)
+            add(name, factory)
     except RuntimeError as e:
         log(f"error: {e}")
         return 1
     for name in args.pattern:
-        mounts.add_factory(name, make_pattern_factory())
+        add(name, make_pattern_factory())
+    for name in args.h265_pattern:
+        add(name, make_h265_pattern_factory())
 
     try:
         source_id = server.attach(None)

@@ -11,6 +11,7 @@
 //! - [`report`]: the attendance report as CSV or a table.
 //! - [`camera`]: check a stream URL before adding the camera.
 //! - [`config`]: print the effective configuration, secrets masked.
+//! - [`doctor`]: check everything an operator can get wrong, each with its fix.
 //! - [`photos`]: what `enroll` and `recognize` share: the face service, reading photos.
 //! - [`logging`]: the log output.
 
@@ -18,6 +19,7 @@ pub mod attendance;
 pub mod backup;
 pub mod camera;
 pub mod config;
+pub mod doctor;
 pub mod enroll;
 pub mod logging;
 pub mod migrate;
@@ -87,6 +89,9 @@ enum Command {
         #[command(subcommand)]
         command: config::ConfigCommand,
     },
+    /// Check the configuration, database, models, disk and cameras, and say how to fix each
+    /// problem (exit status 1 when one failed).
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -99,6 +104,11 @@ pub async fn main() -> anyhow::Result<()> {
             logging::init_quiet();
             return camera::run(command).await;
         }
+        // Its first check is whether the configuration loads at all.
+        Some(Command::Doctor(args)) => {
+            logging::init_quiet();
+            return doctor::run(cli.config.as_deref(), args).await;
+        }
         _ => {}
     }
     let config = Config::load(cli.config.as_deref())?;
@@ -110,7 +120,7 @@ pub async fn main() -> anyhow::Result<()> {
     logging::init(&config)?;
     match command {
         Command::Serve => serve::run(config).await,
-        Command::Schema | Command::Camera { .. } | Command::Config { .. } => {
+        Command::Schema | Command::Camera { .. } | Command::Config { .. } | Command::Doctor(_) => {
             unreachable!("handled above")
         }
         Command::Migrate => migrate::run(&config).await,

@@ -10,7 +10,8 @@
 //!    `HADIR_{SECTION}__{KEY}` (`HADIR_PRESENCE__LOST_AFTER_SECS`); `RUST_LOG` over `log`;
 //!    webhooks of `HADIR_WEBHOOK_URLS` added to the file's `[[webhooks]]`.
 //!
-//! Then [`Config::validate`] checks the whole, naming the key at fault.
+//! Then [`Config::validate`] checks the whole, naming the key at fault ([`Config::check_parts`]
+//! gives each part's result, for `hadir doctor`).
 //!
 //! Files:
 //! - [`keys`]: the table of every key: its section, its flat alias, how its variable reads.
@@ -130,6 +131,22 @@ impl Config {
         explicit_file: Option<&Path>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
+        let config = Self::assemble_with(explicit_file, env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The defaults, the file and the environment assembled as [`Config::load`] does, but not
+    /// yet validated (`hadir doctor` checks each part with [`Config::check_parts`]).
+    pub fn assemble(explicit_file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok();
+        Self::assemble_with(explicit_file, env)
+    }
+
+    fn assemble_with(
+        explicit_file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         let mut lost_after_set = false;
         if let Some(path) = file::locate(explicit_file, &env) {
@@ -148,46 +165,82 @@ impl Config {
         if config.demo.enabled && !lost_after_set {
             config.presence.lost_after_secs = config.demo.lost_after_secs;
         }
-        config.validate()?;
         Ok(config)
     }
 
-    /// Checks every section and what spans them, naming the key at fault.
+    /// Checks every section and what spans them, naming the key at fault: the first error of
+    /// [`Config::check_parts`].
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.server.validate()?;
-        self.presence.validate()?;
-        self.demo.validate()?;
-        self.attendance.validate()?;
-        self.recognition.validate()?;
-        self.trusted_proxies()?;
-        self.schedule()?;
-        self.mqtt.settings()?;
-        self.cluster.validate(self.presence.camera_timeout_secs)?;
-        for (index, webhook) in self.webhooks.iter().enumerate() {
-            webhook
-                .wanted_events()
-                .map_err(|reason| ConfigError::Invalid {
-                    key: "webhooks",
-                    reason: format!(
-                        "webhook {} ({}): {reason}",
-                        index + 1,
-                        crate::webhooks::settings::shown(&webhook.url)
-                    ),
-                })?;
-        }
-        if !(self.database_url.starts_with("sqlite:")
+        self.check_parts()
+            .into_iter()
+            .try_for_each(|(_, result)| result)
+    }
+
+    /// Each part of the configuration (`database_url`, a section, `webhooks`) and whether it
+    /// can be used, in the order [`Config::validate`] checks them.
+    pub fn check_parts(&self) -> Vec<(&'static str, Result<(), ConfigError>)> {
+        let webhooks = self
+            .webhooks
+            .iter()
+            .enumerate()
+            .try_for_each(|(index, webhook)| {
+                webhook
+                    .wanted_events()
+                    .map(drop)
+                    .map_err(|reason| ConfigError::Invalid {
+                        key: "webhooks",
+                        reason: format!(
+                            "webhook {} ({}): {reason}",
+                            index + 1,
+                            crate::webhooks::settings::shown(&webhook.url)
+                        ),
+                    })
+            });
+        let database = if self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
-            || self.database_url.starts_with("postgresql://"))
+            || self.database_url.starts_with("postgresql://")
         {
-            return Err(ConfigError::Invalid {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid {
                 key: "database_url",
                 reason: format!(
                     "{:?} is neither sqlite:… nor postgres://…",
-                    self.database_url
+                    crate::db::redact_database_url(&self.database_url)
                 ),
-            });
-        }
-        Ok(())
+            })
+        };
+        vec![
+            (
+                "server",
+                self.server
+                    .validate()
+                    .map_err(ConfigError::from)
+                    .and_then(|()| self.trusted_proxies().map(drop)),
+            ),
+            ("presence", self.presence.validate().map_err(Into::into)),
+            ("demo", self.demo.validate().map_err(Into::into)),
+            (
+                "attendance",
+                self.attendance
+                    .validate()
+                    .map_err(ConfigError::from)
+                    .and_then(|()| self.schedule().map(drop)),
+            ),
+            (
+                "recognition",
+                self.recognition.validate().map_err(Into::into),
+            ),
+            ("mqtt", self.mqtt.settings().map(drop).map_err(Into::into)),
+            (
+                "cluster",
+                self.cluster
+                    .validate(self.presence.camera_timeout_secs)
+                    .map_err(Into::into),
+            ),
+            ("webhooks", webhooks),
+            ("database_url", database),
+        ]
     }
 
     /// The reverse proxies whose `X-Forwarded-For` is believed.

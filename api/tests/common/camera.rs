@@ -272,14 +272,33 @@ pub struct RtspCamera {
 
 impl RtspCamera {
     pub fn start(port: u16, video: &std::path::Path, mount: &str) -> Self {
+        Self::start_with(
+            &[
+                "--port".to_owned(),
+                port.to_string(),
+                "--loop".to_owned(),
+                "--mount".to_owned(),
+                format!("{mount}={}", video.display()),
+            ],
+            mount,
+        )
+    }
+
+    /// The server started with `args` (its mounts and options: `--h265-pattern /x`,
+    /// `--user U --password P`…, `--port 0` unless they say otherwise); [`RtspCamera::url`] is
+    /// `mount` on it.
+    pub fn start_with(args: &[String], mount: &str) -> Self {
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../tests/camera_fixtures/rtsp_server.py"
         );
-        let mut child = std::process::Command::new("/usr/bin/python3")
-            .arg(script)
-            .args(["--port", &port.to_string(), "--loop", "--mount"])
-            .arg(format!("{mount}={}", video.display()))
+        let mut command = std::process::Command::new("/usr/bin/python3");
+        command.arg(script);
+        if !args.iter().any(|a| a == "--port") {
+            command.args(["--port", "0"]);
+        }
+        let mut child = command
+            .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()

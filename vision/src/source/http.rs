@@ -157,6 +157,16 @@ impl Endpoint {
                 self.max_redirects
             )));
         }
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(SourceError::Unauthorized(
+                if self.user.is_some() {
+                    super::rtsp::UNAUTHORIZED_CREDENTIALS
+                } else {
+                    super::rtsp::UNAUTHORIZED_NO_CREDENTIALS
+                }
+                .to_owned(),
+            ));
+        }
         if !status.is_success() {
             return Err(SourceError::Connect(format!(
                 "the camera answered HTTP {status}"

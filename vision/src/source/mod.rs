@@ -10,6 +10,8 @@
 //! - [`webcam`]: local webcams through Video4Linux2 (Linux).
 //! - [`rtsp`]: RTSP cameras: `retina` for the stream, `openh264` for H.264, key frames only
 //!   where that is enough.
+//! - [`probe`]: what a camera's stream is (codec, profile, size, frame rate, key-frame
+//!   interval) and how far reading it gets, time-bound (`hadir doctor`).
 //!
 //! - [`rtsp_guard`]: the relay between `retina` and an RTSP camera that caps what the camera
 //!   may send (retina's own parser buffers messages of any size).
@@ -32,6 +34,7 @@ mod framing;
 pub mod h264;
 pub mod http;
 pub mod mjpeg;
+pub mod probe;
 pub mod recording;
 pub mod rtsp;
 pub mod rtsp_guard;
@@ -57,6 +60,10 @@ pub enum SourceError {
     /// The camera cannot be reached or refused the connection.
     #[error("cannot connect: {0}")]
     Connect(String),
+    /// The camera refused the credentials of its URL, or asks for some and the URL has none
+    /// (RTSP or HTTP 401); says which.
+    #[error("{0}")]
+    Unauthorized(String),
     /// The camera answered with something this source cannot read.
     #[error("unexpected answer: {0}")]
     Protocol(String),

@@ -13,24 +13,37 @@
 //! unread). Otherwise every frame the others depend on is decoded (disposable frames that are
 //! not due are skipped) but only the sampled ones are converted to RGB. After packet loss the
 //! source waits for the next key frame. A stream openh264 cannot decode (B-frames, another
-//! codec) is a clear error, not a crash loop.
+//! codec: H.265 gets "switch the camera's stream (main or sub) to H.264") is a clear error,
+//! not a crash loop; a 401 is [`SourceError::Unauthorized`].
+//!
+//! Connecting is three steps (`connect.rs`), public for `hadir doctor` to say how far a camera
+//! got: [`Connection::open`] (TCP, through the guard), [`Connection::describe`] (what the
+//! camera offers, [`Described::offered`]), [`Described::play`].
 
 use std::time::{Duration, SystemTime};
 
+mod connect;
+
 use futures_util::StreamExt;
 use openh264::decoder::Decoder;
-use retina::{
-    client::{Credentials, PlayOptions, Session, SessionOptions, SetupOptions},
-    codec::{CodecItem, FrameFormat},
+use retina::codec::CodecItem;
+
+pub use connect::{
+    Connection, Described, H265_ADVICE, Offered, UNAUTHORIZED_CREDENTIALS,
+    UNAUTHORIZED_NO_CREDENTIALS,
 };
 
 use super::{
-    Frame, FrameSource, SourceError, SourceOptions, h264, percent_decode, rtsp_guard::RtspGuard,
+    Frame, FrameSource, SourceError, SourceOptions, h264,
+    probe::{self, StreamFacts},
+    rtsp_guard::RtspGuard,
 };
 
 /// An RTSP camera.
 pub struct RtspSource {
     stream: retina::client::Demuxed,
+    /// The video stream read, among the session's streams.
+    video: usize,
     guard: RtspGuard,
     decoder: Decoder,
     sample_interval: Duration,
@@ -40,6 +53,13 @@ pub struct RtspSource {
     last_key_frame: Option<Duration>,
     /// The interval between the last two key frames.
     key_frame_interval: Option<Duration>,
+    /// Frames since the last key frame, and that count between the last two.
+    frames_since_key: u32,
+    key_frame_distance: Option<u32>,
+    /// Frames received (decoded or not), and the stream times of the first and last.
+    frames_seen: u64,
+    first_at: Option<Duration>,
+    last_at: Option<Duration>,
     waiting_for_key_frame: bool,
     failed_key_frames: u32,
 }
@@ -52,86 +72,37 @@ impl RtspSource {
         sample_interval: Duration,
         options: &SourceOptions,
     ) -> Result<Self, SourceError> {
-        let frame_timeout = options.frame_timeout;
-        let mut parsed = url::Url::parse(url)
-            .map_err(|e| SourceError::Connect(format!("{url:?} is not a URL: {e}")))?;
-        if !parsed.scheme().eq_ignore_ascii_case("rtsp") {
-            return Err(SourceError::Unsupported(format!(
-                "{}:// (RTSP over TLS) is not supported: use the camera's rtsp:// URL",
-                parsed.scheme()
-            )));
-        }
-        let creds = (!parsed.username().is_empty()).then(|| Credentials {
-            username: percent_decode(parsed.username()),
-            password: percent_decode(parsed.password().unwrap_or_default()),
-        });
-        let _ = parsed.set_username("");
-        let _ = parsed.set_password(None);
-        let guard = RtspGuard::start(&parsed, options.connect_timeout).await?;
-        let session_options = SessionOptions::default()
-            .creds(creds)
-            .user_agent("hadir".to_owned());
-        let failed = |guard: &RtspGuard, error: retina::Error| match guard.violation() {
-            Some(violation) => SourceError::from(violation),
-            None => SourceError::Connect(error.to_string()),
-        };
-        let mut session = tokio::time::timeout(
-            frame_timeout,
-            Session::describe(guard.relay_url().clone(), session_options),
-        )
-        .await
-        .map_err(|_| SourceError::Timeout(frame_timeout))?
-        .map_err(|e| failed(&guard, e))?;
-        let video = session
-            .streams()
-            .iter()
-            .position(|s| s.media() == "video" && s.encoding_name().eq_ignore_ascii_case("h264"))
-            .ok_or_else(|| {
-                let found: Vec<String> = session
-                    .streams()
-                    .iter()
-                    .map(|s| format!("{}/{}", s.media(), s.encoding_name()))
-                    .collect();
-                SourceError::Unsupported(format!(
-                    "the camera offers no H.264 video stream (it offers {}); set it to H.264",
-                    found.join(", ")
-                ))
-            })?;
-        tokio::time::timeout(
-            frame_timeout,
-            session.setup(
-                video,
-                SetupOptions::default().frame_format(FrameFormat::SIMPLE),
-            ),
-        )
-        .await
-        .map_err(|_| SourceError::Timeout(frame_timeout))?
-        .map_err(|e| failed(&guard, e))?;
-        let playing = tokio::time::timeout(frame_timeout, session.play(PlayOptions::default()))
+        Connection::open(url, options)
+            .await?
+            .describe()
+            .await?
+            .play(sample_interval)
             .await
-            .map_err(|_| SourceError::Timeout(frame_timeout))?
-            .map_err(|e| failed(&guard, e))?;
-        let stream = playing
-            .demuxed()
-            .map_err(|e| SourceError::Protocol(e.to_string()))?;
-        let decoder = Decoder::new().map_err(|e| SourceError::Decode(e.to_string()))?;
-        Ok(Self {
-            stream,
-            guard,
-            decoder,
-            sample_interval,
-            frame_timeout,
-            sampler: h264::Sampler::new(sample_interval),
-            last_key_frame: None,
-            key_frame_interval: None,
-            waiting_for_key_frame: true,
-            failed_key_frames: 0,
-        })
     }
 
     /// Whether key frames alone are frequent enough for the sampling rate.
     pub fn decodes_key_frames_only(&self) -> bool {
         h264::key_frames_suffice(self.key_frame_interval, self.sample_interval)
+    }
+
+    /// What is known of the stream so far: its parameters (profile, size, declared rate),
+    /// the frame rate and key-frame interval measured on its clock.
+    pub fn facts(&self) -> StreamFacts {
+        let mut facts = self
+            .stream
+            .streams()
+            .get(self.video)
+            .map(probe::facts_of)
+            .unwrap_or_default();
+        if let (Some(first), Some(last)) = (self.first_at, self.last_at)
+            && last > first
+            && self.frames_seen > 1
+        {
+            facts.frame_rate = Some((self.frames_seen - 1) as f64 / (last - first).as_secs_f64());
+        }
+        facts.key_frame_interval = self.key_frame_interval;
+        facts.key_frame_distance = self.key_frame_distance;
+        facts
     }
 }
 
@@ -168,6 +139,9 @@ impl FrameSource for RtspSource {
             };
             let at = stream_time(frame.timestamp());
             let key = frame.is_random_access_point();
+            self.frames_seen += 1;
+            self.first_at.get_or_insert(at);
+            self.last_at = Some(at);
             if frame.loss() > 0 {
                 self.waiting_for_key_frame = true;
             }
@@ -177,8 +151,14 @@ impl FrameSource for RtspSource {
                 {
                     self.key_frame_interval = Some(at - previous);
                 }
+                if self.last_key_frame.is_some() {
+                    self.key_frame_distance = Some(self.frames_since_key + 1);
+                }
+                self.frames_since_key = 0;
                 self.last_key_frame = Some(at);
                 self.waiting_for_key_frame = false;
+            } else {
+                self.frames_since_key = self.frames_since_key.saturating_add(1);
             }
             if self.waiting_for_key_frame {
                 continue;
