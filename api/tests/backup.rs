@@ -259,5 +259,9 @@ async fn a_backup_from_a_newer_hadir_is_refused_and_changes_nothing() {
     );
     let missing = hadir(&db.url, &dir, &["restore", "no-such.backup"]);
     assert!(!missing.status.success());
-    assert!(text(&missing).contains("does not exist"), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("does not exist"),
+        "{}",
+        text(&missing)
+    );
 }
