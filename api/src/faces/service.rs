@@ -220,11 +220,11 @@ impl FaceService {
     }
 
     /// Why a photo of this size is refused (empty, or over `max_photo_bytes`), if it is.
-    pub(super) fn size_refusal(&self, bytes: &[u8]) -> Option<super::PhotoRefusal> {
+    pub(super) fn size_refusal(&self, bytes: &[u8]) -> Option<super::refusal::PhotoRefusal> {
         if bytes.is_empty() {
-            return Some(super::PhotoRefusal::Empty);
+            return Some(super::refusal::PhotoRefusal::Empty);
         }
-        (bytes.len() > self.max_photo_bytes).then(|| super::PhotoRefusal::TooLarge {
+        (bytes.len() > self.max_photo_bytes).then_some(super::refusal::PhotoRefusal::TooLarge {
             bytes: bytes.len() as u64,
             limit: self.max_photo_bytes as u64,
         })

@@ -152,10 +152,14 @@ pub fn parse(csv: &[u8]) -> AppResult<Rows> {
     Ok(rows)
 }
 
-/// The columns a header line names; None when the line is data (its first cell names no
-/// column).
+/// The columns a header line names; None when the line is data (its first cell that is not
+/// blank names no column).
 fn header_of(cells: &[Result<&str, ()>]) -> AppResult<Option<Vec<Option<Column>>>> {
-    let first = cells.first().and_then(|c| c.ok()).unwrap_or_default();
+    let first = cells
+        .iter()
+        .find(|c| !matches!(c, Ok("")))
+        .and_then(|c| c.ok())
+        .unwrap_or_default();
     if Column::from_header(first).is_none() {
         return Ok(None);
     }

@@ -106,3 +106,10 @@ fn non_utf8_cells_and_too_many_photos_refuse_the_row() {
     let rows = parse(csv.as_bytes()).unwrap();
     assert!(bad(&rows[0]).message.contains("at most 20"));
 }
+
+#[test]
+fn a_header_may_start_with_a_blank_column() {
+    let rows = parse(b",name,id\nignored,Ann,E1\n").unwrap();
+    let ann = ok(&rows[0]);
+    assert_eq!((ann.employee_id.as_str(), ann.name.as_str()), ("E1", "Ann"));
+}
