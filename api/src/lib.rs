@@ -38,6 +38,8 @@
 //! - [`attendance`]: daily logs from visits, the work schedule, reports, retention.
 //! - [`employees`], [`notifications`]: the employee and notification services.
 //! - [`faces`]: enrolment and recognition of photos against the in-memory gallery.
+//! - [`import`]: bulk import of a staff directory (a CSV and its photos), for `hadir
+//!   import` and the `importEmployees` mutation.
 //! - [`validate`]: checks on identifiers, names and URLs, naming the field at fault.
 //! - [`patch`]: [`patch::Patch`], a change to one optional field (leave, clear, set).
 //! - [`grants`]: short-lived signed grants in live-view URLs (instead of tokens in URLs).
@@ -75,6 +77,7 @@ pub mod events;
 pub mod faces;
 pub mod grants;
 pub mod graphql;
+pub mod import;
 pub mod metrics;
 pub mod mqtt;
 pub mod notifications;

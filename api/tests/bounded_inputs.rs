@@ -34,6 +34,7 @@ const LIMITS: BodyLimits = BodyLimits {
     max_json_bytes: 4 * 1024,
     max_multipart_bytes: 32 * 1024,
     max_files: 1,
+    max_import_files: 3,
     max_file_bytes: 8 * 1024,
     max_batch: 3,
     timeout: Duration::from_secs(5),

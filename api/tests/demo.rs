@@ -41,7 +41,9 @@ async fn rows_mentioning_the_demo(url: &str) -> Vec<String> {
     for table in tables {
         let table: String = table.try_get("", "name").expect("table name");
         let columns = db
-            .query_all_raw(query(format!("SELECT name FROM pragma_table_info('{table}')")))
+            .query_all_raw(query(format!(
+                "SELECT name FROM pragma_table_info('{table}')"
+            )))
             .await
             .expect("columns");
         for column in columns {
@@ -66,7 +68,10 @@ async fn rows_mentioning_the_demo(url: &str) -> Vec<String> {
                     )))
                     .await
                     .expect("scan");
-                found.extend(rows.iter().map(|_| format!("{table}: a row with demo = true")));
+                found.extend(
+                    rows.iter()
+                        .map(|_| format!("{table}: a row with demo = true")),
+                );
             }
         }
     }
@@ -160,10 +165,7 @@ async fn a_fresh_start_shows_the_demo_and_switching_it_off_removes_every_row() {
         .filter(|c| c["cameraId"] != "DEMO")
         .collect();
     assert_eq!(examples.len(), 3, "{shown:#}");
-    assert!(
-        examples.iter().all(|c| c["demo"] == false),
-        "{shown:#}"
-    );
+    assert!(examples.iter().all(|c| c["demo"] == false), "{shown:#}");
     let log = server.log();
     assert!(
         !log.contains("camera stream failed"),
@@ -189,7 +191,11 @@ async fn a_fresh_start_shows_the_demo_and_switching_it_off_removes_every_row() {
         },
     );
     let employees = off
-        .gql(&token, "{ employees { employeeId } cameras { cameraId } }", json!({}))
+        .gql(
+            &token,
+            "{ employees { employeeId } cameras { cameraId } }",
+            json!({}),
+        )
         .await;
     assert_eq!(employees["employees"], json!([]), "{employees}");
     assert_eq!(
@@ -197,7 +203,11 @@ async fn a_fresh_start_shows_the_demo_and_switching_it_off_removes_every_row() {
         3,
         "only the example cameras: {employees}"
     );
-    assert!(off.log().contains("the demo site is switched off"), "{}", off.log());
+    assert!(
+        off.log().contains("the demo site is switched off"),
+        "{}",
+        off.log()
+    );
     off.terminate();
     let left = rows_mentioning_the_demo(&db.url).await;
     assert!(left.is_empty(), "rows of the demo remain: {left:#?}");

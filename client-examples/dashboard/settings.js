@@ -1,6 +1,7 @@
 // The Settings tab (admin tokens only): employees (add, edit, delete, enrol a photo with the
-// GraphQL multipart request, remove faces) and cameras (add, edit, delete); the server's
-// errors are shown in the form, naming the field at fault.
+// GraphQL multipart request, remove faces), a staff directory imported (a CSV and its
+// photos, importEmployees) and cameras (add, edit, delete); the server's errors are shown in
+// the form, naming the field at fault.
 import { AuthError, gql, gqlMultipart } from './api.js';
 import { $, h } from './dom.js';
 import { handleError, toast } from './feedback.js';
@@ -153,6 +154,53 @@ async function enrolPhoto(employeeId, file) {
   }
 }
 
+const IMPORT = `mutation($csv: Upload!, $photos: [Upload!]) { importEmployees(csv: $csv, photos: $photos) {
+  rows created updated unchanged refusedRows facesEnrolled facesUnchanged refusedPhotos
+  refused { row employeeId photo reason message } } }`;
+
+// importEmployees with the GraphQL multipart request: the CSV, then each photo under its
+// file name (the names the CSV's photos column gives).
+async function importStaff(event) {
+  event.preventDefault();
+  const form = event.target;
+  const csv = field(form, 'csv').files[0];
+  const photos = [...field(form, 'photos').files];
+  if (!csv) return;
+  const body = new FormData();
+  body.append('operations', JSON.stringify({ query: IMPORT, variables: { csv: null, photos: photos.map(() => null) } }));
+  const map = { csv: ['variables.csv'] };
+  photos.forEach((_, n) => { map[n] = [`variables.photos.${n}`]; });
+  body.append('map', JSON.stringify(map));
+  body.append('csv', csv, csv.name);
+  photos.forEach((photo, n) => body.append(String(n), photo, photo.name));
+  const button = $('button[type="submit"]', form);
+  button.disabled = true;
+  formError(form, null);
+  try {
+    renderImportReport((await gqlMultipart(body)).importEmployees);
+    loadSettings();
+  } catch (error) {
+    formError(form, error.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function renderImportReport(r) {
+  const report = $('#import-report');
+  $('.import-summary', report).textContent = `${r.rows} rows: ${r.created} created, ${r.updated} updated, `
+    + `${r.unchanged} unchanged, ${r.refusedRows} refused; ${r.facesEnrolled} faces enrolled, `
+    + `${r.facesUnchanged} already enrolled (unchanged), ${r.refusedPhotos} photos refused`;
+  $('#import-refused').replaceChildren(...r.refused.map((x) => h('tr', { dataset: { reason: x.reason } },
+    h('td', {}, String(x.row)),
+    h('td', {}, x.employeeId || '—'),
+    h('td', {}, x.photo || '—'),
+    h('td', { class: 'reason' }, x.reason),
+    h('td', {}, x.message))));
+  report.hidden = false;
+  toast(r.refused.length ? `Imported, ${r.refused.length} refused: see the report` : 'Imported');
+}
+
 function renderSettingsCameras(cameras) {
   const body = $('#settings-cameras');
   body.replaceChildren(...cameras.map((c) => h('tr', { dataset: { cameraId: c.cameraId } },
@@ -233,6 +281,7 @@ async function deleteCamera(c) {
 export function initSettings() {
   $('#employee-form').addEventListener('submit', saveEmployee);
   $('#employee-form').addEventListener('reset', resetEmployeeForm);
+  $('#import-form').addEventListener('submit', importStaff);
   $('#camera-form').addEventListener('submit', saveCamera);
   $('#camera-form').addEventListener('reset', resetCameraForm);
 }

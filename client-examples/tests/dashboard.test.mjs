@@ -302,6 +302,27 @@ describe('dashboard', { timeout: 120_000 }, () => {
     await page.waitForSelector(row('gita'), { state: 'detached', timeout: 8000 });
     await page.waitForSelector(item('gita'), { state: 'detached', timeout: 8000 });
 
+    // Import staff: a CSV and its photo in one request; the report names the refused photo.
+    const staff = 'employee_id,name,department,photos\nhana,Hana Sari,Finance,grace_hopper.jpg\nindra,Indra Gunawan,Finance,absent.jpg\n';
+    await page.setInputFiles('#import-form input[name="csv"]', { name: 'staff.csv', mimeType: 'text/csv', buffer: Buffer.from(staff) });
+    await page.setInputFiles('#import-form input[name="photos"]', join(PHOTOS, 'grace_hopper.jpg'));
+    await page.click('#import-form button[type="submit"]');
+    if (aiStatus.running) {
+      await page.waitForSelector('#import-report:not([hidden])', { timeout: 20000 });
+      assert.match(await text('#import-report .import-summary'), /^2 rows: 2 created, .* 1 faces enrolled, .* 1 photos refused$/);
+      assert.equal((await text('#import-refused tr[data-reason="PHOTO_MISSING"] td:nth-child(3)')).trim(), 'absent.jpg');
+      await page.waitForSelector(row('hana'), { timeout: 8000 });
+      await waitFor(async () => (await text(`${row('hana')} .faces`)).trim() === '1', { what: 'hana enrolled' });
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-import.png'), fullPage: true });
+    } else {
+      await page.waitForSelector('#import-form .form-error:not([hidden])', { timeout: 8000 });
+      assert.match(await text('#import-form .form-error'), /face recognition is unavailable/);
+    }
+    for (const id of ['hana', 'indra']) {
+      await hadir.gql('mutation($id: ID!) { deleteEmployee(employeeId: $id) }', { id }).catch(() => {});
+    }
+    await page.waitForSelector(row('hana'), { state: 'detached', timeout: 8000 });
+
     // A camera: added (with an ignore region), renamed, deleted; its button follows live.
     const cam = '#settings-cameras tr[data-camera-id="CAM8"]';
     await page.fill('#camera-form input[name="cameraId"]', 'CAM8');

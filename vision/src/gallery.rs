@@ -143,6 +143,30 @@ impl Gallery {
     }
 }
 
+impl Gallery {
+    /// The most similar embedding to `query` among the owners `keep` accepts, scored
+    /// exactly over every row: for enrolment's checks (is this face someone else's? is it
+    /// one this employee has already?), not for camera frames.
+    pub fn best_match_among(
+        &self,
+        query: &[f32],
+        keep: impl Fn(&str) -> bool,
+    ) -> Option<Match<'_>> {
+        if query.len() != self.dimensions {
+            return None;
+        }
+        self.owners
+            .iter()
+            .zip(self.vectors.chunks_exact(self.dimensions))
+            .filter(|(owner, _)| keep(owner))
+            .map(|(owner, row)| Match {
+                owner,
+                score: dot(row, query).clamp(-1.0, 1.0),
+            })
+            .max_by(|a, b| a.score.total_cmp(&b.score))
+    }
+}
+
 /// Appends `vector` scaled to ±127 as `i8`s; returns the scale (value = `i8` · scale).
 fn quantise_into(vector: &[f32], out: &mut Vec<i8>) -> f32 {
     let largest = vector.iter().fold(0.0f32, |m, v| m.max(v.abs()));
@@ -239,6 +263,21 @@ mod tests {
             "ann"
         );
         assert_eq!(gallery.len(), 2);
+    }
+
+    #[test]
+    fn the_best_match_among_some_owners_skips_the_others() {
+        let mut gallery = Gallery::new("test", 3);
+        gallery.add("ann", &unit(&[1.0, 0.0, 0.0])).unwrap();
+        gallery.add("budi", &unit(&[0.9, 0.1, 0.0])).unwrap();
+        gallery.add("budi", &unit(&[0.0, 1.0, 0.0])).unwrap();
+        let query = unit(&[1.0, 0.05, 0.0]);
+        assert_eq!(gallery.best_match(&query).unwrap().owner, "ann");
+        let other = gallery.best_match_among(&query, |o| o != "ann").unwrap();
+        assert_eq!(other.owner, "budi");
+        assert!(other.score > 0.99 && other.score < 1.0, "{other:?}");
+        assert!(gallery.best_match_among(&query, |o| o == "cita").is_none());
+        assert!(gallery.best_match_among(&[1.0], |_| true).is_none());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`schema`]: print the GraphQL SDL.
 //! - [`token`]: create, list and revoke API tokens.
 //! - [`enroll`]: enrol photos of one employee.
+//! - [`import`]: import a staff directory (a CSV and its photos).
 //! - [`recognize`]: every face of photos and its best match.
 //! - [`attendance`]: rebuild past days' attendance.
 //! - [`report`]: the attendance report as CSV or a table.
@@ -21,6 +22,7 @@ pub mod camera;
 pub mod config;
 pub mod doctor;
 pub mod enroll;
+pub mod import;
 pub mod logging;
 pub mod migrate;
 pub mod photos;
@@ -67,6 +69,9 @@ enum Command {
     },
     /// Enrol photos of one employee (each must show exactly one clear face).
     Enroll(enroll::EnrollArgs),
+    /// Import a staff directory: a CSV of employees and their photos (re-running is safe;
+    /// also how to re-enrol everyone after changing the face models).
+    Import(import::ImportArgs),
     /// Attendance upkeep.
     Attendance {
         #[command(subcommand)]
@@ -127,6 +132,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Backup(args) => backup::run(&config, &args).await,
         Command::Restore(args) => restore::run(&config, &args).await,
         Command::Enroll(args) => enroll::run(&config, &args).await,
+        Command::Import(args) => import::run(&config, &args).await,
         Command::Recognize(args) => recognize::run(&config, &args).await,
         Command::Attendance { command } => attendance::run(&config, command).await,
         Command::Report { command } => report::run(&config, command).await,

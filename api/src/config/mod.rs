@@ -268,6 +268,7 @@ impl Config {
             max_json_bytes: self.server.max_json_bytes,
             max_multipart_bytes: self.server.max_request_bytes,
             max_files: self.server.max_upload_files,
+            max_import_files: 1 + crate::import::MAX_UPLOADED_PHOTOS,
             max_file_bytes: self.recognition.max_photo_bytes,
             max_batch: self.server.max_batch_operations,
             timeout: self.server.request_timeout(),

@@ -29,7 +29,10 @@ fn defaults_hold_without_file_or_environment() {
     let config = Config::load_with(None, env_of(&[("HADIR_DEMO_ENABLED", "false")])).unwrap();
     assert_eq!(config.presence.lost_after_secs, DEFAULT_LOST_AFTER_SECS);
     let config = Config::load_with(None, env_of(&[("HADIR_LOST_AFTER_SECS", "90")])).unwrap();
-    assert_eq!(config.presence.lost_after_secs, 90, "a value set wins over the demo's");
+    assert_eq!(
+        config.presence.lost_after_secs, 90,
+        "a value set wins over the demo's"
+    );
     assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
 }
 

@@ -234,7 +234,12 @@ mod tests {
         for (i, a) in CAST.iter().enumerate() {
             for b in &CAST[i + 1..] {
                 let overlap = a.in_view.start < b.in_view.end && b.in_view.start < a.in_view.end;
-                assert!(!(overlap && a.place == b.place), "{} and {}", a.name, b.name);
+                assert!(
+                    !(overlap && a.place == b.place),
+                    "{} and {}",
+                    a.name,
+                    b.name
+                );
             }
         }
     }

@@ -9,8 +9,8 @@ use entity::{
     notification, visit,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    TransactionTrait, sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, TransactionTrait, sea_query::Expr,
 };
 
 use super::scene::{self, CAST, SceneError};
@@ -150,9 +150,7 @@ pub async fn apply(app: &AppState, photos: &Path) -> Result<DemoOutcome, DemoErr
         source,
     })?;
     let url = url::Url::from_directory_path(&absolute)
-        .map_err(|()| {
-            DemoError::Task(format!("{} is not a folder path", absolute.display()))
-        })?;
+        .map_err(|()| DemoError::Task(format!("{} is not a folder path", absolute.display())))?;
     app.cameras
         .create(NewCamera {
             camera_id: DEMO_CAMERA_ID.to_owned(),
@@ -266,7 +264,10 @@ async fn delete_rows(
         .exec(txn)
         .await?;
     tracking::Entity::update_many()
-        .col_expr(tracking::Column::CameraId, Expr::value(Option::<String>::None))
+        .col_expr(
+            tracking::Column::CameraId,
+            Expr::value(Option::<String>::None),
+        )
         .filter(tracking::Column::CameraId.is_in(cameras.clone()))
         .exec(txn)
         .await?;

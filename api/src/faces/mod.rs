@@ -4,7 +4,8 @@
 //!
 //! - [`settings`]: how the service is set up.
 //! - [`service`]: the runtime, the models, the gallery, the pipelines.
-//! - [`enrol`]: a photo becomes an embedding; removal.
+//! - [`enrol`]: a photo becomes an embedding (checked, then stored); removal.
+//! - [`refusal`]: why a photo is not enrolled.
 //! - [`recognise`]: frames and photos matched against the gallery.
 //! - [`pool`]: the pipelines, one per inference worker.
 //! - [`store`]: embeddings in the database.
@@ -16,12 +17,14 @@
 pub mod enrol;
 pub mod pool;
 pub mod recognise;
+pub mod refusal;
 pub mod service;
 pub mod settings;
 pub mod store;
 pub mod sync;
 
-pub use enrol::Enrolment;
+pub use enrol::{CheckedFace, Enrolment, SamePhoto, Stored};
 pub use recognise::RecognisedFace;
+pub use refusal::PhotoRefusal;
 pub use service::{CLUSTER_GALLERY_REFRESH_INTERVAL, FaceService, GALLERY_REFRESH_INTERVAL};
 pub use settings::FaceSettings;

@@ -45,6 +45,8 @@ pub struct FaceService {
     pub(super) cluster_origin: OnceLock<String>,
     /// The id used until then (and for good in a process without a relay, `hadir enroll`).
     pub(super) drawn_origin: String,
+    /// Held from an enrolment's duplicate checks to its write: one at a time.
+    pub(super) enrolling: tokio::sync::Mutex<()>,
 }
 
 impl FaceService {
@@ -111,6 +113,7 @@ impl FaceService {
             max_photo_bytes: settings.max_photo_bytes,
             cluster_origin: OnceLock::new(),
             drawn_origin: crate::cluster::identity::new_instance_id(),
+            enrolling: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -130,6 +133,7 @@ impl FaceService {
             max_photo_bytes: 0,
             cluster_origin: OnceLock::new(),
             drawn_origin: crate::cluster::identity::new_instance_id(),
+            enrolling: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -209,20 +213,26 @@ impl FaceService {
     }
 
     pub(super) fn check_size(&self, bytes: &[u8]) -> AppResult<()> {
+        match self.size_refusal(bytes) {
+            Some(refusal) => Err(AppError::invalid("photo", refusal.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// Why a photo of this size is refused (empty, or over `max_photo_bytes`), if it is.
+    pub(super) fn size_refusal(&self, bytes: &[u8]) -> Option<super::refusal::PhotoRefusal> {
         if bytes.is_empty() {
-            return Err(AppError::invalid("photo", "the file is empty"));
+            return Some(super::refusal::PhotoRefusal::Empty);
         }
-        if bytes.len() > self.max_photo_bytes {
-            return Err(AppError::invalid(
-                "photo",
-                format!(
-                    "the file is {:.1} MB; photos may be at most {:.1} MB",
-                    bytes.len() as f64 / 1_048_576.0,
-                    self.max_photo_bytes as f64 / 1_048_576.0
-                ),
-            ));
-        }
-        Ok(())
+        (bytes.len() > self.max_photo_bytes).then_some(super::refusal::PhotoRefusal::TooLarge {
+            bytes: bytes.len() as u64,
+            limit: self.max_photo_bytes as u64,
+        })
+    }
+
+    /// The largest photo accepted (`max_photo_bytes`).
+    pub fn max_photo_bytes(&self) -> usize {
+        self.max_photo_bytes
     }
 
     /// Runs `job` on a blocking thread once recognition is ready; `job` gets the service and

@@ -2,6 +2,7 @@
 
 mod camera;
 mod employee;
+mod import;
 mod notification;
 mod sighting;
 mod token;
@@ -12,6 +13,7 @@ use async_graphql::MergedObject;
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
     employee::EmployeeMutation,
+    import::ImportMutation,
     camera::CameraMutation,
     notification::NotificationMutation,
     sighting::SightingMutation,

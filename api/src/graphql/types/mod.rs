@@ -5,6 +5,7 @@ pub mod attendance;
 pub mod camera;
 pub mod cluster;
 pub mod employee;
+pub mod import;
 pub mod notification;
 pub mod receipt;
 pub mod timestamp;
@@ -17,6 +18,7 @@ pub use cluster::ClusterNode;
 pub use employee::{
     ChangeKind, Detection, Employee, EmployeeChange, Presence, PresenceStatus, PresenceSummary,
 };
+pub use import::{ImportRefusal, ImportRefusalReason, ImportReport};
 pub use notification::{Notification, NotificationType};
 pub use receipt::{HeartbeatReceipt, SightingReceipt};
 pub use timestamp::Timestamp;

@@ -16,6 +16,9 @@ pub struct BodyLimits {
     pub max_multipart_bytes: usize,
     /// Files in one multipart body.
     pub max_files: usize,
+    /// Files in the multipart body of one `importEmployees` mutation (its CSV and photos):
+    /// the one exception to `max_files`, for that mutation only.
+    pub max_import_files: usize,
     /// One file.
     pub max_file_bytes: usize,
     /// Operations in one batch (a JSON array).
@@ -46,7 +49,9 @@ pub enum BodyError {
     #[error("file uploads (multipart requests) need an admin token")]
     UploadsForbidden,
     #[error(
-        "the request uploads more than {0} file(s) (max_upload_files); enrollFace takes one photo"
+        "the request uploads more than {0} file(s) (max_upload_files); enrollFace takes one \
+         photo, importEmployees alone its CSV and up to {max} photos",
+        max = crate::import::MAX_UPLOADED_PHOTOS
     )]
     TooManyFiles(usize),
     #[error("a batch may hold at most {0} operations (max_batch_operations)")]

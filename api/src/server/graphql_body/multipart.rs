@@ -1,7 +1,9 @@
 //! A GraphQL multipart request (<https://github.com/jaydenseric/graphql-multipart-request-spec>):
 //! `operations`, then `map`, then the files the map names; at most `max_upload_files` files of
 //! at most `max_photo_bytes` each, held in memory (no temporary file, so no file descriptor,
-//! per part).
+//! per part). A request that is one `importEmployees` mutation and nothing else may upload
+//! its CSV and up to [`crate::import::MAX_UPLOADED_PHOTOS`] photos, within the same
+//! `max_request_bytes` in all.
 
 use std::collections::HashMap;
 
@@ -10,8 +12,9 @@ use axum::{body::Body, http::HeaderMap};
 
 use super::limits::{BodyError, BodyLimits, declared_length, parse_operations};
 
-/// The largest `map` part of a multipart request.
-pub const MAX_MAP_BYTES: usize = 4 * 1024;
+/// The largest `map` part of a multipart request (room for an `importEmployees` of
+/// [`crate::import::MAX_UPLOADED_PHOTOS`] photos: about 40 bytes an entry).
+pub const MAX_MAP_BYTES: usize = 16 * 1024;
 /// Operation paths one uploaded file may be set at.
 pub const MAX_PATHS_PER_FILE: usize = 4;
 
@@ -71,7 +74,8 @@ pub async fn read_multipart(
                             "the map part is not a JSON object of file names to operation paths: {e}"
                         ))
                     })?;
-                if parsed.len() > limits.max_files {
+                let allowed = files_allowed(operations.as_ref(), limits);
+                if parsed.len() > allowed {
                     return Err(BodyError::TooManyFiles(limits.max_files));
                 }
                 if let Some((file, paths)) = parsed
@@ -89,7 +93,7 @@ pub async fn read_multipart(
             _ if map.as_ref().is_some_and(|m| m.contains_key(&name))
                 && !files.iter().any(|(n, _)| *n == name) =>
             {
-                if files.len() >= limits.max_files {
+                if files.len() >= files_allowed(operations.as_ref(), limits) {
                     return Err(BodyError::TooManyFiles(limits.max_files));
                 }
                 let filename = field.file_name().unwrap_or_default().to_owned();
@@ -168,6 +172,39 @@ pub async fn read_multipart(
         )));
     }
     Ok(operations)
+}
+
+/// Files a request may upload: `max_files`, or `max_import_files` when it is a single
+/// operation that is an `importEmployees` mutation and selects nothing else.
+fn files_allowed(operations: Option<&BatchRequest>, limits: &BodyLimits) -> usize {
+    match operations {
+        Some(BatchRequest::Single(request)) if is_import(request) => {
+            limits.max_files.max(limits.max_import_files)
+        }
+        _ => limits.max_files,
+    }
+}
+
+/// Whether the request's operation is a mutation of `importEmployees` fields only.
+fn is_import(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let operation = match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    operation.is_some_and(|op| {
+        let items = &op.node.selection_set.node.items;
+        op.node.ty == OperationType::Mutation
+            && !items.is_empty()
+            && items.iter().all(|item| {
+                matches!(&item.node, Selection::Field(f) if f.node.name.node == "importEmployees")
+            })
+    })
 }
 
 /// The argument an operation path sets: `variables.photo` → `photo`,

@@ -12,6 +12,7 @@ fn limits() -> BodyLimits {
         max_json_bytes: 1024,
         max_multipart_bytes: 64 * 1024,
         max_files: 1,
+        max_import_files: 3,
         max_file_bytes: 16 * 1024,
         max_batch: 3,
         timeout: Duration::from_secs(5),
@@ -112,6 +113,56 @@ async fn uploads_are_for_admins_and_capped() {
     );
     assert_eq!(
         read_multipart_body(body, Role::Admin).await.unwrap_err(),
+        BodyError::TooManyFiles(1)
+    );
+    // One importEmployees mutation may upload its CSV and photos (3 files here), no more;
+    // the same files beside another field, or in a batch, are held to max_upload_files.
+    let import = |query: &str, files: usize| {
+        let operations = serde_json::json!({
+            "query": query,
+            "variables": { "c": null, "p": vec![serde_json::Value::Null; files - 1] },
+        });
+        let mut map = serde_json::Map::new();
+        map.insert("0".into(), serde_json::json!(["variables.c"]));
+        for n in 1..files {
+            map.insert(
+                n.to_string(),
+                serde_json::json!([format!("variables.p.{}", n - 1)]),
+            );
+        }
+        let mut body = part("operations", None, &operations.to_string())
+            + &part("map", None, &serde_json::Value::Object(map).to_string());
+        for n in 0..files {
+            body.push_str(&part(&n.to_string(), Some(&format!("{n}.jpg")), "x"));
+        }
+        body + "--X--\r\n"
+    };
+    let only_import =
+        "mutation($c: Upload!, $p: [Upload!]) { importEmployees(csv: $c, photos: $p) { rows } }";
+    assert!(
+        read_multipart_body(import(only_import, 3), Role::Admin)
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        read_multipart_body(import(only_import, 4), Role::Admin)
+            .await
+            .unwrap_err(),
+        BodyError::TooManyFiles(1)
+    );
+    let and_more = "mutation($c: Upload!, $p: [Upload!]) { importEmployees(csv: $c, photos: $p) { rows } deleteEmployee(employeeId: \"E1\") }";
+    assert_eq!(
+        read_multipart_body(import(and_more, 2), Role::Admin)
+            .await
+            .unwrap_err(),
+        BodyError::TooManyFiles(1)
+    );
+    let query =
+        "query($c: Upload!, $p: [Upload!]) { importEmployees(csv: $c, photos: $p) { rows } }";
+    assert_eq!(
+        read_multipart_body(import(query, 2), Role::Admin)
+            .await
+            .unwrap_err(),
         BodyError::TooManyFiles(1)
     );
     // Hundreds of parts nobody asked for: refused at the first.
