@@ -2,7 +2,30 @@
 //! GraphiQL are, and — on a first start with no admin token — the token, shown this once.
 //! The token stands alone on its line (no border around it), so that it copies cleanly.
 
-use std::net::SocketAddr;
+use std::{
+    net::SocketAddr,
+    sync::OnceLock,
+    time::{Duration, Instant},
+};
+
+/// How long after the server starts the routine lines of its tasks starting (a camera task,
+/// a leader job) are DEBUG rather than INFO, so that the banner stays the last thing a
+/// person sees at start-up; later (a camera added, the leadership moving) they are INFO.
+pub const START_UP_QUIET: Duration = Duration::from_secs(10);
+
+static STARTED_AT: OnceLock<Instant> = OnceLock::new();
+
+/// Notes the moment the server starts (the first call counts).
+pub fn mark_start() {
+    STARTED_AT.get_or_init(Instant::now);
+}
+
+/// Whether the server is still starting ([`START_UP_QUIET`] since [`mark_start`]).
+pub fn starting() -> bool {
+    STARTED_AT
+        .get()
+        .is_some_and(|at| at.elapsed() < START_UP_QUIET)
+}
 
 /// The rule above and below the banner.
 pub const RULE: &str = "════════════════════════════════════════════════════════════════════════";

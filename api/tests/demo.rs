@@ -2,7 +2,7 @@
 //! data folder, the repository's camera folder, no configuration — shows within 90 s, over
 //! GraphQL, the demo camera ONLINE with frames, demo employees AVAILABLE through real
 //! recognition of its recording, an `EMPLOYEE_LOST` notification and today's attendance; its
-//! log has no other crate's line below WARN. Switched off (`HADIR_DEMO_ENABLED=false`) and restarted,
+//! log has no other crate's line below WARN, and nothing right after the start-up banner. Switched off (`HADIR_DEMO_ENABLED=false`) and restarted,
 //! no row of any table mentions it, and its recording is gone.
 
 mod common;
@@ -107,6 +107,8 @@ async fn a_fresh_start_shows_the_demo_and_switching_it_off_removes_every_row() {
         ..Default::default()
     };
     let mut server = TestServer::start(&db, &options);
+    // The banner has just been read: the start-up's log lines all came before it.
+    let banner_at = chrono::Utc::now();
     let token = server
         .startup_output
         .iter()
@@ -173,10 +175,18 @@ async fn a_fresh_start_shows_the_demo_and_switching_it_off_removes_every_row() {
     );
     for line in log.lines() {
         let mut words = line.split_whitespace();
-        let (_time, level, target) = (words.next(), words.next(), words.next());
+        let (time, level, target) = (words.next(), words.next(), words.next());
         let below_warn = matches!(level, Some("INFO" | "DEBUG" | "TRACE"));
         let ours = target.is_some_and(|t| t.starts_with("api") || t.starts_with("vision"));
         assert!(!below_warn || ours, "another crate below WARN: {line}");
+        // Nothing right after the banner: it is the last thing a person sees at start-up.
+        if let Some(at) = time.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) {
+            let after = at.with_timezone(&chrono::Utc) - banner_at;
+            assert!(
+                !(after > chrono::TimeDelta::zero() && after < chrono::TimeDelta::seconds(3)),
+                "a line right after the start-up banner: {line}"
+            );
+        }
     }
     server.terminate();
 

@@ -86,7 +86,11 @@ where
         if leader.wait_for(|leads| *leads).await.is_err() {
             return;
         }
-        tracing::info!(task = name, "leader job started");
+        if crate::banner::starting() {
+            tracing::debug!(task = name, "leader job started");
+        } else {
+            tracing::info!(task = name, "leader job started");
+        }
         tokio::select! {
             () = make() => tracing::warn!(task = name, "leader job ended on its own"),
             lost = leader.wait_for(|leads| !*leads) => {

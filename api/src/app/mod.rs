@@ -172,6 +172,7 @@ fn start_background(app: &AppState) -> Background {
 
 /// Runs the server until `shutdown` completes, then stops it in order.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    crate::banner::mark_start();
     let _serve_lock = startup::lock_sqlite(&config.database_url)?;
     let clustered = !config.database_url.starts_with("sqlite:");
     let node_id = identity::node_id_for(&config.cluster, clustered)?;

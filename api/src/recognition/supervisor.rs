@@ -343,7 +343,11 @@ impl CameraSupervisor {
             if running.contains_key(&camera.camera_id) {
                 continue;
             }
-            tracing::info!(camera_id = %camera.camera_id, "starting the camera task");
+            if crate::banner::starting() {
+                tracing::debug!(camera_id = %camera.camera_id, "starting the camera task");
+            } else {
+                tracing::info!(camera_id = %camera.camera_id, "starting the camera task");
+            }
             let task = self.start(&camera, holdings.claim(&camera.camera_id));
             running.insert(camera.camera_id.clone(), task);
         }
