@@ -4,6 +4,12 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
+/// An instant as hadir writes it everywhere (GraphQL, MQTT, webhooks): RFC 3339 in UTC with
+/// milliseconds and `Z` (`2026-01-05T09:00:00.000Z`).
+pub fn rfc3339(instant: &DateTime<Utc>) -> String {
+    instant.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// Something that tells the time.
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;

@@ -1,6 +1,6 @@
 //! Events as JSON for the integrations that are not GraphQL (MQTT, webhooks): one payload type
 //! per kind of event, its keys derived from the field names (camelCase, as the GraphQL API
-//! spells them), times as RFC 3339 UTC, ids as strings. The summary is the same type the
+//! spells them), times as RFC 3339 UTC with milliseconds and `Z` ([`rfc3339`], as in GraphQL), ids as strings. The summary is the same type the
 //! GraphQL `PresenceSummary` is made from ([`PresenceCounts`]).
 
 use entity::camera::CameraStatus;
@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::{
+    clock::rfc3339,
     events::{Detection, NotificationRecord, UnknownFace},
     presence::{EmployeePresence, PresenceCounts},
 };
@@ -98,8 +99,8 @@ pub fn employee(presence: &EmployeePresence) -> Value {
         department: employee.department.as_deref(),
         role: employee.role.as_deref(),
         status: tracking.map_or(NEVER_SEEN_STATUS, |t| t.status.as_str()),
-        last_seen: tracking.map(|t| t.last_seen.to_rfc3339()),
-        since: tracking.map(|t| t.status_changed_at.to_rfc3339()),
+        last_seen: tracking.map(|t| rfc3339(&t.last_seen)),
+        since: tracking.map(|t| rfc3339(&t.status_changed_at)),
         score: tracking.and_then(|t| t.score),
         camera_id: camera.map(|c| c.camera_id.as_str()),
         camera_name: camera.map(|c| c.camera_name.as_str()),
@@ -120,8 +121,8 @@ pub fn camera(camera: &entity::camera::Model) -> Value {
             .status_message
             .as_deref()
             .map(|m| crate::redact::camera_message_for_viewers(&camera.rtsp_url, m)),
-        last_frame_at: camera.last_frame_at.map(|t| t.to_rfc3339()),
-        since: camera.status_changed_at.map(|t| t.to_rfc3339()),
+        last_frame_at: camera.last_frame_at.as_ref().map(rfc3339),
+        since: camera.status_changed_at.as_ref().map(rfc3339),
     })
 }
 
@@ -137,7 +138,7 @@ pub fn detection(detection: &Detection) -> Value {
         name: &detection.presence.employee.name,
         camera_id: &detection.camera.camera_id,
         camera_name: &detection.camera.camera_name,
-        seen_at: detection.seen_at.to_rfc3339(),
+        seen_at: rfc3339(&detection.seen_at),
         score: detection.score,
     })
 }
@@ -147,7 +148,7 @@ pub fn unknown_face(unknown: &UnknownFace) -> Value {
     value(UnknownFaceJson {
         camera_id: &unknown.camera.camera_id,
         camera_name: &unknown.camera.camera_name,
-        seen_at: unknown.seen_at.to_rfc3339(),
+        seen_at: rfc3339(&unknown.seen_at),
         best_score: unknown.best_score,
     })
 }
@@ -159,7 +160,7 @@ pub fn notification(record: &NotificationRecord) -> Value {
         id: n.id.to_string(),
         kind: n.kind.as_str(),
         message: &n.message,
-        created_at: n.created_at.to_rfc3339(),
+        created_at: rfc3339(&n.created_at),
         employee_id: n.employee_id.as_deref(),
         camera_id: n.camera_id.as_deref(),
         is_read: n.is_read,

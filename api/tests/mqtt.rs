@@ -167,7 +167,7 @@ async fn presence_notifications_and_availability_reach_mqtt() {
     assert!(
         value["lastSeen"]
             .as_str()
-            .is_some_and(|t| t.ends_with("+00:00")),
+            .is_some_and(|t| t.ends_with('Z') && t.len() == "2026-01-05T09:00:00.000Z".len()),
         "{value}"
     );
     let detected = next_json(

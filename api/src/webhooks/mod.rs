@@ -272,7 +272,7 @@ impl Queue {
         let body = json!({
             "event": name,
             "deliveryId": id,
-            "occurredAt": Utc::now().to_rfc3339(),
+            "occurredAt": crate::clock::rfc3339(&Utc::now()),
             "data": event_data(event),
         })
         .to_string()

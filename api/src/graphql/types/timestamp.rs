@@ -3,7 +3,7 @@
 //! stored or computed with; any RFC 3339 time (another offset, more or fewer digits) is read.
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 /// An instant (see the module's description).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -30,7 +30,7 @@ impl ScalarType for Timestamp {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_rfc3339_opts(SecondsFormat::Millis, true))
+        Value::String(crate::clock::rfc3339(&self.0))
     }
 }
 
