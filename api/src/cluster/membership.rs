@@ -240,7 +240,8 @@ impl Cluster {
         let lease = shared.lease;
         let mut release: Option<String> = None;
         let mut next = Instant::now();
-        // Whether the last tick failed, and when ticks succeeded again after failures.
+        // Whether the last tick failed, and when ticks succeeded again after failures that
+        // fenced this node.
         let mut failing = false;
         let mut recovered_at: Option<Instant> = None;
         loop {
@@ -286,7 +287,7 @@ impl Cluster {
             match outcome {
                 Ok(Ok(outcome)) => {
                     self.counters.renewals_ok.fetch_add(1, Ordering::Relaxed);
-                    if std::mem::take(&mut failing) {
+                    if std::mem::take(&mut failing) && after_fence {
                         recovered_at = Some(sent);
                     }
                     *self.last_renewal.lock().unwrap_or_else(|p| p.into_inner()) = Some(sent);

@@ -119,9 +119,12 @@ pub const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Whether a tick may take cameras (and the leader lease) from others or that nobody holds:
 /// not while this node's renewals fail (`failing`), nor for one lease after they succeed
-/// again (`recovered_at`). A node back from an outage renews its own leases first, and so
-/// does every other node cut off with it, before any takes what looks abandoned: after an
-/// outage of the database itself no camera changes owner.
+/// again following an outage long enough to fence the node (`recovered_at`: its leases, and
+/// those of every node cut off with it, may have lapsed). A node back from such an outage
+/// renews its own leases first, and so does every other node cut off with it, before any
+/// takes what looks abandoned: after an outage of the database itself no camera changes
+/// owner. A shorter hiccup (a renewal timed out under load) lapses nobody's lease and
+/// delays no takeover.
 pub fn takes_others(
     failing: bool,
     recovered_at: Option<Instant>,
