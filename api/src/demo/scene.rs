@@ -154,12 +154,35 @@ pub fn write_recording(folder: &Path, photos: &Path) -> Result<PathBuf, SceneErr
     Ok(target)
 }
 
+/// A photo's bytes, refused over [`vision::source::file::MAX_IMAGE_FILE_BYTES`] before it
+/// is read (the cache folder is the operator's, not checked here).
+pub fn read_photo(path: &Path) -> Result<Vec<u8>, SceneError> {
+    use std::io::Read as _;
+    let limit = vision::source::file::MAX_IMAGE_FILE_BYTES;
+    let refused = |reason: String| SceneError::Photo {
+        path: path.to_owned(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| refused(e.to_string()))?;
+    let size = file.metadata().map_err(|e| refused(e.to_string()))?.len();
+    if size > limit {
+        return Err(refused(format!(
+            "{size} bytes; a photo may have at most {limit}"
+        )));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| refused(e.to_string()))?;
+    if bytes.len() as u64 > limit {
+        return Err(refused(format!("more than {limit} bytes")));
+    }
+    Ok(bytes)
+}
+
 /// A person's photo, shrunk to at most [`FIGURE_SIZE`] on its longer side.
 fn figure(path: &Path) -> Result<RgbImage, SceneError> {
-    let bytes = std::fs::read(path).map_err(|e| SceneError::Photo {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })?;
+    let bytes = read_photo(path)?;
     let photo = vision::bounds::decode_image(&bytes).map_err(|e| SceneError::Photo {
         path: path.to_owned(),
         reason: e.to_string(),
@@ -242,6 +265,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_photo_larger_than_the_limit_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.jpg");
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(vision::source::file::MAX_IMAGE_FILE_BYTES + 1)
+            .unwrap();
+        let error = figure(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("huge.jpg") && error.contains("a photo may have at most"),
+            "{error}"
+        );
     }
 
     #[test]

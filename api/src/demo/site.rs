@@ -134,10 +134,7 @@ pub async fn apply(app: &AppState, photos: &Path) -> Result<DemoOutcome, DemoErr
         }
         made += 1;
         for photo in person.enrolled {
-            let bytes = std::fs::read(photos.join(photo)).map_err(|e| SceneError::Photo {
-                path: photos.join(photo),
-                reason: e.to_string(),
-            })?;
+            let bytes = scene::read_photo(&photos.join(photo))?;
             match app.faces.enroll(employee_id, bytes).await {
                 Ok(_) => faces += 1,
                 Err(error) => tracing::warn!(%error, photo, "the demo could not enrol a photo"),
