@@ -97,6 +97,8 @@ async fn main() -> anyhow::Result<()> {
                             camera_id: format!("CAM{}", (k / EMPLOYEES) % CAMERAS),
                             seen_at: None,
                             score: Some(0.7),
+                            track_id: None,
+                            announce: true,
                         })
                         .await?;
                 }

@@ -57,6 +57,8 @@ struct DetectionJson<'a> {
     camera_name: &'a str,
     seen_at: String,
     score: Option<f64>,
+    /// The face track recognised (null: a sighting reported through the API).
+    track_id: Option<&'a str>,
 }
 
 /// A face nobody enrolled matched.
@@ -67,6 +69,7 @@ struct UnknownFaceJson<'a> {
     camera_name: &'a str,
     seen_at: String,
     best_score: Option<f64>,
+    track_id: Option<&'a str>,
 }
 
 /// A notification as raised.
@@ -140,6 +143,7 @@ pub fn detection(detection: &Detection) -> Value {
         camera_name: &detection.camera.camera_name,
         seen_at: rfc3339(&detection.seen_at),
         score: detection.score,
+        track_id: detection.track_id.as_deref(),
     })
 }
 
@@ -150,6 +154,7 @@ pub fn unknown_face(unknown: &UnknownFace) -> Value {
         camera_name: &unknown.camera.camera_name,
         seen_at: rfc3339(&unknown.seen_at),
         best_score: unknown.best_score,
+        track_id: unknown.track_id.as_deref(),
     })
 }
 

@@ -33,6 +33,8 @@ pub struct Detection {
     pub camera: camera::Model,
     pub seen_at: DateTime<Utc>,
     pub score: Option<f64>,
+    /// The face track that was recognised (None: a sighting reported through the API).
+    pub track_id: Option<String>,
 }
 
 /// A face nobody enrolled is close to, at a camera (no image is kept).
@@ -42,6 +44,8 @@ pub struct UnknownFace {
     pub seen_at: DateTime<Utc>,
     /// The best similarity to anyone enrolled, where the gallery has anyone.
     pub best_score: Option<f64>,
+    /// The face track nobody matched (None: reported through the API).
+    pub track_id: Option<String>,
 }
 
 /// A notification as written, with what it refers to.

@@ -100,6 +100,8 @@ fn seen(employee: &str, camera: &str, at: Option<DateTime<Utc>>) -> Sighting {
         camera_id: camera.to_owned(),
         seen_at: at,
         score: Some(0.7),
+        track_id: None,
+        announce: true,
     }
 }
 

@@ -214,6 +214,8 @@ async fn deleting_an_employee_erases_them_everywhere(backend: Backend) {
                 camera_id: "CAM1".into(),
                 seen_at: None,
                 score: Some(0.8),
+                track_id: None,
+                announce: true,
             })
             .await
             .unwrap();

@@ -197,13 +197,15 @@ describe('conformance', { timeout: 120_000 }, () => {
       const events = [];
       const errors = [];
       const subscription = client
-        .subscribe({ query: apolloGql`subscription ApolloStatus { employeeStatusChanged(employeeId: "apollo-1") { employeeId presence { status } } }` })
+        // employeeDetected comes with every sighting; employeeStatusChanged would come only
+        // with the first, which may be reported before the subscription is running.
+        .subscribe({ query: apolloGql`subscription ApolloDetected { employeeDetected(employeeId: "apollo-1") { employee { employeeId presence { status } } } }` })
         .subscribe({ next: (result) => events.push(result), error: (error) => errors.push(error) });
       try {
         await sightingsUntil('apollo-1', () => events.length > 0 || errors.length > 0);
         assert.deepEqual(errors, []);
-        assert.equal(events[0].data.employeeStatusChanged.employeeId, 'apollo-1');
-        assert.equal(events[0].data.employeeStatusChanged.presence.status, 'AVAILABLE');
+        assert.equal(events[0].data.employeeDetected.employee.employeeId, 'apollo-1');
+        assert.equal(events[0].data.employeeDetected.employee.presence.status, 'AVAILABLE');
       } finally {
         subscription.unsubscribe();
       }

@@ -24,6 +24,9 @@
 //! - [`recognizer`] (`recognizer.rs`): faces matched against the gallery, the one rule for
 //!   whether a match is accepted ([`recognizer::FaceMatch::accepted`]), and the decision over
 //!   frames that makes matches recognitions.
+//! - [`track`] (`track/`): faces followed across a camera's frames (SORT-style: motion,
+//!   overlap and looks, Kuhn–Munkres), each track recognised from its quality-weighted views
+//!   together, and said once per pass.
 //!
 //! Beside them:
 //! - [`quality`] (`quality.rs`): whether a face is large and sharp enough to enrol.
@@ -46,5 +49,6 @@ pub mod quality;
 pub mod recognizer;
 pub mod region;
 pub mod source;
+pub mod track;
 
 pub use error::{VisionError, VisionResult};

@@ -31,6 +31,9 @@ pub const DEFAULT_MATCH_THRESHOLD: f32 = ModelSet::Default.default_threshold();
 pub struct AnalysedFace {
     pub face: DetectedFace,
     pub embedding: Vec<f32>,
+    /// The sharpness of the aligned face ([`crate::quality::sharpness`]): how much a view is
+    /// worth to a track.
+    pub sharpness: f32,
 }
 
 impl AnalysedFace {
@@ -101,7 +104,12 @@ impl FacePipeline {
                 continue;
             };
             let embedding = self.embedder.embed(&aligned)?;
-            analysed.push(AnalysedFace { face, embedding });
+            let sharpness = crate::quality::sharpness(&aligned);
+            analysed.push(AnalysedFace {
+                face,
+                embedding,
+                sharpness,
+            });
         }
         Ok(analysed)
     }

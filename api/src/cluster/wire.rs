@@ -58,11 +58,16 @@ enum WireEvent {
         camera: WireCamera,
         seen_at: chrono::DateTime<chrono::Utc>,
         score: Option<f64>,
+        /// Absent from nodes that predate face tracks.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        track_id: Option<String>,
     },
     UnknownFaceSeen {
         camera: WireCamera,
         seen_at: chrono::DateTime<chrono::Utc>,
         best_score: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        track_id: Option<String>,
     },
     EmployeeChanged {
         kind: WireChange,
@@ -117,11 +122,13 @@ impl From<&Event> for WireEvent {
                 camera: (&d.camera).into(),
                 seen_at: d.seen_at,
                 score: d.score,
+                track_id: d.track_id.clone(),
             },
             Event::UnknownFaceSeen(u) => Self::UnknownFaceSeen {
                 camera: (&u.camera).into(),
                 seen_at: u.seen_at,
                 best_score: u.best_score,
+                track_id: u.track_id.clone(),
             },
             Event::EmployeeChanged {
                 kind,
@@ -172,20 +179,24 @@ impl WireEvent {
                 camera,
                 seen_at,
                 score,
+                track_id,
             } => Event::EmployeeDetected(Detection {
                 presence: presence.into_presence(),
                 camera: camera.into_model(),
                 seen_at,
                 score,
+                track_id,
             }),
             Self::UnknownFaceSeen {
                 camera,
                 seen_at,
                 best_score,
+                track_id,
             } => Event::UnknownFaceSeen(UnknownFace {
                 camera: camera.into_model(),
                 seen_at,
                 best_score,
+                track_id,
             }),
             Self::EmployeeChanged {
                 kind,

@@ -278,7 +278,10 @@ impl Config {
     /// How camera frames are recognised (`[recognition]`, and how `[cameras]` are read).
     pub fn recognition_settings(&self) -> crate::recognition::supervisor::CameraTaskSettings {
         crate::recognition::supervisor::CameraTaskSettings {
-            min_consecutive: self.recognition.min_consecutive,
+            // The threshold is the face service's; the supervisor sets it.
+            tracks: self
+                .recognition
+                .decision_settings(vision::pipeline::DEFAULT_MATCH_THRESHOLD),
             motion_gating: self.recognition.motion_gating_interval(),
             source_options: self.cameras.source_options(),
         }

@@ -24,7 +24,7 @@ pub mod store;
 pub mod sync;
 
 pub use enrol::{CheckedFace, Enrolment, SamePhoto, Stored};
-pub use recognise::RecognisedFace;
+pub use recognise::{FrameTracks, RecognisedFace};
 pub use refusal::PhotoRefusal;
 pub use service::{CLUSTER_GALLERY_REFRESH_INTERVAL, FaceService, GALLERY_REFRESH_INTERVAL};
 pub use settings::FaceSettings;

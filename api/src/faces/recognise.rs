@@ -1,11 +1,16 @@
 //! Recognition against the gallery: every face of a camera frame (or of a region of it),
-//! and every face of a photo with its best match.
+//! followed by the camera's tracks, and every face of a photo with its best match.
 
-use std::sync::Arc;
+use std::{
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
 use vision::{
+    face::DetectedFace,
     recognizer::match_faces,
     region::{FrameRegion, FrameView},
+    track::{TrackDecision, TrackEvent, TrackedFace},
 };
 
 use super::service::FaceService;
@@ -31,21 +36,52 @@ pub struct RecognisedFace {
     pub closest_employee_id: Option<String>,
 }
 
+/// What one look at a camera frame gave: its faces with their tracks, what the tracks
+/// decided, and how many faces were found and dropped in ignore regions.
+#[derive(Debug, Default)]
+pub struct FrameTracks {
+    pub faces: Vec<TrackedFace>,
+    pub events: Vec<TrackEvent>,
+    /// Faces dropped because they lie in the camera's ignore regions.
+    pub ignored: usize,
+}
+
 impl FaceService {
-    /// Every face of a camera frame (or of a `region` of it), matched
-    /// against the gallery, on a blocking thread. Boxes and landmarks are in frame pixels.
-    pub async fn match_frame(
+    /// Every face of a camera frame (or of a `region` of it) looked at `at`, on a blocking
+    /// thread: found, embedded, the faces `keep` refuses (ignore regions) dropped, linked to
+    /// the camera's tracks in `decision` and decided against the gallery. Boxes and landmarks
+    /// are in frame pixels.
+    ///
+    /// The frame is converted for analysis only once a worker is free, into memory that
+    /// worker holds: however many cameras wait, at most one converted frame per worker
+    /// exists.
+    pub async fn track_frame(
         self: &Arc<Self>,
         frame: Arc<vision::source::Frame>,
         region: Option<FrameRegion>,
-    ) -> AppResult<Vec<vision::recognizer::FaceMatch>> {
+        at: Instant,
+        decision: Arc<Mutex<TrackDecision>>,
+        keep: impl Fn(&DetectedFace) -> bool + Send + 'static,
+    ) -> AppResult<FrameTracks> {
         self.on_pipeline(move |service, pipelines| {
-            let view = FrameView::new(&frame.image, region);
             let faces = pipelines
-                .with(|p| p.analyse_view(&view))
+                .with(|p| p.analyse_view(&FrameView::new(&frame.image, region)))
                 .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?;
+            let before = faces.len();
+            let faces: Vec<_> = faces.into_iter().filter(|f| keep(&f.face)).collect();
+            let ignored = before - faces.len();
             let gallery = service.gallery.read().unwrap_or_else(|p| p.into_inner());
-            Ok(match_faces(&gallery, &faces))
+            let mut decision = decision.lock().unwrap_or_else(|p| p.into_inner());
+            let (faces, events) = decision.observe(&faces, region, at, |query| {
+                gallery
+                    .best_match(query)
+                    .map(|m| (m.owner.to_owned(), m.score))
+            });
+            Ok(FrameTracks {
+                faces,
+                events,
+                ignored,
+            })
         })
         .await
     }

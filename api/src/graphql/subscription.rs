@@ -34,6 +34,9 @@ pub struct UnknownFaceSighting {
     pub seen_at: Timestamp,
     /// The best similarity to anyone enrolled, where anyone is.
     pub best_score: Option<f64>,
+    /// The face track nobody matched (one event per track; null when reported through the
+    /// API).
+    pub track_id: Option<ID>,
 }
 
 /// A face on a live frame.
@@ -131,6 +134,7 @@ impl SubscriptionRoot {
                     camera: d.camera.clone().into(),
                     seen_at: d.seen_at.into(),
                     score: d.score,
+                    track_id: d.track_id.clone().map(ID),
                 })
             }
             _ => None,
@@ -150,6 +154,7 @@ impl SubscriptionRoot {
                     camera: u.camera.clone().into(),
                     seen_at: u.seen_at.into(),
                     best_score: u.best_score,
+                    track_id: u.track_id.clone().map(ID),
                 })
             }
             _ => None,

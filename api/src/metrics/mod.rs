@@ -103,15 +103,50 @@ pub async fn render(app: &AppState) -> String {
     counter(
         &mut out,
         "hadir_recognitions_total",
-        "Faces taken for an enrolled employee.",
+        "Views of faces that confirmed a track's employee (each refreshes presence).",
         &|c| c.recognitions.load(Ordering::Relaxed),
     );
     counter(
         &mut out,
         "hadir_unknown_faces_total",
-        "Faces nobody enrolled matched.",
+        "Face tracks nobody enrolled matched (one per track).",
         &|c| c.unknown_faces.load(Ordering::Relaxed),
     );
+    counter(
+        &mut out,
+        "hadir_camera_inferences_total",
+        "Model runs: a detector pass per frame looked at, an embedding per face found.",
+        &|c| c.inferences.load(Ordering::Relaxed),
+    );
+    let _ = writeln!(
+        out,
+        "# HELP hadir_camera_tracks_live Face tracks live at the camera now.\n# TYPE hadir_camera_tracks_live gauge"
+    );
+    for (id, c) in &counters {
+        let _ = writeln!(
+            out,
+            "hadir_camera_tracks_live{{camera=\"{}\"}} {}",
+            escape(id),
+            c.live_tracks.load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP hadir_camera_tracks_total Face tracks ended, by outcome: taken for an employee, or nobody matched.\n# TYPE hadir_camera_tracks_total counter"
+    );
+    for (id, c) in &counters {
+        for (outcome, value) in [
+            ("recognised", &c.tracks_recognised),
+            ("unknown", &c.tracks_unknown),
+        ] {
+            let _ = writeln!(
+                out,
+                "hadir_camera_tracks_total{{camera=\"{}\",outcome=\"{outcome}\"}} {}",
+                escape(id),
+                value.load(Ordering::Relaxed)
+            );
+        }
+    }
     counter(
         &mut out,
         "hadir_ignored_faces_total",

@@ -41,6 +41,11 @@ pub struct Sighting {
     pub seen_at: Option<DateTime<Utc>>,
     /// Similarity of the recognition, in [-1, 1].
     pub score: Option<f64>,
+    /// The camera's face track this sighting comes from (None: reported through the API).
+    pub track_id: Option<String>,
+    /// Whether subscribers are told (`employeeDetected`); presence is updated either way. A
+    /// track announces its start, then at most every few seconds.
+    pub announce: bool,
 }
 
 /// What changed in one tick of the monitor.
@@ -189,12 +194,13 @@ impl PresenceEngine {
                     .publish(Event::EmployeeStatusChanged(presence.clone()));
                 self.publish_counts().await;
             }
-            if effect == SightingEffect::Available {
+            if effect == SightingEffect::Available && sighting.announce {
                 self.events.publish(Event::EmployeeDetected(Detection {
                     presence: presence.clone(),
                     camera,
                     seen_at,
                     score: sighting.score,
+                    track_id: sighting.track_id.clone(),
                 }));
             }
             return Ok(presence);
@@ -212,6 +218,7 @@ impl PresenceEngine {
         camera_id: &str,
         seen_at: Option<DateTime<Utc>>,
         best_score: Option<f64>,
+        track_id: Option<String>,
     ) -> AppResult<()> {
         let now = self.clock.now();
         let seen_at = to_stored_precision(seen_at.unwrap_or(now));
@@ -237,6 +244,7 @@ impl PresenceEngine {
             camera,
             seen_at,
             best_score,
+            track_id,
         }));
         Ok(())
     }

@@ -1,43 +1,46 @@
-//! Step 1 of recognition: **a frame becomes faces**. Motion gating decides where to look
-//! (nowhere, a changed region, or the whole frame), the face service finds and matches the
-//! faces there, and faces in the camera's ignore regions are dropped.
+//! Step 1 of recognition: **a frame becomes tracked faces**. Motion gating decides where to
+//! look (nowhere, a changed region, or the whole frame), the face service finds the faces
+//! there, drops those in the camera's ignore regions, and links the rest to the camera's
+//! face tracks, which decide who they are (vision's [`TrackDecision`]).
 
 use std::{
-    sync::{Arc, atomic::Ordering},
+    sync::{Arc, Mutex, atomic::Ordering},
     time::{Duration, Instant},
 };
 
 use vision::{
     motion::{Look, MotionGate},
-    recognizer::FaceMatch,
     region::FrameRegion,
     source::Frame,
+    track::{DecisionSettings, TrackDecision, TrackEvent},
 };
 
 use super::counters::CameraCounters;
 use crate::{
     cameras::regions::{self, Region},
-    faces::FaceService,
+    faces::{FaceService, FrameTracks},
 };
 
 /// What one frame gave.
 pub enum Analysis {
-    /// Nothing changed since the last frame: not looked at.
-    Unchanged,
-    /// The faces found (in frame pixels), each with its best match in the gallery.
-    Faces(Vec<FaceMatch>),
+    /// Nothing changed since the last frame: not looked at; tracks gone too long ended.
+    Unchanged(Vec<TrackEvent>),
+    /// The faces found (in frame pixels) with their tracks, and what the tracks decided.
+    Faces(FrameTracks),
     /// Recognition failed on this frame (logged); the next frame is tried.
     Failed,
 }
 
-/// Turns one camera's frames into faces.
+/// Turns one camera's frames into tracked faces.
 pub struct Analyser {
     pub camera_id: String,
     pub faces: Arc<FaceService>,
     /// None: the whole frame every time.
     pub gate: Option<MotionGate>,
-    pub ignore_regions: Vec<Region>,
+    pub ignore_regions: Arc<Vec<Region>>,
     pub counters: Arc<CameraCounters>,
+    /// The camera's tracks (used by one frame at a time, on the inference worker).
+    pub tracks: Arc<Mutex<TrackDecision>>,
 }
 
 impl Analyser {
@@ -49,14 +52,24 @@ impl Analyser {
         full_frame_interval: Option<Duration>,
         ignore_regions: Vec<Region>,
         counters: Arc<CameraCounters>,
+        decision: DecisionSettings,
     ) -> Self {
         Self {
             camera_id,
             faces,
             gate: full_frame_interval.map(MotionGate::new),
-            ignore_regions,
+            ignore_regions: Arc::new(ignore_regions),
             counters,
+            tracks: Arc::new(Mutex::new(TrackDecision::new(decision))),
         }
+    }
+
+    /// Live tracks at this camera.
+    pub fn live_tracks(&self) -> usize {
+        self.tracks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .live_tracks()
     }
 
     /// The faces of `frame`, counted.
@@ -72,38 +85,51 @@ impl Analyser {
             }) => Some(FrameRegion::new(x, y, width, height)),
             Some(Look::Nothing) => {
                 self.counters.unchanged.fetch_add(1, Ordering::Relaxed);
-                return Analysis::Unchanged;
+                let ended = self
+                    .tracks
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .expire(started);
+                return Analysis::Unchanged(ended);
             }
         };
-        let mut matches = match self.faces.match_frame(frame.clone(), region).await {
-            Ok(matches) => matches,
+        let ignore = self.ignore_regions.clone();
+        let (width, height) = frame.image.dimensions();
+        let keep = move |face: &vision::face::DetectedFace| {
+            ignore.is_empty()
+                || !regions::ignores(
+                    ignore.as_slice(),
+                    [face.x1, face.y1, face.x2, face.y2],
+                    width,
+                    height,
+                )
+        };
+        let tracked = match self
+            .faces
+            .track_frame(frame.clone(), region, started, self.tracks.clone(), keep)
+            .await
+        {
+            Ok(tracked) => tracked,
             Err(error) => {
                 let camera_id = &self.camera_id;
                 tracing::warn!(%camera_id, %error, "recognition failed on a frame");
                 return Analysis::Failed;
             }
         };
-        if !self.ignore_regions.is_empty() {
-            let (width, height) = frame.image.dimensions();
-            let before = matches.len();
-            matches.retain(|m| {
-                !regions::ignores(
-                    &self.ignore_regions,
-                    [m.face.x1, m.face.y1, m.face.x2, m.face.y2],
-                    width,
-                    height,
-                )
-            });
-            self.counters
-                .ignored_faces
-                .fetch_add((before - matches.len()) as u64, Ordering::Relaxed);
-        }
         let counters = &self.counters;
+        counters
+            .ignored_faces
+            .fetch_add(tracked.ignored as u64, Ordering::Relaxed);
         counters.processed.fetch_add(1, Ordering::Relaxed);
         counters.observe_inference(started.elapsed().as_secs_f64());
         counters
             .faces
-            .fetch_add(matches.len() as u64, Ordering::Relaxed);
-        Analysis::Faces(matches)
+            .fetch_add(tracked.faces.len() as u64, Ordering::Relaxed);
+        // A detector pass, and one embedding per face found (ignored ones included).
+        counters.inferences.fetch_add(
+            1 + (tracked.faces.len() + tracked.ignored) as u64,
+            Ordering::Relaxed,
+        );
+        Analysis::Faces(tracked)
     }
 }

@@ -1,5 +1,6 @@
 //! Frames and faces counted per camera, for `/metrics`: what the source delivered, what
-//! recognition looked at, dropped or skipped, and how long recognition took.
+//! recognition looked at, dropped or skipped, the model runs and face tracks, and how long
+//! recognition took.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -21,6 +22,14 @@ pub struct CameraCounters {
     pub unknown_faces: AtomicU64,
     /// Faces in the camera's ignore regions, dropped.
     pub ignored_faces: AtomicU64,
+    /// Model runs: one detector pass per frame looked at, one embedding per face found.
+    pub inferences: AtomicU64,
+    /// Face tracks live now (a gauge).
+    pub live_tracks: AtomicU64,
+    /// Tracks ended that had been taken for an employee.
+    pub tracks_recognised: AtomicU64,
+    /// Tracks ended that nobody matched.
+    pub tracks_unknown: AtomicU64,
     /// Recognition time per frame: counts per bucket of [`INFERENCE_BUCKETS`], and the sum.
     pub inference_buckets: [AtomicU64; INFERENCE_BUCKETS.len()],
     pub inference_count: AtomicU64,

@@ -1,31 +1,44 @@
-//! Step 2 of recognition: **faces become a sighting**. The decision over consecutive frames
-//! (vision's [`CameraDecision`]) names an employee once enough frames agree; each naming is
-//! a sighting for the presence engine, and each face nobody matches is reported as unknown.
+//! Step 2 of recognition: **what the tracks decided becomes sightings**. Every view that
+//! confirms a track's employee is a sighting for the presence engine (presence stays fresh),
+//! announced as `employeeDetected` only when the track says so (its start, a new employee,
+//! then at most every few seconds); a track nobody matches is one unknown face.
 
-use std::sync::{Arc, atomic::Ordering};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use vision::recognizer::{CameraDecision, FaceMatch, Verdict};
+use vision::track::{TrackEvent, TrackId};
 
 use super::counters::CameraCounters;
 use crate::presence::{PresenceEngine, Sighting};
 
-/// Decides who one camera's faces are, and tells the presence engine.
+/// Tells the presence engine what one camera's tracks decided.
 pub struct Decider {
     pub camera_id: String,
-    pub decision: CameraDecision,
+    /// Makes this task's track numbers unique beyond it: the task's start, in Unix
+    /// milliseconds (`<start>-<track>`).
+    pub track_prefix: String,
     pub engine: Arc<PresenceEngine>,
     pub counters: Arc<CameraCounters>,
 }
 
 impl Decider {
-    /// Records what the faces of one frame, seen at `seen_at`, decided.
-    pub async fn decide(&mut self, matches: &[FaceMatch], seen_at: DateTime<Utc>) {
+    /// The id a track is known by outside this task.
+    pub fn track_id(&self, track: TrackId) -> String {
+        format!("{}-{track}", self.track_prefix)
+    }
+
+    /// Records what one frame's tracks decided (the frame was seen at `seen_at`).
+    pub async fn decide(&mut self, events: Vec<TrackEvent>, seen_at: DateTime<Utc>) {
         let camera_id = &self.camera_id;
-        for verdict in self.decision.decide(matches) {
-            let result = match verdict {
-                Verdict::Recognised {
-                    employee_id, score, ..
+        for event in events {
+            let result = match event {
+                TrackEvent::Recognised {
+                    track,
+                    employee_id,
+                    score,
+                    announce,
+                    ..
                 } => {
                     self.counters.recognitions.fetch_add(1, Ordering::Relaxed);
                     self.engine
@@ -34,17 +47,34 @@ impl Decider {
                             camera_id: camera_id.clone(),
                             seen_at: Some(seen_at),
                             score: Some(f64::from(score)),
+                            track_id: Some(self.track_id(track)),
+                            announce,
                         })
                         .await
                         .map(|_| ())
                 }
-                Verdict::Unknown { best_score, .. } => {
+                TrackEvent::Unknown {
+                    track, best_score, ..
+                } => {
                     self.counters.unknown_faces.fetch_add(1, Ordering::Relaxed);
                     self.engine
-                        .unknown_face(camera_id, Some(seen_at), best_score.map(f64::from))
+                        .unknown_face(
+                            camera_id,
+                            Some(seen_at),
+                            best_score.map(f64::from),
+                            Some(self.track_id(track)),
+                        )
                         .await
                 }
-                Verdict::Tentative { .. } => Ok(()),
+                TrackEvent::Ended { employee_id, .. } => {
+                    let ended = if employee_id.is_some() {
+                        &self.counters.tracks_recognised
+                    } else {
+                        &self.counters.tracks_unknown
+                    };
+                    ended.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                }
             };
             if let Err(error) = result {
                 tracing::warn!(%camera_id, %error, "cannot record a recognition");

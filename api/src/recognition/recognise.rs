@@ -1,6 +1,6 @@
-//! A camera's recognition loop: takes the latest frame from the mailbox, finds its faces
-//! ([`super::analyse`]), shows them in the live view, and decides who they are
-//! ([`super::decide`]).
+//! A camera's recognition loop: takes the latest frame from the mailbox, finds and tracks its
+//! faces ([`super::analyse`]), shows them in the live view, and tells the presence engine
+//! what the tracks decided ([`super::decide`]).
 
 use std::sync::{Arc, atomic::Ordering};
 
@@ -21,16 +21,16 @@ pub async fn run(
     live: watch::Sender<Option<Arc<LiveFrame>>>,
     mut inbox: Inbox,
 ) {
-    let threshold = analyser.faces.threshold();
     while let Some((frame, replaced)) = inbox.next().await {
         analyser
             .counters
             .dropped
             .fetch_add(replaced, Ordering::Relaxed);
-        let matches = match analyser.analyse(&frame).await {
-            Analysis::Faces(matches) => matches,
+        let seen_at = chrono::DateTime::<chrono::Utc>::from(frame.captured_at);
+        let tracked = match analyser.analyse(&frame).await {
+            Analysis::Faces(tracked) => tracked,
             Analysis::Failed => continue,
-            Analysis::Unchanged => {
+            Analysis::Unchanged(ended) => {
                 // Nothing changed: the live view still shows the new frame, with the faces
                 // found last.
                 let faces = live
@@ -43,21 +43,32 @@ pub async fn run(
                     faces,
                     encodings: Default::default(),
                 })));
+                decider.decide(ended, seen_at).await;
+                analyser.counters.live_tracks.store(
+                    analyser.live_tracks() as u64,
+                    Ordering::Relaxed,
+                );
                 continue;
             }
         };
-        let seen_at = chrono::DateTime::<chrono::Utc>::from(frame.captured_at);
         live.send_replace(Some(Arc::new(LiveFrame {
             frame: frame.clone(),
-            faces: matches
+            faces: tracked
+                .faces
                 .iter()
-                .map(|m| {
-                    let who = m.accepted(threshold).map(str::to_owned);
-                    ([m.face.x1, m.face.y1, m.face.x2, m.face.y2], who)
+                .map(|f| {
+                    (
+                        [f.face.x1, f.face.y1, f.face.x2, f.face.y2],
+                        f.employee_id.clone(),
+                    )
                 })
                 .collect(),
             encodings: Default::default(),
         })));
-        decider.decide(&matches, seen_at).await;
+        decider.decide(tracked.events, seen_at).await;
+        analyser
+            .counters
+            .live_tracks
+            .store(analyser.live_tracks() as u64, Ordering::Relaxed);
     }
 }

@@ -30,6 +30,18 @@ pub const DEFAULT_MAX_PHOTO_BYTES: usize = 8 * 1024 * 1024;
 /// Consecutive agreeing frames before a face is taken for an employee
 /// ([`vision::recognizer::DEFAULT_MIN_CONSECUTIVE`]).
 pub const DEFAULT_MIN_CONSECUTIVE: u32 = vision::recognizer::DEFAULT_MIN_CONSECUTIVE;
+/// Seconds a face track lives on unfound by looks that covered it
+/// ([`vision::track::DEFAULT_END_AFTER`]).
+pub const DEFAULT_TRACK_END_AFTER_SECS: u64 = vision::track::DEFAULT_END_AFTER.as_secs();
+/// Least seconds between two announced recognitions (`employeeDetected`) of one track
+/// ([`vision::track::DEFAULT_ANNOUNCE_INTERVAL`]); presence is refreshed at every view.
+pub const DEFAULT_ANNOUNCE_INTERVAL_SECS: u64 =
+    vision::track::DEFAULT_ANNOUNCE_INTERVAL.as_secs();
+/// Evidence a track needs before it is taken for anyone, in views as good as an enrolment
+/// photo ([`vision::track::DEFAULT_MIN_EVIDENCE`]).
+pub const DEFAULT_MIN_TRACK_EVIDENCE: f32 = vision::track::DEFAULT_MIN_EVIDENCE;
+/// The largest `min_track_evidence` accepted.
+pub const MAX_TRACK_EVIDENCE: f32 = 20.0;
 /// Detection looks only where frames changed, by default.
 pub const DEFAULT_MOTION_GATING: bool = true;
 /// Seconds between full-frame passes when motion gating
@@ -59,8 +71,16 @@ pub struct RecognitionSection {
     pub execution_provider: String,
     /// The largest photo accepted for enrolment or recognition.
     pub max_photo_bytes: usize,
-    /// Consecutive sampled frames that must agree before a face is taken for an employee.
+    /// Views of a face track needed before it is taken for an employee (a compatibility
+    /// setting: tracks weigh their views by quality, see `min_track_evidence`).
     pub min_consecutive: u32,
+    /// Seconds a face track lives on while the looks that covered it do not find it.
+    pub track_end_after_secs: u64,
+    /// Least seconds between two `employeeDetected` of one track.
+    pub announce_interval_secs: u64,
+    /// Evidence (the sum of its views' quality weights, 1 = one view as good as an enrolment
+    /// photo) a track needs before it is taken for anyone.
+    pub min_track_evidence: f32,
     /// Run detection only where frames changed (plus full-frame passes).
     pub motion_gating: bool,
     /// Seconds between full-frame passes when motion gating.
@@ -79,6 +99,9 @@ impl Default for RecognitionSection {
             execution_provider: DEFAULT_EXECUTION_PROVIDER.to_owned(),
             max_photo_bytes: DEFAULT_MAX_PHOTO_BYTES,
             min_consecutive: DEFAULT_MIN_CONSECUTIVE,
+            track_end_after_secs: DEFAULT_TRACK_END_AFTER_SECS,
+            announce_interval_secs: DEFAULT_ANNOUNCE_INTERVAL_SECS,
+            min_track_evidence: DEFAULT_MIN_TRACK_EVIDENCE,
             motion_gating: DEFAULT_MOTION_GATING,
             full_frame_interval_secs: DEFAULT_FULL_FRAME_INTERVAL_SECS,
         }
@@ -106,7 +129,24 @@ impl RecognitionSection {
                 "recognition.full_frame_interval_secs",
                 self.full_frame_interval_secs,
             ),
+            (
+                "recognition.track_end_after_secs",
+                self.track_end_after_secs,
+            ),
+            (
+                "recognition.announce_interval_secs",
+                self.announce_interval_secs,
+            ),
         ])?;
+        if !(0.0..=MAX_TRACK_EVIDENCE).contains(&self.min_track_evidence) {
+            return Err(InvalidSetting::new(
+                "recognition.min_track_evidence",
+                format!(
+                    "{} is not between 0 and {MAX_TRACK_EVIDENCE} (views as good as an enrolment photo)",
+                    self.min_track_evidence
+                ),
+            ));
+        }
         if !MIN_FACE_PX_RANGE.contains(&self.min_face_px) {
             return Err(InvalidSetting::new(
                 "recognition.min_face_px",
@@ -153,6 +193,20 @@ impl RecognitionSection {
                 format!("{:?} is not cpu, cuda or cuda:N", self.execution_provider),
             )
         })
+    }
+
+    /// How a camera's face tracks are followed and decided, at `threshold`.
+    pub fn decision_settings(&self, threshold: f32) -> vision::track::DecisionSettings {
+        vision::track::DecisionSettings {
+            threshold,
+            min_consecutive: self.min_consecutive,
+            min_evidence: self.min_track_evidence,
+            announce_interval: std::time::Duration::from_secs(self.announce_interval_secs),
+            tracker: vision::track::TrackerSettings {
+                end_after: std::time::Duration::from_secs(self.track_end_after_secs),
+                ..vision::track::TrackerSettings::default()
+            },
+        }
     }
 
     /// Full-frame passes when motion gating (None: the whole frame every time).

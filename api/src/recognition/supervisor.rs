@@ -12,11 +12,7 @@ use std::{
 use entity::camera;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use tokio::{sync::watch, task::JoinHandle};
-use vision::{
-    motion::DEFAULT_FULL_FRAME_INTERVAL,
-    recognizer::{CameraDecision, DEFAULT_MIN_CONSECUTIVE},
-    source,
-};
+use vision::{motion::DEFAULT_FULL_FRAME_INTERVAL, source, track::DecisionSettings};
 
 use super::{
     ai_status::{AiStatus, AiStatusHandle},
@@ -41,10 +37,11 @@ use crate::{
 };
 
 /// How the camera tasks recognise frames and read sources.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CameraTaskSettings {
-    /// Consecutive agreeing frames before a face is taken for an employee.
-    pub min_consecutive: u32,
+    /// How each camera's face tracks are followed and decided (the threshold is replaced by
+    /// the face service's).
+    pub tracks: DecisionSettings,
     /// Look only where frames changed, with a full-frame pass at this interval (None: the
     /// whole frame every time).
     pub motion_gating: Option<Duration>,
@@ -55,7 +52,7 @@ pub struct CameraTaskSettings {
 impl Default for CameraTaskSettings {
     fn default() -> Self {
         Self {
-            min_consecutive: DEFAULT_MIN_CONSECUTIVE,
+            tracks: DecisionSettings::default(),
             motion_gating: Some(DEFAULT_FULL_FRAME_INTERVAL),
             source_options: source::SourceOptions::default(),
         }
@@ -86,7 +83,7 @@ pub struct CameraSupervisor {
     engine: Arc<PresenceEngine>,
     faces: Arc<FaceService>,
     events: EventBus,
-    min_consecutive: u32,
+    tracks: DecisionSettings,
     /// Look only where frames changed, with a full-frame pass at this interval; None: always
     /// the full frame.
     motion_gating: Option<Duration>,
@@ -139,7 +136,7 @@ impl CameraSupervisor {
             engine,
             faces,
             events,
-            min_consecutive: settings.min_consecutive,
+            tracks: settings.tracks,
             motion_gating: settings.motion_gating,
             running: Mutex::new(HashMap::new()),
             source_options: settings.source_options,
@@ -375,10 +372,14 @@ impl CameraSupervisor {
             self.motion_gating,
             regions::from_column(&camera.camera_id, camera.ignore_regions.as_deref()),
             counters.clone(),
+            DecisionSettings {
+                threshold: self.faces.threshold(),
+                ..self.tracks
+            },
         );
         let decider = Decider {
             camera_id: camera.camera_id.clone(),
-            decision: CameraDecision::new(self.faces.threshold(), self.min_consecutive),
+            track_prefix: chrono::Utc::now().timestamp_millis().to_string(),
             engine: self.engine.clone(),
             counters,
         };

@@ -137,6 +137,7 @@ pub fn marker(n: u32) -> Event {
         camera: fixtures::camera(&format!("MARK{n}"), 0),
         seen_at: Utc::now(),
         best_score: None,
+        track_id: None,
     })
 }
 

@@ -40,6 +40,7 @@ async fn events_cross_once_urls_come_from_the_table_and_stale_or_junk_are_droppe
         camera: c1.clone(),
         seen_at: Utc::now(),
         best_score: Some(0.25),
+        track_id: None,
     };
     seen.camera.rtsp_url = "rtsp://not-this-one".to_owned();
     a.events.publish(Event::UnknownFaceSeen(seen));
@@ -122,6 +123,7 @@ async fn events_cross_once_urls_come_from_the_table_and_stale_or_junk_are_droppe
             camera: fixtures::camera("GAP", 0),
             seen_at: Utc::now(),
             best_score: None,
+            track_id: None,
         });
         let text = wire::encode("a-node-that-lost-two", sequence, &gap).unwrap();
         scratch

@@ -19,11 +19,13 @@ fn every_kind() -> Vec<Event> {
             camera: fixtures::camera("C1", 1),
             seen_at: fixtures::at(7),
             score: Some(0.625),
+            track_id: Some("1764700000000-3".into()),
         }),
         Event::UnknownFaceSeen(UnknownFace {
             camera: fixtures::camera("C2", 0),
             seen_at: fixtures::at(8),
             best_score: None,
+            track_id: None,
         }),
         Event::EmployeeChanged {
             kind: ChangeKind::Updated,

@@ -60,6 +60,9 @@ impl SightingMutation {
                 camera_id: camera_id.clone(),
                 seen_at: Some(seen_at),
                 score: input.score,
+                // A reported sighting is announced, as each comes.
+                track_id: None,
+                announce: true,
             })
             .await
             .extend()?;
@@ -91,6 +94,7 @@ impl SightingMutation {
                 input.camera_id.trim(),
                 input.seen_at.map(|t| t.0),
                 input.best_score,
+                None,
             )
             .await
             .extend()?;

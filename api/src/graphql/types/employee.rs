@@ -168,7 +168,13 @@ pub struct Detection {
     pub employee: Employee,
     pub camera: Camera,
     pub seen_at: Timestamp,
+    /// The similarity of the recognition (of the face track's views together).
     pub score: Option<f64>,
+    /// The camera's face track recognised: one person's face from the frame it appears in to
+    /// the one it is last seen in (null for a sighting reported through the API). A track is
+    /// announced when it is first recognised, then at most every
+    /// `recognition.announce_interval_secs` while it lasts.
+    pub track_id: Option<ID>,
 }
 
 /// An employee created, updated or deleted.

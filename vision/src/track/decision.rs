@@ -1,0 +1,281 @@
+//! Who a track is, and when to say so. Each view of a track adds to its evidence (quality
+//! weighted, see `evidence`); the track is matched by its aggregate embedding, and taken for
+//! an employee once the aggregate reaches the threshold with enough evidence behind it and
+//! at least `min_consecutive` views (the per-frame setting it replaces). The match is
+//! re-checked at every view, so a better view can name a track that weak ones could not, or
+//! correct it.
+//!
+//! What is said: a [`TrackEvent::Recognised`] for every view that confirms the track's
+//! employee (presence is refreshed by each), *announced* at the track's first recognition,
+//! when its employee changes, and then at most every [`DEFAULT_ANNOUNCE_INTERVAL`]; one
+//! [`TrackEvent::Unknown`] per track nobody matches, with its best view, once the track has
+//! [`UNKNOWN_EVIDENCE`] (or when it ends with less); a [`TrackEvent::Ended`] when it ends.
+
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+use super::{
+    FaceTracker, TrackId, TrackerSettings,
+    evidence::{Evidence, ViewQuality},
+};
+use crate::{face::DetectedFace, pipeline::AnalysedFace, region::FrameRegion};
+
+/// Evidence (the sum of the views' weights, see [`ViewQuality::weight`]) a track needs before
+/// it is taken for anyone: half a view as good as an enrolment photo, or several poorer ones.
+pub const DEFAULT_MIN_EVIDENCE: f32 = 0.5;
+/// The least time between two announced recognitions of one track.
+pub const DEFAULT_ANNOUNCE_INTERVAL: Duration = Duration::from_secs(10);
+/// Evidence after which a track nobody matches is reported as unknown (one good view).
+pub const UNKNOWN_EVIDENCE: f32 = 1.0;
+
+/// How tracks are decided. `Default` gives the documented defaults and a threshold of 0.45.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DecisionSettings {
+    /// Similarity from which a track's aggregate is taken for its closest employee.
+    pub threshold: f32,
+    /// Views a track needs before it is taken for anyone (at least 1).
+    pub min_consecutive: u32,
+    /// [`DEFAULT_MIN_EVIDENCE`].
+    pub min_evidence: f32,
+    /// [`DEFAULT_ANNOUNCE_INTERVAL`].
+    pub announce_interval: Duration,
+    pub tracker: TrackerSettings,
+}
+
+impl Default for DecisionSettings {
+    fn default() -> Self {
+        Self {
+            threshold: 0.45,
+            min_consecutive: 1,
+            min_evidence: DEFAULT_MIN_EVIDENCE,
+            announce_interval: DEFAULT_ANNOUNCE_INTERVAL,
+            tracker: TrackerSettings::default(),
+        }
+    }
+}
+
+/// A face of a frame, with its track and whom the track is taken for after this view.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrackedFace {
+    pub face: DetectedFace,
+    pub track: TrackId,
+    pub employee_id: Option<String>,
+    /// The track's aggregate similarity to its closest employee after this view.
+    pub score: Option<f32>,
+}
+
+/// What a frame (or the end of a track) decided.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrackEvent {
+    /// This view confirms the track is this employee.
+    Recognised {
+        track: TrackId,
+        employee_id: String,
+        /// The track's aggregate similarity.
+        score: f32,
+        face: DetectedFace,
+        /// Whether to announce it (first recognition, a new employee, or the interval
+        /// passed); presence is refreshed either way.
+        announce: bool,
+    },
+    /// Nobody enrolled is close enough to this track (once per track): its best view.
+    Unknown {
+        track: TrackId,
+        face: DetectedFace,
+        /// The aggregate's similarity to the closest employee, if the gallery has any.
+        best_score: Option<f32>,
+    },
+    /// The track ended.
+    Ended {
+        track: TrackId,
+        employee_id: Option<String>,
+        views: u32,
+    },
+}
+
+/// What is known of one live track.
+#[derive(Clone, Debug)]
+struct TrackState {
+    evidence: Evidence,
+    employee_id: Option<String>,
+    announced_at: Option<Instant>,
+    unknown_reported: bool,
+    best_face: Option<DetectedFace>,
+    /// The aggregate's last match: closest employee and similarity.
+    closest: Option<(String, f32)>,
+}
+
+/// The tracks of one camera and what they were decided to be.
+#[derive(Clone, Debug)]
+pub struct TrackDecision {
+    settings: DecisionSettings,
+    tracker: FaceTracker,
+    states: HashMap<TrackId, TrackState>,
+    recognised_tracks: u64,
+    unknown_tracks: u64,
+}
+
+impl TrackDecision {
+    pub fn new(settings: DecisionSettings) -> Self {
+        let settings = DecisionSettings {
+            min_consecutive: settings.min_consecutive.max(1),
+            ..settings
+        };
+        Self {
+            tracker: FaceTracker::new(settings.tracker),
+            settings,
+            states: HashMap::new(),
+            recognised_tracks: 0,
+            unknown_tracks: 0,
+        }
+    }
+
+    /// Live tracks.
+    pub fn live_tracks(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Tracks taken for an employee so far.
+    pub fn recognised_tracks(&self) -> u64 {
+        self.recognised_tracks
+    }
+
+    /// Tracks reported as unknown so far.
+    pub fn unknown_tracks(&self) -> u64 {
+        self.unknown_tracks
+    }
+
+    pub fn tracker(&self) -> &FaceTracker {
+        &self.tracker
+    }
+
+    /// Decides on the faces of a frame looked at `at` over `covered` (`None`: the whole
+    /// frame). `best_match` names the closest
+    /// enrolled employee to a unit embedding and its similarity (None: empty gallery).
+    pub fn observe(
+        &mut self,
+        faces: &[AnalysedFace],
+        covered: Option<FrameRegion>,
+        at: Instant,
+        best_match: impl Fn(&[f32]) -> Option<(String, f32)>,
+    ) -> (Vec<TrackedFace>, Vec<TrackEvent>) {
+        let pairs: Vec<(&DetectedFace, &[f32])> = faces
+            .iter()
+            .map(|f| (&f.face, f.embedding.as_slice()))
+            .collect();
+        let linked = self.tracker.link(&pairs, covered, at);
+        let mut tracked = Vec::with_capacity(faces.len());
+        let mut events = Vec::new();
+        for (analysed, &track) in faces.iter().zip(&linked.tracks) {
+            let state = self.states.entry(track).or_insert_with(|| TrackState {
+                evidence: Evidence::default(),
+                employee_id: None,
+                announced_at: None,
+                unknown_reported: false,
+                best_face: None,
+                closest: None,
+            });
+            let quality = ViewQuality::of(&analysed.face, analysed.sharpness);
+            if state.evidence.add(&analysed.embedding, &quality) {
+                state.best_face = Some(analysed.face.clone());
+            }
+            let closest = best_match(&state.evidence.aggregate());
+            let accepted = closest.as_ref().filter(|(_, score)| {
+                *score >= self.settings.threshold
+                    && state.evidence.views >= self.settings.min_consecutive
+                    && state.evidence.weight >= self.settings.min_evidence
+            });
+            state.closest = closest.clone();
+            match accepted {
+                Some((employee_id, score)) => {
+                    let changed = state.employee_id.as_deref() != Some(employee_id);
+                    if state.employee_id.is_none() {
+                        self.recognised_tracks += 1;
+                    }
+                    let announce = changed
+                        || state.announced_at.is_none_or(|t| {
+                            at.saturating_duration_since(t) >= self.settings.announce_interval
+                        });
+                    if announce {
+                        state.announced_at = Some(at);
+                    }
+                    state.employee_id = Some(employee_id.clone());
+                    events.push(TrackEvent::Recognised {
+                        track,
+                        employee_id: employee_id.clone(),
+                        score: *score,
+                        face: analysed.face.clone(),
+                        announce,
+                    });
+                    tracked.push(TrackedFace {
+                        face: analysed.face.clone(),
+                        track,
+                        employee_id: Some(employee_id.clone()),
+                        score: Some(*score),
+                    });
+                }
+                None => {
+                    if state.employee_id.is_none()
+                        && !state.unknown_reported
+                        && state.evidence.weight >= UNKNOWN_EVIDENCE
+                        && let Some(event) = unknown(track, state)
+                    {
+                        self.unknown_tracks += 1;
+                        events.push(event);
+                    }
+                    tracked.push(TrackedFace {
+                        face: analysed.face.clone(),
+                        track,
+                        employee_id: None,
+                        score: closest.map(|(_, s)| s),
+                    });
+                }
+            }
+        }
+        self.end(&linked.ended, &mut events);
+        (tracked, events)
+    }
+
+    /// Ends the tracks not seen for too long by `at`, between looks.
+    pub fn expire(&mut self, at: Instant) -> Vec<TrackEvent> {
+        let ended = self.tracker.expire(at);
+        let mut events = Vec::new();
+        self.end(&ended, &mut events);
+        events
+    }
+
+    fn end(&mut self, ended: &[TrackId], events: &mut Vec<TrackEvent>) {
+        for &track in ended {
+            let Some(mut state) = self.states.remove(&track) else {
+                continue;
+            };
+            // A track nobody matched that ended before it had the evidence to say so is
+            // reported now, once.
+            if state.employee_id.is_none()
+                && !state.unknown_reported
+                && let Some(event) = unknown(track, &mut state)
+            {
+                self.unknown_tracks += 1;
+                events.push(event);
+            }
+            events.push(TrackEvent::Ended {
+                track,
+                employee_id: state.employee_id,
+                views: state.evidence.views,
+            });
+        }
+    }
+}
+
+/// The track's unknown event (once), from its best view.
+fn unknown(track: TrackId, state: &mut TrackState) -> Option<TrackEvent> {
+    let face = state.best_face.clone()?;
+    state.unknown_reported = true;
+    Some(TrackEvent::Unknown {
+        track,
+        face,
+        best_score: state.closest.as_ref().map(|(_, s)| *s),
+    })
+}

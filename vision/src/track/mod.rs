@@ -1,0 +1,272 @@
+//! Faces followed across one camera's sampled frames: a **track** is one person's face from
+//! the frame it appears in to the one it is last seen in, so that a person is recognised
+//! once per pass, from all their views, instead of once per frame.
+//!
+//! SORT-style: each live track predicts where its face is now (its last box moved by its
+//! velocity), every face of a new frame is scored against every prediction (box overlap,
+//! distance in face widths, and the similarity of the face's embedding to the track's
+//! appearance), impossible pairs are gated out, and the best assignment over all pairs wins
+//! (Kuhn–Munkres, so that two people crossing keep their identities where a greedy choice
+//! could swap them). A face no track takes starts a new one; a track that the looks covering
+//! it have not found for [`DEFAULT_END_AFTER`] ends.
+//!
+//! - this file: [`FaceTracker`], [`Track`], [`TrackerSettings`] and the defaults.
+//! - `assign`: the scores of face–track pairs, their gates, and the assignment.
+//! - `evidence`: a view's quality weight, and a track's quality-weighted aggregate embedding.
+//! - `decision`: [`TrackDecision`]: who a track is, and when to say so.
+
+mod assign;
+mod decision;
+mod evidence;
+
+use std::time::{Duration, Instant};
+
+pub use assign::{LinkScore, MAX_FACE_WIDTHS_PER_SECOND, MIN_LINK_SIMILARITY};
+pub use decision::{
+    DEFAULT_ANNOUNCE_INTERVAL, DEFAULT_MIN_EVIDENCE, DecisionSettings, TrackDecision,
+    TrackEvent, TrackedFace,
+};
+pub use evidence::{Evidence, ViewQuality};
+
+use crate::{face::DetectedFace, region::FrameRegion};
+
+/// A track's number, unique per camera task (counting from 1).
+pub type TrackId = u64;
+
+/// How long a track lives on without being found by looks that covered where it was
+/// predicted (a missed detection or two at 1 frame/s, a head turned away): then it ends.
+pub const DEFAULT_END_AFTER: Duration = Duration::from_secs(3);
+/// How long a track lives on without being found at all, whatever was looked at (the motion
+/// gate may look elsewhere for a while; a full-frame pass comes every few seconds).
+pub const DEFAULT_FORGET_AFTER: Duration = Duration::from_secs(30);
+/// The most live tracks per camera: a frame with more new faces than room ends the tracks
+/// seen longest ago first (bounded memory whatever a camera shows).
+pub const MAX_TRACKS: usize = 64;
+/// How much of a new velocity measurement goes into a track's velocity (the rest is kept):
+/// smooths detector jitter.
+pub const VELOCITY_SMOOTHING: f32 = 0.6;
+/// How much of a new view's embedding goes into a track's appearance.
+pub const APPEARANCE_SMOOTHING: f32 = 0.3;
+
+/// How tracks are linked and ended. `Default` gives the documented defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrackerSettings {
+    /// [`DEFAULT_END_AFTER`].
+    pub end_after: Duration,
+    /// [`DEFAULT_FORGET_AFTER`].
+    pub forget_after: Duration,
+    /// [`MIN_LINK_SIMILARITY`]: below it a face is never linked to a track by looks alone.
+    pub min_link_similarity: f32,
+}
+
+impl Default for TrackerSettings {
+    fn default() -> Self {
+        Self {
+            end_after: DEFAULT_END_AFTER,
+            forget_after: DEFAULT_FORGET_AFTER,
+            min_link_similarity: MIN_LINK_SIMILARITY,
+        }
+    }
+}
+
+/// One face followed across frames.
+#[derive(Clone, Debug)]
+pub struct Track {
+    pub id: TrackId,
+    /// The face's last box: x1, y1, x2, y2 in frame pixels.
+    pub bounds: [f32; 4],
+    /// How fast the box's centre moves, pixels per second (x, y).
+    pub velocity: [f32; 2],
+    /// The last embedding-weighted appearance (unit length).
+    pub appearance: Vec<f32>,
+    pub first_seen: Instant,
+    pub last_seen: Instant,
+    /// Since when looks that covered the predicted box have not found it.
+    missed_since: Option<Instant>,
+    /// Views linked to this track.
+    pub views: u32,
+}
+
+impl Track {
+    /// Where the face is expected at `at`: its last box moved by its velocity.
+    pub fn predicted(&self, at: Instant) -> [f32; 4] {
+        let dt = at.saturating_duration_since(self.last_seen).as_secs_f32();
+        let [x1, y1, x2, y2] = self.bounds;
+        let (dx, dy) = (self.velocity[0] * dt, self.velocity[1] * dt);
+        [x1 + dx, y1 + dy, x2 + dx, y2 + dy]
+    }
+
+    /// The larger side of the last box (at least 1 pixel).
+    pub fn size(&self) -> f32 {
+        let [x1, y1, x2, y2] = self.bounds;
+        (x2 - x1).max(y2 - y1).max(1.0)
+    }
+}
+
+/// What one frame's faces became: for each face (in order), its track; and the tracks that
+/// ended.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Linked {
+    pub tracks: Vec<TrackId>,
+    pub started: Vec<TrackId>,
+    pub ended: Vec<TrackId>,
+}
+
+/// The tracks of one camera.
+#[derive(Clone, Debug)]
+pub struct FaceTracker {
+    settings: TrackerSettings,
+    tracks: Vec<Track>,
+    next_id: TrackId,
+}
+
+impl FaceTracker {
+    pub fn new(settings: TrackerSettings) -> Self {
+        Self {
+            settings,
+            tracks: Vec::new(),
+            next_id: 1,
+        }
+    }
+
+    /// The live tracks.
+    pub fn tracks(&self) -> &[Track] {
+        &self.tracks
+    }
+
+    /// A live track.
+    pub fn track(&self, id: TrackId) -> Option<&Track> {
+        self.tracks.iter().find(|t| t.id == id)
+    }
+
+    /// Links the faces found at `at` (each with its embedding, unit length) to the live
+    /// tracks. `covered` is where this look searched (`None`: the whole frame): a track
+    /// predicted outside it was not looked for, so not finding it counts for nothing.
+    pub fn link(
+        &mut self,
+        faces: &[(&DetectedFace, &[f32])],
+        covered: Option<FrameRegion>,
+        at: Instant,
+    ) -> Linked {
+        // Tracks gone too long end first: nothing new continues them.
+        let mut linked = Linked {
+            tracks: Vec::with_capacity(faces.len()),
+            ended: self.expire(at),
+            ..Linked::default()
+        };
+        let assignment = assign::assign(&self.tracks, faces, at, &self.settings);
+        let mut found = vec![false; self.tracks.len()];
+        for (i, (face, embedding)) in faces.iter().enumerate() {
+            match assignment[i] {
+                Some(t) => {
+                    found[t] = true;
+                    let track = &mut self.tracks[t];
+                    update(track, face, embedding, at);
+                    linked.tracks.push(track.id);
+                }
+                None => {
+                    let id = self.next_id;
+                    self.next_id += 1;
+                    self.tracks.push(Track {
+                        id,
+                        bounds: [face.x1, face.y1, face.x2, face.y2],
+                        velocity: [0.0, 0.0],
+                        appearance: embedding.to_vec(),
+                        first_seen: at,
+                        last_seen: at,
+                        missed_since: None,
+                        views: 1,
+                    });
+                    found.push(true);
+                    linked.tracks.push(id);
+                    linked.started.push(id);
+                }
+            }
+        }
+        for (track, found) in self.tracks.iter_mut().zip(&found) {
+            if !*found && covers(covered, &track.predicted(at)) {
+                track.missed_since.get_or_insert(at);
+            }
+        }
+        let settings = self.settings;
+        self.tracks.retain(|t| {
+            let ends = t
+                .missed_since
+                .is_some_and(|since| at.saturating_duration_since(since) >= settings.end_after)
+                || at.saturating_duration_since(t.last_seen) >= settings.forget_after;
+            if ends {
+                linked.ended.push(t.id);
+            }
+            !ends
+        });
+        if self.tracks.len() > MAX_TRACKS {
+            // The tracks seen longest ago go first; this frame's are kept.
+            self.tracks.sort_by_key(|t| std::cmp::Reverse(t.last_seen));
+            for t in self.tracks.drain(MAX_TRACKS..) {
+                linked.ended.push(t.id);
+            }
+        }
+        linked
+    }
+
+    /// Ends the tracks not seen for [`TrackerSettings::forget_after`] by `at` (between looks:
+    /// a camera whose frames did not change); returns them.
+    pub fn expire(&mut self, at: Instant) -> Vec<TrackId> {
+        let forget_after = self.settings.forget_after;
+        let mut ended = Vec::new();
+        self.tracks.retain(|t| {
+            let ends = at.saturating_duration_since(t.last_seen) >= forget_after;
+            if ends {
+                ended.push(t.id);
+            }
+            !ends
+        });
+        ended
+    }
+}
+
+/// A track takes a new view: box, velocity, appearance.
+fn update(track: &mut Track, face: &DetectedFace, embedding: &[f32], at: Instant) {
+    let dt = at.saturating_duration_since(track.last_seen).as_secs_f32();
+    if dt > 0.0 {
+        let [x1, y1, x2, y2] = track.bounds;
+        let (cx, cy) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
+        let (nx, ny) = ((face.x1 + face.x2) / 2.0, (face.y1 + face.y2) / 2.0);
+        let measured = [(nx - cx) / dt, (ny - cy) / dt];
+        for (v, m) in track.velocity.iter_mut().zip(measured) {
+            *v = if track.views == 1 {
+                m
+            } else {
+                VELOCITY_SMOOTHING * m + (1.0 - VELOCITY_SMOOTHING) * *v
+            };
+        }
+    }
+    track.bounds = [face.x1, face.y1, face.x2, face.y2];
+    if track.appearance.len() == embedding.len() {
+        for (a, e) in track.appearance.iter_mut().zip(embedding) {
+            *a = (1.0 - APPEARANCE_SMOOTHING) * *a + APPEARANCE_SMOOTHING * e;
+        }
+        evidence::normalise(&mut track.appearance);
+    } else {
+        track.appearance = embedding.to_vec();
+    }
+    track.last_seen = at;
+    track.missed_since = None;
+    track.views += 1;
+}
+
+/// Whether a look over `covered` (`None`: the whole frame) would have found a face in
+/// `bounds`: its centre lies inside.
+fn covers(covered: Option<FrameRegion>, bounds: &[f32; 4]) -> bool {
+    let Some(region) = covered else {
+        return true;
+    };
+    let (cx, cy) = ((bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0);
+    cx >= region.x as f32
+        && cy >= region.y as f32
+        && cx < (region.x + region.width) as f32
+        && cy < (region.y + region.height) as f32
+}
+
+#[cfg(test)]
+mod tests;
