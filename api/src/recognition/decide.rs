@@ -3,8 +3,8 @@
 //! announced as `employeeDetected` only when the track says so (its start, a new employee,
 //! then at most every few seconds); a track nobody matches is one unknown face.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 use vision::track::{TrackEvent, TrackId};

@@ -44,10 +44,10 @@ pub async fn run(
                     encodings: Default::default(),
                 })));
                 decider.decide(ended, seen_at).await;
-                analyser.counters.live_tracks.store(
-                    analyser.live_tracks() as u64,
-                    Ordering::Relaxed,
-                );
+                analyser
+                    .counters
+                    .live_tracks
+                    .store(analyser.live_tracks() as u64, Ordering::Relaxed);
                 continue;
             }
         };

@@ -35,8 +35,7 @@ pub const DEFAULT_MIN_CONSECUTIVE: u32 = vision::recognizer::DEFAULT_MIN_CONSECU
 pub const DEFAULT_TRACK_END_AFTER_SECS: u64 = vision::track::DEFAULT_END_AFTER.as_secs();
 /// Least seconds between two announced recognitions (`employeeDetected`) of one track
 /// ([`vision::track::DEFAULT_ANNOUNCE_INTERVAL`]); presence is refreshed at every view.
-pub const DEFAULT_ANNOUNCE_INTERVAL_SECS: u64 =
-    vision::track::DEFAULT_ANNOUNCE_INTERVAL.as_secs();
+pub const DEFAULT_ANNOUNCE_INTERVAL_SECS: u64 = vision::track::DEFAULT_ANNOUNCE_INTERVAL.as_secs();
 /// Evidence a track needs before it is taken for anyone, in views as good as an enrolment
 /// photo ([`vision::track::DEFAULT_MIN_EVIDENCE`]).
 pub const DEFAULT_MIN_TRACK_EVIDENCE: f32 = vision::track::DEFAULT_MIN_EVIDENCE;

@@ -10,14 +10,18 @@ use pathfinding::{kuhn_munkres::kuhn_munkres, matrix::Matrix};
 use super::{Track, TrackerSettings};
 use crate::{face::DetectedFace, gallery::dot};
 
-/// Embedding similarity from which a face may continue a track on its looks. The same
-/// person's faces in consecutive frames of a camera score 0.5–0.9 with the default models;
-/// two different people rarely above 0.25 (measured on the project's photos shrunk to
-/// 24–60 px faces, `tests.rs`).
+/// Embedding similarity from which a face may continue a track on its looks. With the
+/// default models different people's faces score at most 0.24 and the same person's photos
+/// 0.67–0.72 (the measurement behind the match threshold, `models/sets.rs`); views of one
+/// pass in front of one camera are closer still.
 pub const MIN_LINK_SIMILARITY: f32 = 0.3;
-/// Box overlap (intersection over union with the prediction) from which a face may continue
-/// a track whatever its embedding says (tiny, blurred faces embed noisily).
+/// Box overlap (intersection over union with the prediction) from which a small face may
+/// continue a track whatever its embedding says (tiny, blurred faces embed noisily).
 pub const MIN_LINK_OVERLAP: f32 = 0.5;
+/// Face size (shorter side, pixels) from which embeddings are trusted to tell people apart:
+/// a face this large continues a track only if it looks like it, however well it overlaps
+/// (someone else stepping into the same place starts a track of their own).
+pub const RELIABLE_EMBEDDING_FACE_SIZE: f32 = 64.0;
 /// How far a face may move between two looks, in face widths per second (someone walking
 /// past near the camera), plus one width of slack.
 pub const MAX_FACE_WIDTHS_PER_SECOND: f32 = 6.0;
@@ -35,6 +39,8 @@ pub struct LinkScore {
     pub similarity: f32,
     /// The larger of the two sizes over the smaller.
     pub size_ratio: f32,
+    /// The face's shorter side, pixels.
+    pub face_size: f32,
 }
 
 impl LinkScore {
@@ -60,6 +66,7 @@ impl LinkScore {
                 0.0
             },
             size_ratio: size.max(face_size) / size.min(face_size),
+            face_size: face.width().min(face.height()),
         }
     }
 
@@ -68,7 +75,8 @@ impl LinkScore {
         self.distance <= 1.0 + MAX_FACE_WIDTHS_PER_SECOND * seconds
             && self.size_ratio <= MAX_SIZE_RATIO
             && (self.similarity >= settings.min_link_similarity
-                || self.overlap >= MIN_LINK_OVERLAP)
+                || (self.overlap >= MIN_LINK_OVERLAP
+                    && self.face_size < RELIABLE_EMBEDDING_FACE_SIZE))
     }
 
     /// The pair's worth in the assignment (higher is better).

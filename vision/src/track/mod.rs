@@ -21,10 +21,13 @@ mod evidence;
 
 use std::time::{Duration, Instant};
 
-pub use assign::{LinkScore, MAX_FACE_WIDTHS_PER_SECOND, MIN_LINK_SIMILARITY};
+pub use assign::{
+    LinkScore, MAX_FACE_WIDTHS_PER_SECOND, MIN_LINK_OVERLAP, MIN_LINK_SIMILARITY,
+    RELIABLE_EMBEDDING_FACE_SIZE,
+};
 pub use decision::{
-    DEFAULT_ANNOUNCE_INTERVAL, DEFAULT_MIN_EVIDENCE, DecisionSettings, TrackDecision,
-    TrackEvent, TrackedFace,
+    DEFAULT_ANNOUNCE_INTERVAL, DEFAULT_MIN_EVIDENCE, DecisionSettings, TrackDecision, TrackEvent,
+    TrackedFace,
 };
 pub use evidence::{Evidence, ViewQuality};
 

@@ -97,7 +97,10 @@ fn identities_kept(seen: &[Vec<(char, TrackId)>]) {
     assert_ne!(first[&'A'], first[&'B']);
     for (step, frame) in seen.iter().enumerate() {
         for (who, track) in frame {
-            assert_eq!(*track, first[who], "frame {step}: {who} changed track: {seen:?}");
+            assert_eq!(
+                *track, first[who],
+                "frame {step}: {who} changed track: {seen:?}"
+            );
         }
     }
 }
@@ -146,6 +149,28 @@ fn a_stranger_where_someone_was_is_a_new_track() {
     let second = tracker.link(&[(&moved, &budi)], None, seconds(start, 1.0));
     assert_ne!(second.tracks[0], first);
     assert_eq!(second.started, [second.tracks[0]]);
+}
+
+#[test]
+fn someone_else_in_the_very_same_place_is_a_new_track_when_faces_are_large_enough_to_tell() {
+    let mut tracker = FaceTracker::new(TrackerSettings::default());
+    let start = Instant::now();
+    let (ann, budi) = (embedding(0, 1, 0.1), embedding(3, 1, 0.1));
+    // A large face: the recording loops from one person to another in the same place.
+    let large = face_at(500.0, 300.0, 200.0, 0.99);
+    let first = tracker.link(&[(&large, &ann)], None, start).tracks[0];
+    let next = tracker
+        .link(&[(&large, &budi)], None, seconds(start, 1.0))
+        .tracks[0];
+    assert_ne!(next, first);
+    // A tiny face, whose embedding says little: the same place is the same track.
+    let mut tracker = FaceTracker::new(TrackerSettings::default());
+    let tiny = face_at(500.0, 300.0, 30.0, 0.9);
+    let first = tracker.link(&[(&tiny, &ann)], None, start).tracks[0];
+    let next = tracker
+        .link(&[(&tiny, &budi)], None, seconds(start, 1.0))
+        .tracks[0];
+    assert_eq!(next, first);
 }
 
 #[test]
@@ -202,7 +227,9 @@ fn live_tracks_are_bounded() {
     let faces: Vec<DetectedFace> = (0..100)
         .map(|i| face_at((i % 20) as f32 * 100.0, (i / 20) as f32 * 100.0, 40.0, 0.9))
         .collect();
-    let embeddings: Vec<Vec<f32>> = (0..100).map(|i| embedding(i % 8, (i + 1) % 8, 0.5)).collect();
+    let embeddings: Vec<Vec<f32>> = (0..100)
+        .map(|i| embedding(i % 8, (i + 1) % 8, 0.5))
+        .collect();
     let pairs: Vec<_> = faces
         .iter()
         .zip(&embeddings)
@@ -264,10 +291,18 @@ fn a_clear_first_view_is_recognised_at_once_and_announced_once_per_interval() {
             seconds(start, step as f32),
             best_match,
         );
-        assert_eq!(tracked[0].employee_id.as_deref(), Some("ann"), "step {step}");
+        assert_eq!(
+            tracked[0].employee_id.as_deref(),
+            Some("ann"),
+            "step {step}"
+        );
         all.push(announced(&events));
     }
-    assert_eq!(all[0], pairs(&[("ann", true)]), "the first view is announced");
+    assert_eq!(
+        all[0],
+        pairs(&[("ann", true)]),
+        "the first view is announced"
+    );
     let announcements: Vec<usize> = all
         .iter()
         .enumerate()
@@ -276,7 +311,10 @@ fn a_clear_first_view_is_recognised_at_once_and_announced_once_per_interval() {
         .collect();
     let every = settings.announce_interval.as_secs() as usize;
     assert_eq!(announcements, [0, every, 2 * every]);
-    assert!(all.iter().all(|e| e.len() == 1), "every view refreshes presence");
+    assert!(
+        all.iter().all(|e| e.len() == 1),
+        "every view refreshes presence"
+    );
     assert_eq!(decision.recognised_tracks(), 1);
 }
 
@@ -328,8 +366,17 @@ fn a_stranger_is_one_unknown_event_per_track() {
     // A stranger seen only briefly and poorly is reported when the track ends.
     let later = seconds(start, 100.0);
     let small = face_at(100.0, 100.0, 24.0, 0.8);
-    let (_, events) = decision.observe(&[view(small, embedding(6, 5, 0.3), 40.0)], None, later, best_match);
-    assert!(events.iter().all(|e| !matches!(e, TrackEvent::Unknown { .. })));
+    let (_, events) = decision.observe(
+        &[view(small, embedding(6, 5, 0.3), 40.0)],
+        None,
+        later,
+        best_match,
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| !matches!(e, TrackEvent::Unknown { .. }))
+    );
     let mut ended = Vec::new();
     for s in 1..6 {
         ended.extend(
@@ -343,7 +390,13 @@ fn a_stranger_is_one_unknown_event_per_track() {
         .filter(|e| matches!(e, TrackEvent::Unknown { .. }))
         .count();
     assert_eq!(unknowns, 1, "{ended:?}");
-    assert!(ended.iter().any(|e| matches!(e, TrackEvent::Ended { employee_id: None, .. })));
+    assert!(ended.iter().any(|e| matches!(
+        e,
+        TrackEvent::Ended {
+            employee_id: None,
+            ..
+        }
+    )));
     assert_eq!(decision.unknown_tracks(), 2);
 }
 
@@ -379,7 +432,12 @@ fn a_better_view_corrects_a_track() {
     });
     let start = Instant::now();
     let face = face_at(100.0, 100.0, 80.0, 0.9);
-    let (_, first) = decision.observe(&[view(face.clone(), embedding(1, 0, 0.9), 400.0)], None, start, best_match);
+    let (_, first) = decision.observe(
+        &[view(face.clone(), embedding(1, 0, 0.9), 400.0)],
+        None,
+        start,
+        best_match,
+    );
     assert_eq!(announced(&first), pairs(&[("budi", true)]));
     let mut names = Vec::new();
     for step in 1..4 {
@@ -390,7 +448,12 @@ fn a_better_view_corrects_a_track() {
             seconds(start, step as f32),
             best_match,
         );
-        names.extend(announced(&events).into_iter().filter(|(_, a)| *a).map(|(w, _)| w));
+        names.extend(
+            announced(&events)
+                .into_iter()
+                .filter(|(_, a)| *a)
+                .map(|(w, _)| w),
+        );
     }
     assert_eq!(names, ["ann"]);
 }
