@@ -94,12 +94,15 @@ fn gallery(pipeline: &mut FacePipeline) -> Gallery {
     gallery.unwrap()
 }
 
+/// One frame's faces (track, employee, centre x) and what the tracks decided.
+type Decided = (Vec<(u64, Option<String>, f32)>, Vec<TrackEvent>);
+
 /// Runs `frames` (one a second) through the pipeline and a track decision.
 fn decide(
     pipeline: &mut FacePipeline,
     gallery: &Gallery,
     frames: impl IntoIterator<Item = RgbF32>,
-) -> Vec<(Vec<(u64, Option<String>, f32)>, Vec<TrackEvent>)> {
+) -> Vec<Decided> {
     let mut decision = TrackDecision::new(DecisionSettings::default());
     let start = Instant::now();
     let mut out = Vec::new();
@@ -132,7 +135,7 @@ fn decide(
     out
 }
 
-fn announced(frames: &[(Vec<(u64, Option<String>, f32)>, Vec<TrackEvent>)]) -> Vec<String> {
+fn announced(frames: &[Decided]) -> Vec<String> {
     frames
         .iter()
         .flat_map(|(_, events)| events)
