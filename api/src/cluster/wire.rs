@@ -7,6 +7,9 @@
 //!
 //! No camera's stream URL travels (it may hold credentials): a decoded event's cameras have
 //! an empty URL until [`restore_urls`] puts back the receiver's own.
+//!
+//! Length: one mirror — every event kind and its wire twin, both ways; split, the two
+//! halves of each kind would sit in different files.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -44,6 +44,8 @@ pub struct FrameTracks {
     pub events: Vec<TrackEvent>,
     /// Faces dropped because they lie in the camera's ignore regions.
     pub ignored: usize,
+    /// Faces embedded (the others were known to their tracks, or ignored).
+    pub embedded: usize,
 }
 
 impl FaceService {
@@ -64,15 +66,30 @@ impl FaceService {
         keep: impl Fn(&DetectedFace) -> bool + Send + 'static,
     ) -> AppResult<FrameTracks> {
         self.on_pipeline(move |service, pipelines| {
-            let faces = pipelines
-                .with(|p| p.analyse_view(&FrameView::new(&frame.image, region)))
-                .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?;
-            let before = faces.len();
-            let faces: Vec<_> = faces.into_iter().filter(|f| keep(&f.face)).collect();
-            let ignored = before - faces.len();
-            let gallery = service.gallery.read().unwrap_or_else(|p| p.into_inner());
             let mut decision = decision.lock().unwrap_or_else(|p| p.into_inner());
-            let (faces, events) = decision.observe(&faces, region, at, |query| {
+            // Faces found where a recognised track was predicted are not embedded.
+            let mut known = Vec::new();
+            let faces = pipelines
+                .with(|p| {
+                    p.analyse_view_sparing(&FrameView::new(&frame.image, region), |face| {
+                        match decision.spares(face, at, &known) {
+                            Some(track) => {
+                                known.push((track, face.clone()));
+                                false
+                            }
+                            None => true,
+                        }
+                    })
+                })
+                .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?
+                .0;
+            let before = faces.len() + known.len();
+            let faces: Vec<_> = faces.into_iter().filter(|f| keep(&f.face)).collect();
+            known.retain(|(_, face)| keep(face));
+            let ignored = before - faces.len() - known.len();
+            let embedded = faces.len();
+            let gallery = service.gallery.read().unwrap_or_else(|p| p.into_inner());
+            let (faces, events) = decision.observe_sparing(&faces, &known, region, at, |query| {
                 gallery
                     .best_match(query)
                     .map(|m| (m.owner.to_owned(), m.score))
@@ -81,6 +98,7 @@ impl FaceService {
                 faces,
                 events,
                 ignored,
+                embedded,
             })
         })
         .await

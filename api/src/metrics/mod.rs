@@ -115,7 +115,7 @@ pub async fn render(app: &AppState) -> String {
     counter(
         &mut out,
         "hadir_camera_inferences_total",
-        "Model runs: a detector pass per frame looked at, an embedding per face found.",
+        "Model runs: a detector pass per frame looked at, an embedding per face embedded (not faces a recognised track already knows).",
         &|c| c.inferences.load(Ordering::Relaxed),
     );
     let _ = writeln!(

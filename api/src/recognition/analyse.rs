@@ -125,11 +125,10 @@ impl Analyser {
         counters
             .faces
             .fetch_add(tracked.faces.len() as u64, Ordering::Relaxed);
-        // A detector pass, and one embedding per face found (ignored ones included).
-        counters.inferences.fetch_add(
-            1 + (tracked.faces.len() + tracked.ignored) as u64,
-            Ordering::Relaxed,
-        );
+        // A detector pass, and one embedding per face embedded.
+        counters
+            .inferences
+            .fetch_add(1 + tracked.embedded as u64, Ordering::Relaxed);
         Analysis::Faces(tracked)
     }
 }

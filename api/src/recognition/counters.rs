@@ -22,7 +22,8 @@ pub struct CameraCounters {
     pub unknown_faces: AtomicU64,
     /// Faces in the camera's ignore regions, dropped.
     pub ignored_faces: AtomicU64,
-    /// Model runs: one detector pass per frame looked at, one embedding per face found.
+    /// Model runs: one detector pass per frame looked at, one embedding per face embedded
+    /// (faces found where a recognised track was predicted are not).
     pub inferences: AtomicU64,
     /// Face tracks live now (a gauge).
     pub live_tracks: AtomicU64,

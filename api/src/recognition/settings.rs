@@ -201,6 +201,7 @@ impl RecognitionSection {
             min_consecutive: self.min_consecutive,
             min_evidence: self.min_track_evidence,
             announce_interval: std::time::Duration::from_secs(self.announce_interval_secs),
+            reembed_after: vision::track::DEFAULT_REEMBED_AFTER,
             tracker: vision::track::TrackerSettings {
                 end_after: std::time::Duration::from_secs(self.track_end_after_secs),
                 ..vision::track::TrackerSettings::default()

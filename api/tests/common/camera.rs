@@ -317,6 +317,11 @@ impl RtspCamera {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn port(&self) -> u16 {
         self.url
             .rsplit(':')

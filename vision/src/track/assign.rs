@@ -87,7 +87,7 @@ impl LinkScore {
 
 /// For each face, the index of the track it continues (None: a new track).
 pub(super) fn assign(
-    tracks: &[Track],
+    tracks: &[&Track],
     faces: &[(&DetectedFace, &[f32])],
     at: Instant,
     settings: &TrackerSettings,
@@ -98,7 +98,7 @@ pub(super) fn assign(
     }
     // Scores as integers (the algorithm needs an exact order); 0 for a gated-out pair.
     let score = |t: usize, f: usize| -> i64 {
-        let track = &tracks[t];
+        let track = tracks[t];
         let (face, embedding) = faces[f];
         let link = LinkScore::of(track, face, embedding, at);
         let seconds = at.saturating_duration_since(track.last_seen).as_secs_f32();

@@ -10,6 +10,10 @@
 //! when its employee changes, and then at most every [`DEFAULT_ANNOUNCE_INTERVAL`]; one
 //! [`TrackEvent::Unknown`] per track nobody matches, with its best view, once the track has
 //! [`UNKNOWN_EVIDENCE`] (or when it ends with less); a [`TrackEvent::Ended`] when it ends.
+//!
+//! Look less: a face found where a recognised track was predicted is taken for it without
+//! being embedded ([`TrackDecision::spares`]), unless the track has gone
+//! [`DEFAULT_REEMBED_AFTER`] without an embedding or the face is a better view than its best.
 
 use std::{
     collections::HashMap,
@@ -29,6 +33,15 @@ pub const DEFAULT_MIN_EVIDENCE: f32 = 0.5;
 pub const DEFAULT_ANNOUNCE_INTERVAL: Duration = Duration::from_secs(10);
 /// Evidence after which a track nobody matches is reported as unknown (one good view).
 pub const UNKNOWN_EVIDENCE: f32 = 1.0;
+/// The longest a recognised track goes without a new embedding: until then, a face found
+/// where it was predicted is taken for it without being embedded (look less).
+pub const DEFAULT_REEMBED_AFTER: Duration = Duration::from_secs(4);
+/// Overlap with a recognised track's prediction from which a face is taken for it without
+/// being embedded (and no other track may overlap it as much).
+pub const SPARE_OVERLAP: f32 = 0.5;
+/// A face this much larger than its track's best view so far is embedded anyway: a better
+/// view, worth adding to the evidence.
+pub const BETTER_VIEW_SIZE: f32 = 1.25;
 
 /// How tracks are decided. `Default` gives the documented defaults and a threshold of 0.45.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -41,6 +54,8 @@ pub struct DecisionSettings {
     pub min_evidence: f32,
     /// [`DEFAULT_ANNOUNCE_INTERVAL`].
     pub announce_interval: Duration,
+    /// [`DEFAULT_REEMBED_AFTER`]; zero embeds every face every time.
+    pub reembed_after: Duration,
     pub tracker: TrackerSettings,
 }
 
@@ -51,6 +66,7 @@ impl Default for DecisionSettings {
             min_consecutive: 1,
             min_evidence: DEFAULT_MIN_EVIDENCE,
             announce_interval: DEFAULT_ANNOUNCE_INTERVAL,
+            reembed_after: DEFAULT_REEMBED_AFTER,
             tracker: TrackerSettings::default(),
         }
     }
@@ -105,6 +121,9 @@ struct TrackState {
     best_face: Option<DetectedFace>,
     /// The aggregate's last match: closest employee and similarity.
     closest: Option<(String, f32)>,
+    /// When the track last had a face embedded, and its largest face so far (shorter side).
+    last_embedded: Instant,
+    best_size: f32,
 }
 
 /// The tracks of one camera and what they were decided to be.
@@ -115,6 +134,7 @@ pub struct TrackDecision {
     states: HashMap<TrackId, TrackState>,
     recognised_tracks: u64,
     unknown_tracks: u64,
+    spared_faces: u64,
 }
 
 impl TrackDecision {
@@ -129,7 +149,40 @@ impl TrackDecision {
             states: HashMap::new(),
             recognised_tracks: 0,
             unknown_tracks: 0,
+            spared_faces: 0,
         }
+    }
+
+    /// Faces taken for their recognised track without being embedded, so far.
+    pub fn spared_faces(&self) -> u64 {
+        self.spared_faces
+    }
+
+    /// Whether `face` (found at `at`, frame pixels) can be taken for a recognised live track
+    /// without being embedded: it overlaps that track's prediction by [`SPARE_OVERLAP`] and
+    /// no other's as much, the track had a face embedded within `reembed_after`, and the face
+    /// is no better a view (no larger by [`BETTER_VIEW_SIZE`]) than its best. Tracks in
+    /// `claimed` already took a face of this frame.
+    pub fn spares(
+        &self,
+        face: &DetectedFace,
+        at: Instant,
+        claimed: &[(TrackId, DetectedFace)],
+    ) -> Option<TrackId> {
+        let bounds = [face.x1, face.y1, face.x2, face.y2];
+        let mut overlapping = self
+            .tracker
+            .tracks()
+            .iter()
+            .filter(|t| super::assign::overlap(&t.predicted(at), &bounds) >= SPARE_OVERLAP);
+        let track = overlapping.next()?;
+        if overlapping.next().is_some() || claimed.iter().any(|(id, _)| *id == track.id) {
+            return None;
+        }
+        let state = self.states.get(&track.id)?;
+        let fresh = at.saturating_duration_since(state.last_embedded) < self.settings.reembed_after;
+        let no_better = face.width().min(face.height()) <= state.best_size * BETTER_VIEW_SIZE;
+        (state.employee_id.is_some() && fresh && no_better).then_some(track.id)
     }
 
     /// Live tracks.
@@ -161,13 +214,57 @@ impl TrackDecision {
         at: Instant,
         best_match: impl Fn(&[f32]) -> Option<(String, f32)>,
     ) -> (Vec<TrackedFace>, Vec<TrackEvent>) {
+        self.observe_sparing(faces, &[], covered, at, best_match)
+    }
+
+    /// As [`TrackDecision::observe`], with faces `known` to continue recognised tracks
+    /// (found, not embedded: see [`TrackDecision::spares`]): each confirms its track's
+    /// employee, as a view does, without adding to its evidence.
+    pub fn observe_sparing(
+        &mut self,
+        faces: &[AnalysedFace],
+        known: &[(TrackId, DetectedFace)],
+        covered: Option<FrameRegion>,
+        at: Instant,
+        best_match: impl Fn(&[f32]) -> Option<(String, f32)>,
+    ) -> (Vec<TrackedFace>, Vec<TrackEvent>) {
         let pairs: Vec<(&DetectedFace, &[f32])> = faces
             .iter()
             .map(|f| (&f.face, f.embedding.as_slice()))
             .collect();
-        let linked = self.tracker.link(&pairs, covered, at);
-        let mut tracked = Vec::with_capacity(faces.len());
+        let known_refs: Vec<(TrackId, &DetectedFace)> =
+            known.iter().map(|(id, face)| (*id, face)).collect();
+        let linked = self.tracker.link_known(&pairs, &known_refs, covered, at);
+        let mut tracked = Vec::with_capacity(faces.len() + known.len());
         let mut events = Vec::new();
+        for (track, face) in known {
+            let Some(state) = self.states.get_mut(track) else {
+                continue;
+            };
+            let (Some(employee_id), Some((_, score))) = (&state.employee_id, &state.closest) else {
+                continue;
+            };
+            self.spared_faces += 1;
+            let announce = state
+                .announced_at
+                .is_none_or(|t| at.saturating_duration_since(t) >= self.settings.announce_interval);
+            if announce {
+                state.announced_at = Some(at);
+            }
+            events.push(TrackEvent::Recognised {
+                track: *track,
+                employee_id: employee_id.clone(),
+                score: *score,
+                face: face.clone(),
+                announce,
+            });
+            tracked.push(TrackedFace {
+                face: face.clone(),
+                track: *track,
+                employee_id: Some(employee_id.clone()),
+                score: Some(*score),
+            });
+        }
         for (analysed, &track) in faces.iter().zip(&linked.tracks) {
             let state = self.states.entry(track).or_insert_with(|| TrackState {
                 evidence: Evidence::default(),
@@ -176,7 +273,13 @@ impl TrackDecision {
                 unknown_reported: false,
                 best_face: None,
                 closest: None,
+                last_embedded: at,
+                best_size: 0.0,
             });
+            state.last_embedded = at;
+            state.best_size = state
+                .best_size
+                .max(analysed.face.width().min(analysed.face.height()));
             let quality = ViewQuality::of(&analysed.face, analysed.sharpness);
             if state.evidence.add(&analysed.embedding, &quality) {
                 state.best_face = Some(analysed.face.clone());

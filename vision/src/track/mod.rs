@@ -22,12 +22,12 @@ mod evidence;
 use std::time::{Duration, Instant};
 
 pub use assign::{
-    LinkScore, MAX_FACE_WIDTHS_PER_SECOND, MIN_LINK_OVERLAP, MIN_LINK_SIMILARITY,
-    RELIABLE_EMBEDDING_FACE_SIZE,
+    LinkScore, MAX_FACE_WIDTHS_PER_SECOND, MAX_SIZE_RATIO, MIN_LINK_OVERLAP, MIN_LINK_SIMILARITY,
+    RELIABLE_EMBEDDING_FACE_SIZE, overlap,
 };
 pub use decision::{
-    DEFAULT_ANNOUNCE_INTERVAL, DEFAULT_MIN_EVIDENCE, DecisionSettings, TrackDecision, TrackEvent,
-    TrackedFace,
+    BETTER_VIEW_SIZE, DEFAULT_ANNOUNCE_INTERVAL, DEFAULT_MIN_EVIDENCE, DEFAULT_REEMBED_AFTER,
+    DecisionSettings, SPARE_OVERLAP, TrackDecision, TrackEvent, TrackedFace, UNKNOWN_EVIDENCE,
 };
 pub use evidence::{Evidence, ViewQuality};
 
@@ -151,14 +151,42 @@ impl FaceTracker {
         covered: Option<FrameRegion>,
         at: Instant,
     ) -> Linked {
+        self.link_known(faces, &[], covered, at)
+    }
+
+    /// As [`FaceTracker::link`], with faces already known to continue a track (`known`:
+    /// found where the track was predicted and not embedded, see
+    /// [`TrackDecision::spares`]): their tracks move to them, keeping their appearance.
+    pub fn link_known(
+        &mut self,
+        faces: &[(&DetectedFace, &[f32])],
+        known: &[(TrackId, &DetectedFace)],
+        covered: Option<FrameRegion>,
+        at: Instant,
+    ) -> Linked {
         // Tracks gone too long end first: nothing new continues them.
         let mut linked = Linked {
             tracks: Vec::with_capacity(faces.len()),
             ended: self.expire(at),
             ..Linked::default()
         };
-        let assignment = assign::assign(&self.tracks, faces, at, &self.settings);
         let mut found = vec![false; self.tracks.len()];
+        for (id, face) in known {
+            if let Some(t) = self.tracks.iter().position(|t| t.id == *id) {
+                found[t] = true;
+                let track = &mut self.tracks[t];
+                let appearance = std::mem::take(&mut track.appearance);
+                update(track, face, &appearance, at);
+                track.appearance = appearance;
+            }
+        }
+        // Tracks that took a known face are not offered to the others.
+        let open: Vec<usize> = (0..self.tracks.len()).filter(|&t| !found[t]).collect();
+        let candidates: Vec<&Track> = open.iter().map(|&t| &self.tracks[t]).collect();
+        let assignment: Vec<Option<usize>> = assign::assign(&candidates, faces, at, &self.settings)
+            .into_iter()
+            .map(|a| a.map(|i| open[i]))
+            .collect();
         for (i, (face, embedding)) in faces.iter().enumerate() {
             match assignment[i] {
                 Some(t) => {
