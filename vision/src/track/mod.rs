@@ -22,12 +22,13 @@ mod evidence;
 use std::time::{Duration, Instant};
 
 pub use assign::{
-    LinkScore, MAX_FACE_WIDTHS_PER_SECOND, MAX_SIZE_RATIO, MIN_LINK_OVERLAP, MIN_LINK_SIMILARITY,
+    LinkScore, MAX_FACE_WIDTHS_PER_SECOND, MAX_SIZE_RATIO, MIN_LINK_SIMILARITY,
     RELIABLE_EMBEDDING_FACE_SIZE, overlap,
 };
 pub use decision::{
-    BETTER_VIEW_SIZE, DEFAULT_ANNOUNCE_INTERVAL, DEFAULT_MIN_EVIDENCE, DEFAULT_REEMBED_AFTER,
-    DecisionSettings, SPARE_OVERLAP, TrackDecision, TrackEvent, TrackedFace, UNKNOWN_EVIDENCE,
+    AGGREGATE_MARGIN, BETTER_VIEW_SIZE, DEFAULT_ANNOUNCE_INTERVAL, DEFAULT_MIN_EVIDENCE,
+    DEFAULT_REEMBED_AFTER, DecisionSettings, MIN_AGGREGATE_VIEWS, SPARE_OVERLAP, TrackDecision,
+    TrackEvent, TrackedFace, UNKNOWN_EVIDENCE,
 };
 pub use evidence::{Evidence, ViewQuality};
 
