@@ -4,8 +4,9 @@
 //! at their desks throughout, two passing). GOP 25.
 //! Run: `cargo bench -p vision --bench camera_stream` (after `scripts/test` or make_videos.sh).
 //!
-//! Every figure is this thread's CPU time per camera-second (the Python side reads the same
-//! clock, `time.thread_time`), smallest face 40 px on both sides (hadir's default
+//! Every figure is CPU time per camera-second: this thread's here (one thread does all the
+//! work), the whole process's on the Python side (`time.process_time`: OpenCV's FFmpeg
+//! decodes on threads of its own); smallest face 40 px on both sides (hadir's default
 //! `min_face_px`; smaller faces are neither looked for nor embedded), the conversion of each
 //! sampled frame (to `f32`, or to RGB for Python) inside the recognition time.
 //!
@@ -201,7 +202,7 @@ fn main() {
     let gallery = gallery.expect("a gallery");
     pipeline.set_min_face_size(MIN_FACE_PX);
     println!(
-        "camera streams sampled at 1 frame/s; one thread; CPU time of the thread per camera-second (both sides); \
+        "camera streams sampled at 1 frame/s; CPU time per camera-second (hadir: its one thread; Python: the whole process, FFmpeg decodes on threads of its own); \
          smallest face {MIN_FACE_PX} px (both sides); sampled frames' conversion inside recognition (both sides)"
     );
     for name in ["office_1080p.mp4", "office_day_1080p.mp4"] {
