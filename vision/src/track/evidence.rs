@@ -43,7 +43,7 @@ impl ViewQuality {
         }
     }
 
-    /// The view's weight, in [`FACTOR_FLOOR`]⁴ – 1.
+    /// The view's weight, from `FACTOR_FLOOR`⁴ to 1.
     pub fn weight(&self) -> f32 {
         let size = (self.size - FLOOR_FACE_SIZE) / (FULL_WEIGHT_FACE_SIZE - FLOOR_FACE_SIZE);
         let detection = 1.0 - (FULL_WEIGHT_DETECTION - self.detection) / 0.35;

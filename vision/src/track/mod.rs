@@ -14,10 +14,12 @@
 //! - `assign`: the scores of face–track pairs, their gates, and the assignment.
 //! - `evidence`: a view's quality weight, and a track's quality-weighted aggregate embedding.
 //! - `decision`: [`TrackDecision`]: who a track is, and when to say so.
+//! - `settings`: [`DecisionSettings`], the defaults and the measured constants of the rules.
 
 mod assign;
 mod decision;
 mod evidence;
+mod settings;
 
 use std::time::{Duration, Instant};
 
@@ -25,12 +27,12 @@ pub use assign::{
     LinkScore, MAX_FACE_WIDTHS_PER_SECOND, MAX_SIZE_RATIO, MIN_LINK_SIMILARITY,
     RELIABLE_EMBEDDING_FACE_SIZE, overlap,
 };
-pub use decision::{
-    AGGREGATE_MARGIN, BETTER_VIEW_SIZE, DEFAULT_ANNOUNCE_INTERVAL, DEFAULT_MIN_EVIDENCE,
-    DEFAULT_REEMBED_AFTER, DecisionSettings, MIN_AGGREGATE_VIEWS, SPARE_OVERLAP, TrackDecision,
-    TrackEvent, TrackedFace, UNKNOWN_EVIDENCE,
-};
+pub use decision::{TrackDecision, TrackEvent, TrackedFace};
 pub use evidence::{Evidence, ViewQuality};
+pub use settings::{
+    AGGREGATE_MARGIN, BETTER_VIEW_SIZE, DEFAULT_ANNOUNCE_INTERVAL, DEFAULT_MIN_EVIDENCE,
+    DEFAULT_REEMBED_AFTER, DecisionSettings, MIN_AGGREGATE_VIEWS, SPARE_OVERLAP, UNKNOWN_EVIDENCE,
+};
 
 use crate::{face::DetectedFace, region::FrameRegion};
 
