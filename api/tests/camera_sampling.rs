@@ -1,7 +1,8 @@
 //! The camera pipeline says what it does, against a real `hadir` and real cameras: a
 //! 25 frame/s, GOP-25 RTSP camera sampled at 1 frame/s delivers 60 ± 2 frames a minute, and
 //! the dropped-frames counter stays at 0 while recognition keeps up and rises only when it
-//! is made to fall behind.
+//! is made to fall behind; cameras read from their key frames share the pool's decoders, and
+//! one sampled faster than its key frames decodes every frame with a decoder of its own.
 //!
 //! Timing-sensitive (a minute of real time): a test binary of its own, run alone.
 
@@ -102,4 +103,76 @@ async fn one_frame_a_second_is_sixty_a_minute_and_nothing_is_dropped_that_was_ke
         "recognition cannot keep up with 25 full 720p frames a second: {dropped} of {frames} dropped"
     );
     assert!(dropped < frames);
+}
+
+/// Two RTSP cameras read from their key frames share one decoder (a pool of one here: a
+/// 1080p decoder holds ~32 MB), and a camera sampled faster than its key frames come gets a
+/// decoder of its own from its second key frame on and then every sample it asks for.
+#[tokio::test]
+async fn key_frame_cameras_share_decoders_and_a_faster_one_decodes_every_frame() {
+    use vision::source::{
+        FrameSource, SourceOptions, decoders::KeyFrameDecoders, rtsp::RtspSource,
+    };
+    let rtsp = RtspCamera::start_with(
+        &[
+            "--loop".to_owned(),
+            "--mount".to_owned(),
+            format!("/a={}", video("office_1080p.mp4").display()),
+            "--mount".to_owned(),
+            format!("/b={}", video("office_day_1080p.mp4").display()),
+        ],
+        "/a",
+    );
+    let base = rtsp.url.trim_end_matches("/a").to_owned();
+    let pool = KeyFrameDecoders::new(1);
+    let options = SourceOptions {
+        key_frame_decoders: pool.clone(),
+        ..SourceOptions::default()
+    };
+    let second = Duration::from_secs(1);
+    let mut a = RtspSource::connect(&format!("{base}/a"), second, &options)
+        .await
+        .expect("camera a");
+    let mut b = RtspSource::connect(&format!("{base}/b"), second, &options)
+        .await
+        .expect("camera b");
+    for round in 0..3 {
+        for (name, source) in [("a", &mut a), ("b", &mut b)] {
+            let frame = tokio::time::timeout(Duration::from_secs(20), source.next_frame())
+                .await
+                .unwrap_or_else(|_| panic!("camera {name}, frame {round}: none within 20 s"))
+                .unwrap_or_else(|e| panic!("camera {name}, frame {round}: {e}"));
+            assert_eq!(frame.image.dimensions(), (1920, 1080));
+        }
+    }
+    assert!(a.decodes_key_frames_only() && b.decodes_key_frames_only());
+    assert_eq!(
+        pool.idle(),
+        1,
+        "both cameras were decoded by the pool's one decoder"
+    );
+
+    // 5 samples a second of a stream with a key frame a second: every frame is decoded.
+    let mut fast = RtspSource::connect(&format!("{base}/a"), Duration::from_millis(200), &options)
+        .await
+        .expect("camera a again");
+    let started = Instant::now();
+    let mut frames = 0;
+    while started.elapsed() < Duration::from_secs(6) {
+        tokio::time::timeout(Duration::from_secs(20), fast.next_frame())
+            .await
+            .expect("a frame within 20 s")
+            .expect("a frame");
+        frames += 1;
+    }
+    assert!(
+        !fast.decodes_key_frames_only(),
+        "key frames every second are too few for 5 a second"
+    );
+    // The first second gives its key frame only, then 5 a second (generous margins: a debug
+    // build on a shared machine).
+    assert!(
+        frames >= 15,
+        "{frames} frames in 6 s at 5 frames/s (its own decoder from the second key frame)"
+    );
 }

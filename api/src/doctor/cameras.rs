@@ -58,14 +58,11 @@ pub async fn check(
         frame_timeout: CAMERA_CONNECT_TIMEOUT,
         ..config.cameras.source_options()
     };
+    let options = &options;
     let probes: Vec<(Camera, probe::Probe)> = futures_util::stream::iter(cameras)
         .map(|camera| async move {
-            let reading = probe::probe(
-                &camera.url,
-                camera.sample_interval(),
-                &options,
-                CAMERA_WATCH,
-            );
+            let reading =
+                probe::probe(&camera.url, camera.sample_interval(), options, CAMERA_WATCH);
             let result = match tokio::time::timeout(CAMERA_TIMEOUT, reading).await {
                 Ok(result) => result,
                 Err(_) => probe::Probe {

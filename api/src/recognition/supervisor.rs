@@ -37,7 +37,7 @@ use crate::{
 };
 
 /// How the camera tasks recognise frames and read sources.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CameraTaskSettings {
     /// How each camera's face tracks are followed and decided (the threshold is replaced by
     /// the face service's).
@@ -361,7 +361,7 @@ impl CameraSupervisor {
             camera_id: camera.camera_id.clone(),
             url: camera.rtsp_url.clone(),
             interval: Duration::from_secs_f64(1.0 / camera.sample_fps.max(0.01)),
-            source_options: self.source_options,
+            source_options: self.source_options.clone(),
             engine: self.engine.clone(),
             counters: counters.clone(),
             claim: claim.clone(),

@@ -6,6 +6,8 @@
 //!   replays).
 //! - [`recording`]: MP4/MOV and raw H.264 recordings, decoded and sampled for [`file`](mod@file).
 //! - [`h264`]: what the H.264 sources share (key frames only or not, undecodable streams, RGB).
+//! - [`decoders`]: H.264 decoding on the blocking pool, and the one pool of decoders every
+//!   stream decoded from its key frames shares (a decoder is ~32 MB at 1080p).
 //! - [`mjpeg`]: the multipart parser the MJPEG source reads with.
 //! - [`webcam`]: local webcams through Video4Linux2 (Linux).
 //! - [`rtsp`]: RTSP cameras: `retina` for the stream, `openh264` for H.264, key frames only
@@ -29,6 +31,7 @@
 //! through [`crate::bounds::decode_image`]. What is refused is a [`SourceError`] that says
 //! what the camera sent and what the limit is: hadir shows it as the camera's status.
 
+pub mod decoders;
 pub mod file;
 mod framing;
 pub mod h264;
@@ -129,7 +132,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_MAX_REDIRECTS: usize = 0;
 
 /// How sources talk to cameras. `Default` gives the documented defaults.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct SourceOptions {
     /// HTTP cameras: how many redirects are followed ([`DEFAULT_MAX_REDIRECTS`]); with 0 a
     /// redirect is an error.
@@ -139,7 +142,22 @@ pub struct SourceOptions {
     /// Waiting for anything from a camera once connected: the answer to a request, each
     /// chunk of a stream, and each whole frame ([`DEFAULT_FRAME_TIMEOUT`]).
     pub frame_timeout: Duration,
+    /// H.264 streams decoded from their key frames only: the decoders they share (by
+    /// default the process's, [`decoders::KeyFrameDecoders::shared`]).
+    pub key_frame_decoders: std::sync::Arc<decoders::KeyFrameDecoders>,
 }
+
+/// Equal when they read cameras the same way: the same limits and the same decoders.
+impl PartialEq for SourceOptions {
+    fn eq(&self, other: &Self) -> bool {
+        self.max_redirects == other.max_redirects
+            && self.connect_timeout == other.connect_timeout
+            && self.frame_timeout == other.frame_timeout
+            && std::sync::Arc::ptr_eq(&self.key_frame_decoders, &other.key_frame_decoders)
+    }
+}
+
+impl Eq for SourceOptions {}
 
 impl Default for SourceOptions {
     fn default() -> Self {
@@ -147,6 +165,7 @@ impl Default for SourceOptions {
             max_redirects: DEFAULT_MAX_REDIRECTS,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             frame_timeout: DEFAULT_FRAME_TIMEOUT,
+            key_frame_decoders: decoders::KeyFrameDecoders::shared(),
         }
     }
 }

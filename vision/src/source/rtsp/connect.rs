@@ -3,15 +3,16 @@
 //! (SETUP of its H.264 video, PLAY). retina's errors become [`SourceError`]s that say what to
 //! do: a 401 is [`SourceError::Unauthorized`], an H.265 camera is told to switch to H.264.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use openh264::decoder::Decoder;
 use retina::client::{Credentials, PlayOptions, Session, SessionOptions, SetupOptions};
 use retina::codec::FrameFormat;
 
 use super::RtspSource;
 use crate::source::{
-    SourceError, SourceOptions, h264, percent_decode,
+    SourceError, SourceOptions,
+    decoders::KeyFrameDecoders,
+    h264, percent_decode,
     probe::{self, StreamFacts},
     rtsp_guard::RtspGuard,
 };
@@ -23,6 +24,7 @@ pub struct Connection {
     guard: RtspGuard,
     creds: Option<Credentials>,
     frame_timeout: Duration,
+    key_frame_decoders: Arc<KeyFrameDecoders>,
 }
 
 /// A camera that answered DESCRIBE: what it offers, before anything is set up.
@@ -30,6 +32,7 @@ pub struct Described {
     session: Session<retina::client::Described>,
     guard: RtspGuard,
     frame_timeout: Duration,
+    key_frame_decoders: Arc<KeyFrameDecoders>,
 }
 
 /// One stream a camera offers: `video`/`audio`…, its encoding (`h264`, `h265`…), and what its
@@ -86,6 +89,7 @@ impl Connection {
             guard,
             creds,
             frame_timeout: options.frame_timeout,
+            key_frame_decoders: options.key_frame_decoders.clone(),
         })
     }
 
@@ -95,6 +99,7 @@ impl Connection {
             guard,
             creds,
             frame_timeout,
+            key_frame_decoders,
         } = self;
         let had_creds = creds.is_some();
         let session_options = SessionOptions::default()
@@ -111,6 +116,7 @@ impl Connection {
             session,
             guard,
             frame_timeout,
+            key_frame_decoders,
         })
     }
 }
@@ -159,12 +165,12 @@ impl Described {
         let stream = playing
             .demuxed()
             .map_err(|e| SourceError::Protocol(e.to_string()))?;
-        let decoder = Decoder::new().map_err(|e| SourceError::Decode(e.to_string()))?;
         Ok(RtspSource {
             stream,
             video,
             guard,
-            decoder,
+            key_frame_decoders: self.key_frame_decoders,
+            decoder: None,
             sample_interval,
             frame_timeout,
             sampler: h264::Sampler::new(sample_interval),

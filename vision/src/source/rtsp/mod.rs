@@ -12,7 +12,10 @@
 //! sampled, only key frames are decoded, and only those that are due (the others are skipped
 //! unread). Otherwise every frame the others depend on is decoded (disposable frames that are
 //! not due are skipped) but only the sampled ones are converted to RGB. After packet loss the
-//! source waits for the next key frame. A stream openh264 cannot decode (B-frames, another
+//! source waits for the next key frame. Until the key-frame interval is known (the second key
+//! frame), key frames alone are decoded. Key frames are decoded by the decoders every such
+//! stream shares ([`super::decoders`]: a decoder is ~32 MB at 1080p); a stream that needs
+//! every frame has a decoder of its own. Decoding runs on the blocking pool. A stream openh264 cannot decode (B-frames, another
 //! codec: H.265 gets "switch the camera's stream (main or sub) to H.264") is a clear error,
 //! not a crash loop; a 401 is [`SourceError::Unauthorized`].
 //!
@@ -24,6 +27,8 @@ use std::time::{Duration, SystemTime};
 
 mod connect;
 
+use std::sync::Arc;
+
 use futures_util::StreamExt;
 use openh264::decoder::Decoder;
 use retina::codec::CodecItem;
@@ -34,7 +39,9 @@ pub use connect::{
 };
 
 use super::{
-    Frame, FrameSource, SourceError, SourceOptions, h264,
+    Frame, FrameSource, SourceError, SourceOptions,
+    decoders::{self, Decoded, KeyFrameDecoders},
+    h264,
     probe::{self, StreamFacts},
     rtsp_guard::RtspGuard,
 };
@@ -45,7 +52,10 @@ pub struct RtspSource {
     /// The video stream read, among the session's streams.
     video: usize,
     guard: RtspGuard,
-    decoder: Decoder,
+    /// Key frames are decoded by the shared pool; a stream that needs every frame decoded
+    /// has a decoder of its own, from the key frame where that became known.
+    key_frame_decoders: Arc<KeyFrameDecoders>,
+    decoder: Option<Decoder>,
     sample_interval: Duration,
     frame_timeout: Duration,
     sampler: h264::Sampler,
@@ -164,28 +174,40 @@ impl FrameSource for RtspSource {
                 continue;
             }
             let due = self.sampler.is_due(at);
-            if self.decodes_key_frames_only() {
+            // Until two key frames gave the interval, key frames alone are decoded.
+            let own_decoder = self.key_frame_interval.is_some() && !self.decodes_key_frames_only();
+            if !own_decoder {
                 // Key frames only: one that is not due is not decoded at all (nothing after it
                 // depends on it: the next decoded frame is a key frame too).
+                self.decoder = None;
                 if !key || !due {
                     continue;
                 }
+            } else if self.decoder.is_none() && !key {
+                // A decoder of its own starts at a key frame.
+                continue;
             } else if !due && frame.is_disposable() {
                 // No other frame refers to it.
                 continue;
             }
-            let decoded = match self.decoder.decode(frame.data()) {
-                Ok(Some(yuv)) => {
+            let data = frame.into_data();
+            let decoded = if own_decoder {
+                decoders::decode_owned(&mut self.decoder, data, due).await?
+            } else {
+                self.key_frame_decoders.decode(data, true).await?
+            };
+            let decoded = match decoded {
+                Decoded::Frame(image) => {
                     if key {
                         self.failed_key_frames = 0;
                     }
-                    if !due {
-                        continue;
+                    match image {
+                        Some(image) if due => image,
+                        _ => continue,
                     }
-                    h264::to_rgb(&yuv)?
                 }
-                Ok(None) => continue,
-                Err(error) => {
+                Decoded::Nothing => continue,
+                Decoded::Failed(error) => {
                     self.waiting_for_key_frame = true;
                     if key {
                         self.failed_key_frames += 1;
