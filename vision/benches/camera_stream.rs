@@ -281,8 +281,11 @@ fn stream(pipeline: &mut FacePipeline, gallery: &Gallery, video: &Path) {
     let clock = Instant::now();
     let started = cpu_time();
     let (mut faces, mut embedded, mut recognitions, mut unchanged) = (0, 0, BTreeSet::new(), 0);
+    // CPU time and looks by kind: whole frames, changed regions.
+    let (mut full_looks, mut region_looks) = ((0, Duration::ZERO), (0, Duration::ZERO));
     for (second, image) in sampled.iter().enumerate() {
         let at = clock + Duration::from_secs(second as u64);
+        let look_started = cpu_time();
         let region = match gate.look(image, at) {
             Look::Full => None,
             Look::Region {
@@ -318,6 +321,13 @@ fn stream(pipeline: &mut FacePipeline, gallery: &Gallery, video: &Path) {
                 recognitions.insert((second, employee_id));
             }
         }
+        let kind = if region.is_some() {
+            &mut region_looks
+        } else {
+            &mut full_looks
+        };
+        kind.0 += 1;
+        kind.1 += cpu_time() - look_started;
     }
     let hadir = Row {
         ms: ms(cpu_time() - started, seconds),
@@ -384,6 +394,13 @@ fn stream(pipeline: &mut FacePipeline, gallery: &Gallery, video: &Path) {
         hadir.embedded,
         hadir.recognised,
         passes.len()
+    );
+    println!(
+        "    of the recognition: {} whole frames {:.1} ms/camera-s, {} changed regions {:.1} ms/camera-s",
+        full_looks.0,
+        ms(full_looks.1, seconds),
+        region_looks.0,
+        ms(region_looks.1, seconds),
     );
     println!(
         "    decoding alone (key frames) {decode_keys:.1} ms → {:.1} cameras per core; hadir's way costs {:.2}× that",
