@@ -38,7 +38,6 @@ use vision::{
     motion::{DEFAULT_FULL_FRAME_INTERVAL, Look, MotionGate},
     pipeline::{DEFAULT_MATCH_THRESHOLD, FacePipeline, load_image},
     recognizer::match_faces,
-    region::{FrameRegion, FrameView},
     track::{DecisionSettings, TrackDecision, TrackEvent},
 };
 
@@ -281,39 +280,48 @@ fn stream(pipeline: &mut FacePipeline, gallery: &Gallery, video: &Path) {
     let clock = Instant::now();
     let started = cpu_time();
     let (mut faces, mut embedded, mut recognitions, mut unchanged) = (0, 0, BTreeSet::new(), 0);
-    // CPU time and looks by kind: whole frames, changed regions.
-    let (mut full_looks, mut region_looks) = ((0, Duration::ZERO), (0, Duration::ZERO));
+    // CPU time and looks by kind: whole frames, changed regions searched whole, looks that
+    // searched around followed faces (with or without a changed region beside them).
+    let mut by_kind = [(0, Duration::ZERO); 3];
     for (second, image) in sampled.iter().enumerate() {
         let at = clock + Duration::from_secs(second as u64);
         let look_started = cpu_time();
-        let region = match gate.look(image, at) {
-            Look::Full => None,
-            Look::Region {
-                x,
-                y,
-                width,
-                height,
-            } => Some(FrameRegion::new(x, y, width, height)),
-            Look::Nothing => {
-                unchanged += 1;
-                tracks.expire(at);
-                continue;
-            }
+        let look = gate.look(image, at);
+        if look == Look::Nothing {
+            unchanged += 1;
+            tracks.expire(at);
+            continue;
+        }
+        let windows = vision::look::plan(
+            look,
+            &gate,
+            tracks.tracker().tracks(),
+            at,
+            image.dimensions(),
+        );
+        let kind = if windows.iter().any(|w| w.min_face.is_some()) {
+            2
+        } else if windows.iter().any(|w| w.region.is_some()) {
+            1
+        } else {
+            0
         };
-        let view = FrameView::new(image, region);
         let mut known = Vec::new();
-        let (found, _) = pipeline
-            .analyse_view_sparing(&view, |face| match tracks.spares(face, at, &known) {
-                Some(track) => {
-                    known.push((track, face.clone()));
-                    false
+        let found = pipeline
+            .analyse_windows_sparing(image, &windows, |face| {
+                match tracks.spares(face, at, &known) {
+                    Some(track) => {
+                        known.push((track, face.clone()));
+                        false
+                    }
+                    None => true,
                 }
-                None => true,
             })
             .expect("analyse");
         faces += found.len() + known.len();
         embedded += found.len();
-        let (_, events) = tracks.observe_sparing(&found, &known, region, at, |q| {
+        let covered = vision::look::coverage(&windows);
+        let (_, events) = tracks.observe_sparing(&found, &known, covered, at, |q| {
             gallery.best_match(q).map(|m| (m.owner.to_owned(), m.score))
         });
         for event in events {
@@ -321,13 +329,8 @@ fn stream(pipeline: &mut FacePipeline, gallery: &Gallery, video: &Path) {
                 recognitions.insert((second, employee_id));
             }
         }
-        let kind = if region.is_some() {
-            &mut region_looks
-        } else {
-            &mut full_looks
-        };
-        kind.0 += 1;
-        kind.1 += cpu_time() - look_started;
+        by_kind[kind].0 += 1;
+        by_kind[kind].1 += cpu_time() - look_started;
     }
     let hadir = Row {
         ms: ms(cpu_time() - started, seconds),
@@ -396,11 +399,13 @@ fn stream(pipeline: &mut FacePipeline, gallery: &Gallery, video: &Path) {
         passes.len()
     );
     println!(
-        "    of the recognition: {} whole frames {:.1} ms/camera-s, {} changed regions {:.1} ms/camera-s",
-        full_looks.0,
-        ms(full_looks.1, seconds),
-        region_looks.0,
-        ms(region_looks.1, seconds),
+        "    of the recognition: {} whole frames {:.1} ms/camera-s, {} changed regions {:.1}, {} around followed faces {:.1}",
+        by_kind[0].0,
+        ms(by_kind[0].1, seconds),
+        by_kind[1].0,
+        ms(by_kind[1].1, seconds),
+        by_kind[2].0,
+        ms(by_kind[2].1, seconds),
     );
     println!(
         "    decoding alone (key frames) {decode_keys:.1} ms → {:.1} cameras per core; hadir's way costs {:.2}× that",

@@ -7,6 +7,8 @@
 //! - [`bounds`] (`bounds.rs`): what hadir accepts from outside: frame sizes, and the one
 //!   decoder of untrusted JPEG/PNG bytes (size checked before decoding, memory limited).
 //! - [`motion`] (`motion.rs`): where a frame changed since the last one (detect only there).
+//! - [`look`] (`look.rs`): the windows searched on a frame: around the faces followed, at
+//!   their scale, where they explain the change; the rest of the change, or the whole frame.
 //!
 //! The pipeline's steps, in order:
 //! - [`frame`] (`frame.rs`, `frame/resample.rs`): images as the pipeline holds them (RGB
@@ -42,6 +44,7 @@ pub mod error;
 pub mod face;
 pub mod frame;
 pub mod gallery;
+pub mod look;
 pub mod models;
 pub mod motion;
 pub mod pipeline;

@@ -43,6 +43,10 @@ pub enum Look {
 pub struct MotionGate {
     /// The last frame's size and its grey grid.
     previous: Option<((u32, u32), Grid)>,
+    /// The cells that changed at the last look that gave a region (indices into the grid),
+    /// and the side of a cell in frame pixels.
+    changed: Vec<u32>,
+    cell: f32,
     last_full: Option<Instant>,
     full_frame_interval: Duration,
     threshold: f32,
@@ -52,6 +56,8 @@ impl MotionGate {
     pub fn new(full_frame_interval: Duration) -> Self {
         Self {
             previous: None,
+            changed: Vec::new(),
+            cell: 1.0,
             last_full: None,
             full_frame_interval,
             threshold: DEFAULT_CHANGE_THRESHOLD,
@@ -60,6 +66,7 @@ impl MotionGate {
 
     /// Decides where to look on `frame` (sampled at `now`) and remembers it for the next.
     pub fn look(&mut self, frame: &RgbImage, now: Instant) -> Look {
+        self.changed.clear();
         let size = frame.dimensions();
         let previous = self.previous.replace((size, grey_grid(frame)));
         let full_due = self
@@ -74,37 +81,27 @@ impl MotionGate {
             return Look::Full;
         }
         let (_, (_, _, after)) = self.previous.as_ref().expect("just stored");
-        let (mut x0, mut y0, mut x1, mut y1, mut changed) = (pw, ph, 0u32, 0u32, 0usize);
+        self.cell = frame.width() as f32 / pw.max(1) as f32;
         for y in 0..ph {
             for x in 0..pw {
                 let i = (y * pw + x) as usize;
                 if (after[i] - before[i]).abs() > self.threshold {
-                    changed += 1;
-                    x0 = x0.min(x);
-                    y0 = y0.min(y);
-                    x1 = x1.max(x);
-                    y1 = y1.max(y);
+                    self.changed.push(y * pw + x);
                 }
             }
         }
-        if changed < MIN_CHANGED_CELLS {
+        if self.changed.len() < MIN_CHANGED_CELLS {
+            self.changed.clear();
             return Look::Nothing;
         }
-        let scale = frame.width() as f32 / pw as f32;
-        let margin = frame.width().min(frame.height()) as f32 * MARGIN;
-        let left = (x0 as f32 * scale - margin).max(0.0);
-        let top = (y0 as f32 * scale - margin).max(0.0);
-        let right = ((x1 + 1) as f32 * scale + margin).min(frame.width() as f32);
-        let bottom = ((y1 + 1) as f32 * scale + margin).min(frame.height() as f32);
-        let (x, y) = (left as u32, top as u32);
-        let (width, height) = (
-            (right as u32).saturating_sub(x),
-            (bottom as u32).saturating_sub(y),
-        );
+        let Some((x, y, width, height)) = region_around(self.changed_cells(), size) else {
+            return Look::Nothing;
+        };
         if width as f32 >= frame.width() as f32 * 0.9
             && height as f32 >= frame.height() as f32 * 0.9
         {
             self.last_full = Some(now);
+            self.changed.clear();
             return Look::Full;
         }
         Look::Region {
@@ -114,6 +111,46 @@ impl MotionGate {
             height,
         }
     }
+
+    /// The cells of the grey copy that changed, as boxes (x1, y1, x2, y2) in frame pixels:
+    /// after a look that gave [`Look::Region`] (none after the others).
+    pub fn changed_cells(&self) -> impl Iterator<Item = [f32; 4]> + '_ {
+        let width = self
+            .previous
+            .as_ref()
+            .map_or(1, |(_, (w, _, _))| (*w).max(1));
+        let cell = self.cell;
+        self.changed.iter().map(move |&i| {
+            let (x, y) = ((i % width) as f32, (i / width) as f32);
+            [x * cell, y * cell, (x + 1.0) * cell, (y + 1.0) * cell]
+        })
+    }
+}
+
+/// Where a region of `cells` (boxes in frame pixels, none empty) is looked at: around them,
+/// with [`MARGIN`] of the frame's shorter side on each side, within the frame.
+pub fn region_around(
+    cells: impl Iterator<Item = [f32; 4]>,
+    (frame_width, frame_height): (u32, u32),
+) -> Option<(u32, u32, u32, u32)> {
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for [a, b, c, d] in cells {
+        (x0, y0, x1, y1) = (x0.min(a), y0.min(b), x1.max(c), y1.max(d));
+    }
+    if x0 > x1 {
+        return None;
+    }
+    let margin = frame_width.min(frame_height) as f32 * MARGIN;
+    let left = (x0 - margin).max(0.0) as u32;
+    let top = (y0 - margin).max(0.0) as u32;
+    let right = ((x1 + margin).min(frame_width as f32)) as u32;
+    let bottom = ((y1 + margin).min(frame_height as f32)) as u32;
+    Some((
+        left,
+        top,
+        right.saturating_sub(left),
+        bottom.saturating_sub(top),
+    ))
 }
 
 /// The frame as a small grey grid (box averages), `GRID_WIDTH` wide.

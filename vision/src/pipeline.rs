@@ -166,7 +166,67 @@ impl FacePipeline {
         }
         Ok((analysed, spared))
     }
+
+    /// Every face in the `windows` of `frame` (see [`crate::look`]), each window converted on
+    /// its own and searched for faces of at least its `min_face` (never below this pipeline's
+    /// smallest face); a face found again in a window that overlaps another (a box more than
+    /// half shared) counts once. Only the faces `embed` asks for are embedded, as with
+    /// [`FacePipeline::analyse_view_sparing`]; boxes and landmarks in frame pixels.
+    pub fn analyse_windows_sparing(
+        &mut self,
+        frame: &RgbImage,
+        windows: &[crate::look::Window],
+        mut embed: impl FnMut(&DetectedFace) -> bool,
+    ) -> VisionResult<Vec<AnalysedFace>> {
+        let mut analysed = Vec::new();
+        let mut seen: Vec<[f32; 4]> = Vec::new();
+        for window in windows {
+            let view = FrameView::new(frame, window.region);
+            let found = self.with_min_face(window.min_face, |pipeline| {
+                pipeline.analyse_view_sparing(&view, |face| {
+                    let bounds = [face.x1, face.y1, face.x2, face.y2];
+                    if seen
+                        .iter()
+                        .any(|b| crate::track::overlap(b, &bounds) > WINDOW_DUPLICATE_OVERLAP)
+                    {
+                        return false;
+                    }
+                    seen.push(bounds);
+                    embed(face)
+                })
+            })?;
+            analysed.extend(found.0);
+        }
+        Ok(analysed)
+    }
+
+    /// Runs `job` looking for faces of at least `pixels` (when larger than this pipeline's
+    /// own smallest face), then restores the pipeline's settings.
+    fn with_min_face<T>(&mut self, pixels: Option<f32>, job: impl FnOnce(&mut Self) -> T) -> T {
+        let Some(pixels) = pixels.filter(|&p| p > self.min_face_size) else {
+            return job(self);
+        };
+        let floor = self.min_face_size;
+        let detector_floor = match &self.detector {
+            Detector::Mtcnn(mtcnn) => Some(mtcnn.settings.min_face_size),
+            _ => None,
+        };
+        self.min_face_size = pixels;
+        if let Detector::Mtcnn(mtcnn) = &mut self.detector {
+            mtcnn.settings.min_face_size = pixels.max(detector_floor.unwrap_or(pixels));
+        }
+        let result = job(self);
+        self.min_face_size = floor;
+        if let (Detector::Mtcnn(mtcnn), Some(own)) = (&mut self.detector, detector_floor) {
+            mtcnn.settings.min_face_size = own;
+        }
+        result
+    }
 }
+
+/// Two faces from overlapping windows whose boxes share more than this (intersection over
+/// union) are one face.
+pub const WINDOW_DUPLICATE_OVERLAP: f32 = 0.5;
 
 /// Reads an image file as RGB.
 pub fn load_image(path: &Path) -> VisionResult<RgbF32> {

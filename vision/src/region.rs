@@ -43,6 +43,37 @@ impl FrameRegion {
     }
 }
 
+/// Where one look at a frame searched: the whole frame, or some regions of it (where it
+/// changed, around the faces followed). A face predicted outside them was not looked for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Coverage {
+    #[default]
+    Whole,
+    Regions(Vec<FrameRegion>),
+}
+
+impl From<Option<FrameRegion>> for Coverage {
+    fn from(region: Option<FrameRegion>) -> Self {
+        region.map_or(Self::Whole, |r| Self::Regions(vec![r]))
+    }
+}
+
+impl Coverage {
+    /// Whether a look over this would have found a face in `bounds`: its centre lies inside.
+    pub fn covers(&self, bounds: &[f32; 4]) -> bool {
+        let Self::Regions(regions) = self else {
+            return true;
+        };
+        let (cx, cy) = ((bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0);
+        regions.iter().any(|r| {
+            cx >= r.x as f32
+                && cy >= r.y as f32
+                && cx < (r.x + r.width) as f32
+                && cy < (r.y + r.height) as f32
+        })
+    }
+}
+
 /// From the pixels of an analysed image to the frame's: a point (x, y) is
 /// (x·`scale` + `dx`, y·`scale` + `dy`) in the frame.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -249,3 +249,70 @@ fn a_stranger_is_one_unknown_event() {
     );
     assert!(announced(&result).is_empty());
 }
+
+/// `frame` as 8-bit RGB, as a camera delivers it.
+fn to_rgb8(frame: &RgbF32) -> image::RgbImage {
+    let bytes = frame
+        .data
+        .iter()
+        .map(|v| v.round().clamp(0.0, 255.0) as u8)
+        .collect();
+    image::RgbImage::from_raw(frame.width as u32, frame.height as u32, bytes).expect("a frame")
+}
+
+/// A window around a followed face (see `vision::look`) finds it as the whole frame does,
+/// with the same embedding; windows that overlap give it once; the pipeline's own smallest
+/// face is back afterwards.
+#[test]
+fn a_window_around_a_face_finds_it_as_the_whole_frame_does() {
+    use vision::{look::Window, region::FrameRegion, track::overlap};
+    let mut pipeline = pipeline();
+    let obama = sprite(&mut pipeline, "obama.jpg", 70.0);
+    let frame = to_rgb8(&frame_with(&[(&obama, 900, 400)]));
+    let whole = pipeline
+        .analyse_windows_sparing(&frame, &[Window::WHOLE], |_| true)
+        .unwrap();
+    assert_eq!(whole.len(), 1, "one face in the frame");
+    let face = &whole[0].face;
+    let side = face.width().max(face.height());
+    let window = |dx: f32| Window {
+        region: Some(FrameRegion::new(
+            (face.x1 - side + dx).max(0.0) as u32,
+            (face.y1 - side).max(0.0) as u32,
+            (3.0 * side) as u32,
+            (3.0 * side) as u32,
+        )),
+        min_face: Some(side / 2.0),
+    };
+    let mut asked = 0;
+    let found = pipeline
+        .analyse_windows_sparing(&frame, &[window(0.0), window(0.3 * side)], |_| {
+            asked += 1;
+            true
+        })
+        .unwrap();
+    assert_eq!(found.len(), 1, "overlapping windows give the face once");
+    assert_eq!(asked, 1, "and it is offered for embedding once");
+    let bounds = |f: &vision::face::DetectedFace| [f.x1, f.y1, f.x2, f.y2];
+    assert!(
+        overlap(&bounds(&found[0].face), &bounds(face)) > 0.8,
+        "{:?} against {:?}",
+        found[0].face,
+        face
+    );
+    let similarity: f32 = found[0]
+        .embedding
+        .iter()
+        .zip(&whole[0].embedding)
+        .map(|(a, b)| a * b)
+        .sum();
+    assert!(similarity > 0.9, "the same face: {similarity}");
+    let again = pipeline
+        .analyse_windows_sparing(&frame, &[Window::WHOLE], |_| true)
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        again[0].face, whole[0].face,
+        "the pipeline's settings are restored"
+    );
+}

@@ -8,8 +8,8 @@ use std::{
 
 use vision::{
     face::DetectedFace,
+    look::{self, Window},
     recognizer::match_faces,
-    region::{FrameRegion, FrameView},
     track::{TrackDecision, TrackEvent, TrackedFace},
 };
 
@@ -49,7 +49,7 @@ pub struct FrameTracks {
 }
 
 impl FaceService {
-    /// Every face of a camera frame (or of a `region` of it) looked at `at`, on a blocking
+    /// Every face in the `windows` of a camera frame (see [`vision::look`]) looked at `at`, on a blocking
     /// thread: found, embedded, the faces `keep` refuses (ignore regions) dropped, linked to
     /// the camera's tracks in `decision` and decided against the gallery. Boxes and landmarks
     /// are in frame pixels.
@@ -60,7 +60,7 @@ impl FaceService {
     pub async fn track_frame(
         self: &Arc<Self>,
         frame: Arc<vision::source::Frame>,
-        region: Option<FrameRegion>,
+        windows: Vec<Window>,
         at: Instant,
         decision: Arc<Mutex<TrackDecision>>,
         keep: impl Fn(&DetectedFace) -> bool + Send + 'static,
@@ -71,7 +71,7 @@ impl FaceService {
             let mut known = Vec::new();
             let faces = pipelines
                 .with(|p| {
-                    p.analyse_view_sparing(&FrameView::new(&frame.image, region), |face| {
+                    p.analyse_windows_sparing(&frame.image, &windows, |face| {
                         match decision.spares(face, at, &known) {
                             Some(track) => {
                                 known.push((track, face.clone()));
@@ -81,15 +81,15 @@ impl FaceService {
                         }
                     })
                 })
-                .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?
-                .0;
+                .map_err(|e| AppError::Refused(format!("face analysis failed: {e}")))?;
             let before = faces.len() + known.len();
             let faces: Vec<_> = faces.into_iter().filter(|f| keep(&f.face)).collect();
             known.retain(|(_, face)| keep(face));
             let ignored = before - faces.len() - known.len();
             let embedded = faces.len();
             let gallery = service.gallery.read().unwrap_or_else(|p| p.into_inner());
-            let (faces, events) = decision.observe_sparing(&faces, &known, region, at, |query| {
+            let covered = look::coverage(&windows);
+            let (faces, events) = decision.observe_sparing(&faces, &known, covered, at, |query| {
                 gallery
                     .best_match(query)
                     .map(|m| (m.owner.to_owned(), m.score))

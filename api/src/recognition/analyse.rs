@@ -1,5 +1,7 @@
 //! Step 1 of recognition: **a frame becomes tracked faces**. Motion gating decides where to
-//! look (nowhere, a changed region, or the whole frame), the face service finds the faces
+//! look (nowhere, a changed region, or the whole frame), refined by the faces followed
+//! (vision's [`look`]: a change a followed face explains is searched around it, at its
+//! scale), the face service finds the faces
 //! there, drops those in the camera's ignore regions, and links the rest to the camera's
 //! face tracks, which decide who they are (vision's [`TrackDecision`]).
 
@@ -9,8 +11,8 @@ use std::{
 };
 
 use vision::{
+    look::{self, Window},
     motion::{Look, MotionGate},
-    region::FrameRegion,
     source::Frame,
     track::{DecisionSettings, TrackDecision, TrackEvent},
 };
@@ -75,22 +77,23 @@ impl Analyser {
     /// The faces of `frame`, counted.
     pub async fn analyse(&mut self, frame: &Arc<Frame>) -> Analysis {
         let started = Instant::now();
-        let region = match self.gate.as_mut().map(|g| g.look(&frame.image, started)) {
-            None | Some(Look::Full) => None,
-            Some(Look::Region {
-                x,
-                y,
-                width,
-                height,
-            }) => Some(FrameRegion::new(x, y, width, height)),
-            Some(Look::Nothing) => {
-                self.counters.unchanged.fetch_add(1, Ordering::Relaxed);
-                let ended = self
-                    .tracks
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .expire(started);
-                return Analysis::Unchanged(ended);
+        let windows = match self.gate.as_mut() {
+            None => vec![Window::WHOLE],
+            Some(gate) => {
+                let look = gate.look(&frame.image, started);
+                let mut tracks = self.tracks.lock().unwrap_or_else(|p| p.into_inner());
+                if look == Look::Nothing {
+                    self.counters.unchanged.fetch_add(1, Ordering::Relaxed);
+                    return Analysis::Unchanged(tracks.expire(started));
+                }
+                // Around the faces followed where they explain the change.
+                look::plan(
+                    look,
+                    gate,
+                    tracks.tracker().tracks(),
+                    started,
+                    frame.image.dimensions(),
+                )
             }
         };
         let ignore = self.ignore_regions.clone();
@@ -106,7 +109,7 @@ impl Analyser {
         };
         let tracked = match self
             .faces
-            .track_frame(frame.clone(), region, started, self.tracks.clone(), keep)
+            .track_frame(frame.clone(), windows, started, self.tracks.clone(), keep)
             .await
         {
             Ok(tracked) => tracked,

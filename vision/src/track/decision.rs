@@ -25,7 +25,7 @@ use super::{
         UNKNOWN_EVIDENCE,
     },
 };
-use crate::{face::DetectedFace, pipeline::AnalysedFace, region::FrameRegion};
+use crate::{face::DetectedFace, pipeline::AnalysedFace, region::Coverage};
 
 /// A face of a frame, with its track and whom the track is taken for after this view.
 #[derive(Clone, Debug, PartialEq)]
@@ -165,7 +165,7 @@ impl TrackDecision {
     pub fn observe(
         &mut self,
         faces: &[AnalysedFace],
-        covered: Option<FrameRegion>,
+        covered: impl Into<Coverage>,
         at: Instant,
         best_match: impl Fn(&[f32]) -> Option<(String, f32)>,
     ) -> (Vec<TrackedFace>, Vec<TrackEvent>) {
@@ -179,7 +179,7 @@ impl TrackDecision {
         &mut self,
         faces: &[AnalysedFace],
         known: &[(TrackId, DetectedFace)],
-        covered: Option<FrameRegion>,
+        covered: impl Into<Coverage>,
         at: Instant,
         best_match: impl Fn(&[f32]) -> Option<(String, f32)>,
     ) -> (Vec<TrackedFace>, Vec<TrackEvent>) {

@@ -34,7 +34,7 @@ pub use settings::{
     DEFAULT_REEMBED_AFTER, DecisionSettings, MIN_AGGREGATE_VIEWS, SPARE_OVERLAP, UNKNOWN_EVIDENCE,
 };
 
-use crate::{face::DetectedFace, region::FrameRegion};
+use crate::{face::DetectedFace, region::Coverage};
 
 /// A track's number, unique per camera task (counting from 1).
 pub type TrackId = u64;
@@ -146,12 +146,13 @@ impl FaceTracker {
     }
 
     /// Links the faces found at `at` (each with its embedding, unit length) to the live
-    /// tracks. `covered` is where this look searched (`None`: the whole frame): a track
+    /// tracks. `covered` is where this look searched (`None` or [`Coverage::Whole`]: the
+    /// whole frame): a track
     /// predicted outside it was not looked for, so not finding it counts for nothing.
     pub fn link(
         &mut self,
         faces: &[(&DetectedFace, &[f32])],
-        covered: Option<FrameRegion>,
+        covered: impl Into<Coverage>,
         at: Instant,
     ) -> Linked {
         self.link_known(faces, &[], covered, at)
@@ -164,9 +165,10 @@ impl FaceTracker {
         &mut self,
         faces: &[(&DetectedFace, &[f32])],
         known: &[(TrackId, &DetectedFace)],
-        covered: Option<FrameRegion>,
+        covered: impl Into<Coverage>,
         at: Instant,
     ) -> Linked {
+        let covered = covered.into();
         // Tracks gone too long end first: nothing new continues them.
         let mut linked = Linked {
             tracks: Vec::with_capacity(faces.len()),
@@ -218,7 +220,7 @@ impl FaceTracker {
             }
         }
         for (track, found) in self.tracks.iter_mut().zip(&found) {
-            if !*found && covers(covered, &track.predicted(at)) {
+            if !*found && covered.covers(&track.predicted(at)) {
                 track.missed_since.get_or_insert(at);
             }
         }
@@ -287,19 +289,6 @@ fn update(track: &mut Track, face: &DetectedFace, embedding: &[f32], at: Instant
     track.last_seen = at;
     track.missed_since = None;
     track.views += 1;
-}
-
-/// Whether a look over `covered` (`None`: the whole frame) would have found a face in
-/// `bounds`: its centre lies inside.
-fn covers(covered: Option<FrameRegion>, bounds: &[f32; 4]) -> bool {
-    let Some(region) = covered else {
-        return true;
-    };
-    let (cx, cy) = ((bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0);
-    cx >= region.x as f32
-        && cy >= region.y as f32
-        && cx < (region.x + region.width) as f32
-        && cy < (region.y + region.height) as f32
 }
 
 #[cfg(test)]

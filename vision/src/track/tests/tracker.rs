@@ -1,6 +1,7 @@
 //! Faces linked to tracks across frames, and tracks ended.
 
 use super::*;
+use crate::region::FrameRegion;
 
 #[test]
 fn a_person_walking_across_the_frame_is_one_track() {
