@@ -35,13 +35,15 @@ use vision::{
     frame::RgbF32,
     gallery::Gallery,
     models::runtime::{Runtime, cache_dir},
-    motion::{DEFAULT_FULL_FRAME_INTERVAL, Look, MotionGate},
+    motion::{Look, MotionGate, full_frame_interval},
     pipeline::{DEFAULT_MATCH_THRESHOLD, FacePipeline, load_image},
     recognizer::match_faces,
     track::{DecisionSettings, TrackDecision, TrackEvent},
 };
 
 const FPS: usize = 25;
+/// hadir's default `presence.lost_after_secs`, from which its full-frame interval follows.
+const LOST_AFTER: Duration = Duration::from_secs(120);
 /// The smallest face looked for, both sides (hadir's default `min_face_px`).
 const MIN_FACE_PX: f32 = 40.0;
 /// Who is enrolled, from which registry photo (everyone the videos show).
@@ -272,7 +274,7 @@ fn stream(pipeline: &mut FacePipeline, gallery: &Gallery, video: &Path) {
     };
 
     // hadir's way: the motion gate, the region converted and analysed, face tracks.
-    let mut gate = MotionGate::new(DEFAULT_FULL_FRAME_INTERVAL);
+    let mut gate = MotionGate::new(full_frame_interval(LOST_AFTER));
     let mut tracks = TrackDecision::new(DecisionSettings {
         threshold: DEFAULT_MATCH_THRESHOLD,
         ..DecisionSettings::default()

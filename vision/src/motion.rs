@@ -13,8 +13,24 @@ pub const GRID_WIDTH: u32 = 160;
 pub const DEFAULT_CHANGE_THRESHOLD: f32 = 18.0;
 /// Changed cells needed before a region is looked at (noise, compression flicker below).
 pub const MIN_CHANGED_CELLS: usize = 3;
-/// How often the whole frame is looked at whatever changed, by default.
+/// How often the whole frame is looked at whatever changed, where nothing says how long
+/// someone may go unseen; the shortest interval [`full_frame_interval`] gives.
 pub const DEFAULT_FULL_FRAME_INTERVAL: Duration = Duration::from_secs(5);
+/// The longest interval [`full_frame_interval`] gives: a face the motion gate missed (one
+/// that came in too slowly to change the grey copy) is found within this.
+pub const MAX_FULL_FRAME_INTERVAL: Duration = Duration::from_secs(30);
+/// Full-frame passes within the time someone may go unseen before being taken for gone: a
+/// person sitting still, whom only those passes see, is seen this many times before.
+pub const FULL_FRAME_PASSES_PER_LOST_AFTER: u32 = 8;
+
+/// How often the whole frame is looked at when someone unseen for `lost_after` is taken for
+/// gone: `lost_after` ÷ [`FULL_FRAME_PASSES_PER_LOST_AFTER`], within
+/// [`DEFAULT_FULL_FRAME_INTERVAL`]..=[`MAX_FULL_FRAME_INTERVAL`] (15 s at 120 s). Between
+/// those passes a followed face that moves is looked for where it changed ([`crate::look`]).
+pub fn full_frame_interval(lost_after: Duration) -> Duration {
+    (lost_after / FULL_FRAME_PASSES_PER_LOST_AFTER)
+        .clamp(DEFAULT_FULL_FRAME_INTERVAL, MAX_FULL_FRAME_INTERVAL)
+}
 /// Margin added around a changed region, as a fraction of the frame's shorter side (a face
 /// that moved a little must still fit whole).
 pub const MARGIN: f32 = 0.12;
@@ -236,6 +252,14 @@ mod tests {
             gate.look(&scene(Some((600, 300))), start + Duration::from_secs(5)),
             Look::Full
         );
+    }
+
+    #[test]
+    fn full_frame_passes_follow_lost_after() {
+        let secs = Duration::from_secs;
+        assert_eq!(full_frame_interval(secs(120)), secs(15));
+        assert_eq!(full_frame_interval(secs(20)), DEFAULT_FULL_FRAME_INTERVAL);
+        assert_eq!(full_frame_interval(secs(3600)), MAX_FULL_FRAME_INTERVAL);
     }
 
     #[test]

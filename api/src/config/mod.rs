@@ -282,7 +282,9 @@ impl Config {
             tracks: self
                 .recognition
                 .decision_settings(vision::pipeline::DEFAULT_MATCH_THRESHOLD),
-            motion_gating: self.recognition.motion_gating_interval(),
+            motion_gating: self
+                .recognition
+                .motion_gating_interval(self.presence.lost_after()),
             source_options: self.cameras.source_options(),
         }
     }

@@ -43,10 +43,6 @@ pub const DEFAULT_MIN_TRACK_EVIDENCE: f32 = vision::track::DEFAULT_MIN_EVIDENCE;
 pub const MAX_TRACK_EVIDENCE: f32 = 20.0;
 /// Detection looks only where frames changed, by default.
 pub const DEFAULT_MOTION_GATING: bool = true;
-/// Seconds between full-frame passes when motion gating
-/// ([`vision::motion::DEFAULT_FULL_FRAME_INTERVAL`]).
-pub const DEFAULT_FULL_FRAME_INTERVAL_SECS: u64 =
-    vision::motion::DEFAULT_FULL_FRAME_INTERVAL.as_secs();
 
 /// `[recognition]`: the models, their workers, and the decision over frames.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
@@ -82,8 +78,9 @@ pub struct RecognitionSection {
     pub min_track_evidence: f32,
     /// Run detection only where frames changed (plus full-frame passes).
     pub motion_gating: bool,
-    /// Seconds between full-frame passes when motion gating.
-    pub full_frame_interval_secs: u64,
+    /// Seconds between full-frame passes when motion gating (None: from `lost_after`, see
+    /// [`vision::motion::full_frame_interval`]: 15 s at the default 120 s).
+    pub full_frame_interval_secs: Option<u64>,
 }
 
 impl Default for RecognitionSection {
@@ -102,7 +99,7 @@ impl Default for RecognitionSection {
             announce_interval_secs: DEFAULT_ANNOUNCE_INTERVAL_SECS,
             min_track_evidence: DEFAULT_MIN_TRACK_EVIDENCE,
             motion_gating: DEFAULT_MOTION_GATING,
-            full_frame_interval_secs: DEFAULT_FULL_FRAME_INTERVAL_SECS,
+            full_frame_interval_secs: None,
         }
     }
 }
@@ -126,7 +123,7 @@ impl RecognitionSection {
             ),
             (
                 "recognition.full_frame_interval_secs",
-                self.full_frame_interval_secs,
+                self.full_frame_interval_secs.unwrap_or(1),
             ),
             (
                 "recognition.track_end_after_secs",
@@ -209,9 +206,17 @@ impl RecognitionSection {
         }
     }
 
-    /// Full-frame passes when motion gating (None: the whole frame every time).
-    pub fn motion_gating_interval(&self) -> Option<std::time::Duration> {
-        self.motion_gating
-            .then(|| std::time::Duration::from_secs(self.full_frame_interval_secs))
+    /// Full-frame passes when motion gating (None: the whole frame every time), where someone
+    /// unseen for `lost_after` is taken for gone.
+    pub fn motion_gating_interval(
+        &self,
+        lost_after: std::time::Duration,
+    ) -> Option<std::time::Duration> {
+        self.motion_gating.then(|| {
+            self.full_frame_interval_secs.map_or_else(
+                || vision::motion::full_frame_interval(lost_after),
+                std::time::Duration::from_secs,
+            )
+        })
     }
 }
