@@ -245,13 +245,21 @@ impl FaceTracker {
         linked
     }
 
-    /// Ends the tracks not seen for [`TrackerSettings::forget_after`] by `at` (between looks:
-    /// a camera whose frames did not change); returns them.
+    /// Ends, by `at`, the tracks not seen for [`TrackerSettings::forget_after`] and those that
+    /// looks covering them have missed for [`TrackerSettings::end_after`] (between looks: a
+    /// camera whose frames did not change since someone left); returns them. A face found
+    /// later is a new track: someone who left and came back is a new pass.
     pub fn expire(&mut self, at: Instant) -> Vec<TrackId> {
-        let forget_after = self.settings.forget_after;
+        let TrackerSettings {
+            forget_after,
+            end_after,
+            ..
+        } = self.settings;
         let mut ended = Vec::new();
         self.tracks.retain(|t| {
-            let ends = at.saturating_duration_since(t.last_seen) >= forget_after;
+            let ends = at.saturating_duration_since(t.last_seen) >= forget_after
+                || t.missed_since
+                    .is_some_and(|since| at.saturating_duration_since(since) >= end_after);
             if ends {
                 ended.push(t.id);
             }

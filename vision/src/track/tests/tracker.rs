@@ -187,6 +187,30 @@ fn tracks_not_seen_for_long_are_forgotten_between_looks() {
 }
 
 #[test]
+fn a_track_missed_then_left_alone_ends_and_a_face_there_later_is_a_new_track() {
+    let settings = TrackerSettings::default();
+    let mut tracker = FaceTracker::new(settings);
+    let start = Instant::now();
+    let face = face_at(100.0, 100.0, 80.0, 0.99);
+    let e = embedding(0, 1, 0.1);
+    let id = tracker.link(&[(&face, &e)], None, start).tracks[0];
+    // The person leaves: one look misses them, then nothing changes (no looks at all).
+    assert!(
+        tracker
+            .link(&[], None, seconds(start, 1.0))
+            .ended
+            .is_empty()
+    );
+    assert!(tracker.expire(seconds(start, 2.0)).is_empty());
+    let back = 1.0 + settings.end_after.as_secs_f32();
+    assert_eq!(tracker.expire(seconds(start, back)), [id]);
+    // They come back to the same place: a new track.
+    let linked = tracker.link(&[(&face, &e)], None, seconds(start, back + 0.5));
+    assert_ne!(linked.tracks[0], id);
+    assert_eq!(linked.started, linked.tracks);
+}
+
+#[test]
 fn live_tracks_are_bounded() {
     let mut tracker = FaceTracker::new(TrackerSettings::default());
     let start = Instant::now();
