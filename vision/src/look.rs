@@ -106,18 +106,11 @@ pub fn plan(
     if windows.is_empty() {
         return whole_change;
     }
-    let inside = |r: &FrameRegion, [a, b, c, d]: [f32; 4]| {
-        let (cx, cy) = ((a + c) / 2.0, (b + d) / 2.0);
-        cx >= r.x as f32
-            && cy >= r.y as f32
-            && cx < (r.x + r.width) as f32
-            && cy < (r.y + r.height) as f32
-    };
     let mut unexplained = Vec::new();
     for cell in gate.changed_cells() {
         let mut explained = false;
         for (region, _, used) in &mut windows {
-            if inside(region, cell) {
+            if region.contains_centre(&cell) {
                 *used = true;
                 explained = true;
             }

@@ -29,6 +29,15 @@ impl FrameRegion {
         }
     }
 
+    /// Whether the centre of `bounds` (x1, y1, x2, y2) lies inside this rectangle.
+    pub fn contains_centre(&self, bounds: &[f32; 4]) -> bool {
+        let (cx, cy) = ((bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0);
+        cx >= self.x as f32
+            && cy >= self.y as f32
+            && cx < (self.x + self.width) as f32
+            && cy < (self.y + self.height) as f32
+    }
+
     /// The part of this rectangle inside a frame of `width` × `height` (empty where it lies
     /// outside), as [`image::imageops::crop_imm`] cuts it.
     pub fn within(self, width: u32, height: u32) -> Self {
@@ -64,13 +73,7 @@ impl Coverage {
         let Self::Regions(regions) = self else {
             return true;
         };
-        let (cx, cy) = ((bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0);
-        regions.iter().any(|r| {
-            cx >= r.x as f32
-                && cy >= r.y as f32
-                && cx < (r.x + r.width) as f32
-                && cy < (r.y + r.height) as f32
-        })
+        regions.iter().any(|r| r.contains_centre(bounds))
     }
 }
 

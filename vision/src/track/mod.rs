@@ -224,17 +224,8 @@ impl FaceTracker {
                 track.missed_since.get_or_insert(at);
             }
         }
-        let settings = self.settings;
-        self.tracks.retain(|t| {
-            let ends = t
-                .missed_since
-                .is_some_and(|since| at.saturating_duration_since(since) >= settings.end_after)
-                || at.saturating_duration_since(t.last_seen) >= settings.forget_after;
-            if ends {
-                linked.ended.push(t.id);
-            }
-            !ends
-        });
+        let ended = self.expire(at);
+        linked.ended.extend(ended);
         if self.tracks.len() > MAX_TRACKS {
             // The tracks seen longest ago go first; this frame's are kept.
             self.tracks.sort_by_key(|t| std::cmp::Reverse(t.last_seen));

@@ -3,6 +3,19 @@
 use super::*;
 use crate::region::FrameRegion;
 
+/// A tracker with `settings` that has followed one 80 px face from `start`: the tracker, the
+/// start, the face, its embedding and its track.
+fn one_face_tracked(
+    settings: TrackerSettings,
+) -> (FaceTracker, Instant, DetectedFace, Vec<f32>, TrackId) {
+    let mut tracker = FaceTracker::new(settings);
+    let start = Instant::now();
+    let face = face_at(100.0, 100.0, 80.0, 0.99);
+    let e = embedding(0, 1, 0.1);
+    let id = tracker.link(&[(&face, &e)], None, start).tracks[0];
+    (tracker, start, face, e, id)
+}
+
 #[test]
 fn a_person_walking_across_the_frame_is_one_track() {
     let mut tracker = FaceTracker::new(TrackerSettings::default());
@@ -142,11 +155,7 @@ fn someone_else_in_the_very_same_place_is_a_new_track_when_faces_are_large_enoug
 #[test]
 fn a_track_ends_after_looks_that_covered_it_missed_it_and_not_before() {
     let settings = TrackerSettings::default();
-    let mut tracker = FaceTracker::new(settings);
-    let start = Instant::now();
-    let face = face_at(100.0, 100.0, 80.0, 0.99);
-    let e = embedding(0, 1, 0.1);
-    let id = tracker.link(&[(&face, &e)], None, start).tracks[0];
+    let (mut tracker, start, _, _, id) = one_face_tracked(settings);
     // Looks elsewhere (motion on the other side of the frame) do not count as misses.
     let elsewhere = Some(FrameRegion::new(1000, 0, 800, 1080));
     for s in 1..10 {
@@ -177,11 +186,7 @@ fn a_track_ends_after_looks_that_covered_it_missed_it_and_not_before() {
 
 #[test]
 fn tracks_not_seen_for_long_are_forgotten_between_looks() {
-    let mut tracker = FaceTracker::new(TrackerSettings::default());
-    let start = Instant::now();
-    let face = face_at(100.0, 100.0, 80.0, 0.99);
-    let e = embedding(0, 1, 0.1);
-    let id = tracker.link(&[(&face, &e)], None, start).tracks[0];
+    let (mut tracker, start, _, _, id) = one_face_tracked(TrackerSettings::default());
     assert!(tracker.expire(seconds(start, 29.0)).is_empty());
     assert_eq!(tracker.expire(seconds(start, 30.0)), [id]);
 }
@@ -189,11 +194,7 @@ fn tracks_not_seen_for_long_are_forgotten_between_looks() {
 #[test]
 fn a_track_missed_then_left_alone_ends_and_a_face_there_later_is_a_new_track() {
     let settings = TrackerSettings::default();
-    let mut tracker = FaceTracker::new(settings);
-    let start = Instant::now();
-    let face = face_at(100.0, 100.0, 80.0, 0.99);
-    let e = embedding(0, 1, 0.1);
-    let id = tracker.link(&[(&face, &e)], None, start).tracks[0];
+    let (mut tracker, start, face, e, id) = one_face_tracked(settings);
     // The person leaves: one look misses them, then nothing changes (no looks at all).
     assert!(
         tracker
