@@ -34,9 +34,11 @@ use std::{
 };
 
 use anyhow::{Context as _, bail};
-use common::{ADMIN_TOKEN, Backend, ServerOptions, TestDb, TestServer};
+use common::{
+    ADMIN_TOKEN, Backend, ServerOptions, TestDb, TestServer,
+    bench_node::{self, rss_mb, status_mb},
+};
 use serde_json::{Value, json};
-use sha2::Digest as _;
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     process::{Child, ChildStdin, Command},
@@ -166,23 +168,6 @@ fn load_average() -> String {
         .to_owned()
 }
 
-/// Resident memory of a process, MB (VmRSS).
-fn rss_mb(pid: u32) -> f64 {
-    status_mb(pid, "VmRSS:")
-}
-
-/// A memory figure of /proc/PID/status (`VmRSS:`, `VmHWM:`), MB.
-fn status_mb(pid: u32, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
 /// SYNs the kernel dropped because a listening socket's accept queue was full
 /// (`TcpExt: ListenOverflows` of /proc/net/netstat, all sockets of this network namespace):
 /// each costs its client a SYN retransmission, 1 s later, then 3 s, 7 s, 15 s after its first.
@@ -205,38 +190,6 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
         return f64::NAN;
     }
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-/// `bench/node` installed with `npm ci` into the cache folder, keyed by its lock file; the
-/// scripts are copied there on every run.
-fn install_node_fleet() -> anyhow::Result<PathBuf> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/node");
-    let lock = std::fs::read(source.join("package-lock.json"))?;
-    let key = hex::encode(&sha2::Sha256::digest(&lock)[..8]);
-    let dir = vision::models::runtime::cache_dir()
-        .join("bench-node")
-        .join(key);
-    std::fs::create_dir_all(&dir)?;
-    for file in std::fs::read_dir(&source)? {
-        let path = file?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        if name.ends_with(".mjs") || name.ends_with(".json") {
-            std::fs::copy(&path, dir.join(name))?;
-        }
-    }
-    if !dir.join("node_modules/.package-lock.json").exists() {
-        println!("installing bench/node with npm ci into {}", dir.display());
-        let status = std::process::Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .status()
-            .context("npm (Node.js 20 or later is needed)")?;
-        anyhow::ensure!(status.success(), "npm ci failed in {}", dir.display());
-    }
-    Ok(dir)
 }
 
 /// The server under test.
@@ -829,7 +782,7 @@ async fn main() -> anyhow::Result<()> {
         soft >= needed,
         "each Node.js process needs {needed} open files; the limit is {soft}"
     );
-    let node_dir = install_node_fleet()?;
+    let node_dir = bench_node::install()?;
     let mut summaries = Vec::new();
     for setup in &args.setups {
         run_setup(setup, &args, &node_dir, &mut summaries).await?;

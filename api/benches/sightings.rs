@@ -2,8 +2,10 @@
 //! as the server runs it). Run: `cargo bench -p api --bench sightings`.
 //!
 //! Prints, for one writer and for several concurrent writers: sightings per second and the
-//! mean time per sighting. Each sighting is a full engine call: checks, compare-and-set on the
-//! tracking row, the visit history, the day's attendance, and the event publication.
+//! mean time per sighting, as the server runs it (the day's attendance kept current with every
+//! sighting) and, on a database of its own, without attendance. Each sighting is a full engine
+//! call: checks, compare-and-set on the tracking row, the visit history, the day's attendance
+//! where kept, and the event publication.
 
 use std::{sync::Arc, time::Instant};
 
@@ -25,12 +27,22 @@ const CAMERAS: usize = 8;
 /// Sightings per measured run.
 const SIGHTINGS: usize = 5_000;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
+/// Concurrent writers, one measured run each.
+const WRITERS: [usize; 3] = [1, 4, 16];
+
+/// A fresh SQLite database in `dir` with the employees and cameras, and an engine on it.
+async fn engine(
+    dir: &std::path::Path,
+    with_attendance: bool,
+) -> anyhow::Result<Arc<PresenceEngine>> {
     let url = format!(
         "sqlite://{}?mode=rwc",
-        dir.path().join("bench.sqlite").display()
+        dir.join(if with_attendance {
+            "attendance.sqlite"
+        } else {
+            "plain.sqlite"
+        })
+        .display()
     );
     let database = db::connect_and_migrate(&url).await?;
     let events = EventBus::default();
@@ -61,60 +73,79 @@ async fn main() -> anyhow::Result<()> {
             })
             .await?;
     }
-    // As the server runs it: attendance kept current with every sighting.
-    let attendance = Attendance::new(
+    let engine = PresenceEngine::new(
         database.clone(),
-        Arc::new(Config::default().schedule()?),
         Arc::new(SystemClock),
+        PresenceSettings {
+            lost_after: std::time::Duration::from_secs(120),
+            camera_timeout: std::time::Duration::from_secs(30),
+        },
+        events,
     );
-    let engine = Arc::new(
-        PresenceEngine::new(
+    Ok(Arc::new(if with_attendance {
+        engine.with_attendance(Attendance::new(
             database,
+            Arc::new(Config::default().schedule()?),
             Arc::new(SystemClock),
-            PresenceSettings {
-                lost_after: std::time::Duration::from_secs(120),
-                camera_timeout: std::time::Duration::from_secs(30),
-            },
-            events,
-        )
-        .with_attendance(attendance),
-    );
+        ))
+    } else {
+        engine
+    }))
+}
+
+/// SIGHTINGS through `engine` from `writers` concurrent tasks: sightings per second.
+async fn run(engine: &Arc<PresenceEngine>, writers: usize) -> anyhow::Result<f64> {
+    let start = Instant::now();
+    let per_writer = SIGHTINGS / writers;
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let engine = engine.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..per_writer {
+                let k = w * per_writer + n;
+                engine
+                    .record_sighting(Sighting {
+                        employee_id: format!("E{}", k % EMPLOYEES),
+                        camera_id: format!("CAM{}", (k / EMPLOYEES) % CAMERAS),
+                        seen_at: None,
+                        score: Some(0.7),
+                        track_id: None,
+                        announce: true,
+                    })
+                    .await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok((per_writer * writers) as f64 / start.elapsed().as_secs_f64())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
     println!(
         "presence engine into SQLite ({EMPLOYEES} employees, {CAMERAS} cameras, {SIGHTINGS} sightings per run)"
     );
-    for writers in [1usize, 4, 16] {
-        let start = Instant::now();
-        let per_writer = SIGHTINGS / writers;
-        let mut tasks = Vec::new();
-        for w in 0..writers {
-            let engine = engine.clone();
-            tasks.push(tokio::spawn(async move {
-                for n in 0..per_writer {
-                    let k = w * per_writer + n;
-                    engine
-                        .record_sighting(Sighting {
-                            employee_id: format!("E{}", k % EMPLOYEES),
-                            camera_id: format!("CAM{}", (k / EMPLOYEES) % CAMERAS),
-                            seen_at: None,
-                            score: Some(0.7),
-                            track_id: None,
-                            announce: true,
-                        })
-                        .await?;
-                }
-                anyhow::Ok(())
-            }));
-        }
-        for task in tasks {
-            task.await??;
-        }
-        let elapsed = start.elapsed();
-        let total = per_writer * writers;
+    for with_attendance in [true, false] {
+        let engine = engine(dir.path(), with_attendance).await?;
         println!(
-            "  {writers:>2} concurrent writer(s): {:>8.0} sightings/s, {:>7.3} ms per sighting",
-            total as f64 / elapsed.as_secs_f64(),
-            elapsed.as_secs_f64() * 1_000.0 / total as f64
+            "{}",
+            if with_attendance {
+                "with the day's attendance kept current (as the server runs it):"
+            } else {
+                "without attendance (a database of its own):"
+            }
         );
+        for writers in WRITERS {
+            let rate = run(&engine, writers).await?;
+            println!(
+                "  {writers:>2} concurrent writer(s): {rate:>8.0} sightings/s, {:>7.3} ms per sighting",
+                1_000.0 / rate
+            );
+        }
     }
     Ok(())
 }

@@ -1,15 +1,26 @@
 //! Benchmark: one `reportSighting` fanned out to many WebSocket subscribers.
-//! Run: `cargo bench -p api --bench subscribers [-- SUBSCRIBERS]` (default 10,000).
+//! Run: `cargo bench -p api --bench subscribers [-- SUBSCRIBERS] [--setups hadir,reference]`
+//! (default 10,000 subscribers, both setups).
 //!
-//! Starts the release `hadir` binary on SQLite in a temporary folder, opens SUBSCRIBERS
-//! `graphql-transport-ws` connections on 127.0.0.1, each subscribed to
-//! `employeeStatusChanged`, then reports sightings that change an employee's status and
+//! Per setup it starts a server, opens SUBSCRIBERS `graphql-transport-ws` connections on
+//! 127.0.0.1 (the same Rust clients for both), each subscribed to `employeeStatusChanged`
+//! with the same selection, then reports sightings that change an employee's status and
 //! measures, per event, the time from sending the mutation to its arrival at every
-//! subscriber (p50, p99, max), and the server's resident memory (VmRSS, VmHWM).
+//! subscriber (p50, p99, max), and the server's resident memory (VmRSS, VmHWM). Then both
+//! side by side.
+//!
+//! - `hadir`: the release `hadir` binary on SQLite in a temporary folder (each sighting
+//!   written, the day's attendance kept; one execution per selection and role).
+//! - `reference`: the usual Node.js stack, graphql-js with graphql-ws's own server
+//!   (`bench/node/fanout-server.mjs`, installed with `npm ci`): employees in memory, no token
+//!   checked, the selection executed once per subscriber.
+
+#[path = "../tests/common/bench_node.rs"]
+mod bench_node;
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Command, Stdio},
+    process::{Child, Command, Stdio},
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
@@ -17,6 +28,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use anyhow::Context as _;
+use bench_node::{rss_mb, status_mb};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -25,13 +38,119 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::H
 const ADMIN_TOKEN: &str = "bench-admin-token";
 /// Subscribers when none is given on the command line.
 const DEFAULT_SUBSCRIBERS: usize = 10_000;
+/// Setups when `--setups` is not given.
+const DEFAULT_SETUPS: &str = "hadir,reference";
 /// Connections opened at once while connecting.
 const CONNECT_CONCURRENCY: usize = 256;
 /// Measured events (each a status change of another employee).
 const ROUNDS: usize = 10;
 /// How long to wait for one event to reach everyone.
 const ROUND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long all subscribers may take to connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(300);
+/// The pause before each event, so that one event's delivery does not overlap the next.
+const ROUND_GAP: Duration = Duration::from_millis(300);
 const SUBSCRIPTION: &str = "subscription { employeeStatusChanged { employeeId name department presence { status lastSeen lastSeenAgo camera { cameraId name } } } }";
+
+/// The server under test.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Setup {
+    Hadir,
+    Reference,
+}
+
+impl Setup {
+    fn parse(name: &str) -> anyhow::Result<Self> {
+        match name {
+            "hadir" => Ok(Self::Hadir),
+            "reference" => Ok(Self::Reference),
+            other => anyhow::bail!("unknown setup {other:?} (hadir, reference)"),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Hadir => {
+                "hadir (release binary, SQLite: each sighting written, attendance kept; one execution per selection and role)"
+            }
+            Self::Reference => {
+                "reference (Node.js: graphql-js + graphql-ws's server, employees in memory, no token checked; the selection executed per subscriber)"
+            }
+        }
+    }
+}
+
+/// A running server: the process, where it listens, and what it needs kept alive.
+struct Server {
+    child: Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(setup: Setup, node_dir: Option<&std::path::Path>) -> anyhow::Result<Server> {
+    let dir = tempfile::tempdir()?;
+    let (mut child, prefix) = match setup {
+        Setup::Hadir => {
+            let cameras = dir.path().join("camera_configs");
+            std::fs::create_dir_all(&cameras)?;
+            std::fs::write(
+                cameras.join("lobby.json"),
+                r#"{"id": "CAM1", "name": "Lobby", "rtsp_url": "rtsp://127.0.0.1/lobby"}"#,
+            )?;
+            let child = Command::new(env!("CARGO_BIN_EXE_hadir"))
+                .arg("serve")
+                .env(
+                    "HADIR_DATABASE_URL",
+                    format!(
+                        "sqlite://{}?mode=rwc",
+                        dir.path().join("b.sqlite").display()
+                    ),
+                )
+                .env("HADIR_LISTEN", "127.0.0.1:0")
+                .env("HADIR_ADMIN_TOKEN", ADMIN_TOKEN)
+                .env("HADIR_CAMERA_CONFIGS", &cameras)
+                .env("HADIR_LOG", "warn")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()?;
+            (child, "hadir listening on http://")
+        }
+        Setup::Reference => {
+            let node_dir = node_dir.context("bench/node is not installed")?;
+            let child = Command::new("node")
+                .arg("fanout-server.mjs")
+                .current_dir(node_dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .context("node (Node.js 20 or later is needed)")?;
+            (child, "listening on http://")
+        }
+    };
+    let stdout = child.stdout.take().context("stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .context("the server exited before listening")??;
+        if let Some(a) = line.strip_prefix(prefix) {
+            break a.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Ok(Server {
+        child,
+        addr,
+        _dir: dir,
+    })
+}
 
 /// Arrival times per round, in microseconds since the round's mutation was sent.
 struct Rounds {
@@ -40,17 +159,17 @@ struct Rounds {
     arrived: Vec<AtomicUsize>,
 }
 
-fn memory_of(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+/// What one setup measured.
+struct Summary {
+    setup: Setup,
+    connect: Duration,
+    delivered: usize,
+    p50: f64,
+    p99: f64,
+    max: f64,
+    rss_idle: f64,
+    rss: f64,
+    peak: f64,
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -63,45 +182,72 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let subscribers: usize = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let subscribers: usize = args
+        .iter()
+        .find(|a| !a.starts_with('-') && a.parse::<usize>().is_ok())
         .map(|a| a.parse())
         .transpose()?
         .unwrap_or(DEFAULT_SUBSCRIBERS);
-    let dir = tempfile::tempdir()?;
-    let cameras = dir.path().join("camera_configs");
-    std::fs::create_dir_all(&cameras)?;
-    std::fs::write(
-        cameras.join("lobby.json"),
-        r#"{"id": "CAM1", "name": "Lobby", "rtsp_url": "rtsp://127.0.0.1/lobby"}"#,
-    )?;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hadir"))
-        .arg("serve")
-        .env(
-            "HADIR_DATABASE_URL",
-            format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("b.sqlite").display()
-            ),
-        )
-        .env("HADIR_LISTEN", "127.0.0.1:0")
-        .env("HADIR_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("HADIR_CAMERA_CONFIGS", &cameras)
-        .env("HADIR_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let pid = child.id();
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("hadir exited")?;
-        if let Some(a) = line.strip_prefix("hadir listening on http://") {
-            break a.trim().to_owned();
-        }
+    let setups = args
+        .iter()
+        .position(|a| a == "--setups")
+        .and_then(|i| args.get(i + 1))
+        .map_or(DEFAULT_SETUPS, String::as_str)
+        .split(',')
+        .map(Setup::parse)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let node_dir = if setups.contains(&Setup::Reference) {
+        Some(bench_node::install()?)
+    } else {
+        None
     };
-    std::thread::spawn(move || for _ in lines {});
+    println!(
+        "fan-out of employeeStatusChanged: {subscribers} graphql-transport-ws subscribers on 127.0.0.1, {ROUNDS} events, clients and server on the same cores"
+    );
+    let mut summaries = Vec::new();
+    for setup in setups {
+        let server = start(setup, node_dir.as_deref())?;
+        println!("{}", setup.describe());
+        summaries.push(measure(setup, &server, subscribers).await?);
+        drop(server);
+    }
+    if summaries.len() > 1 {
+        println!("side by side:");
+        println!(
+            "  {:<10} {:>10} {:>9} {:>10} {:>10} {:>10} {:>14} {:>10}",
+            "setup",
+            "connect s",
+            "delivered",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "resident MB",
+            "peak MB"
+        );
+        for s in &summaries {
+            println!(
+                "  {:<10} {:>10.1} {:>9} {:>10.1} {:>10.1} {:>10.1} {:>14.1} {:>10.1}",
+                match s.setup {
+                    Setup::Hadir => "hadir",
+                    Setup::Reference => "reference",
+                },
+                s.connect.as_secs_f64(),
+                s.delivered,
+                s.p50,
+                s.p99,
+                s.max,
+                s.rss,
+                s.peak
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn measure(setup: Setup, server: &Server, subscribers: usize) -> anyhow::Result<Summary> {
+    let addr = server.addr.clone();
+    let pid = server.child.id();
     let http = reqwest::Client::new();
     let gql = |query: String, variables: Value| {
         let http = http.clone();
@@ -126,7 +272,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
     }
-    let (rss_idle, _) = memory_of(pid);
+    let rss_idle = rss_mb(pid);
 
     let rounds = Arc::new(Rounds {
         sent: Mutex::new(vec![None; ROUNDS + 1]),
@@ -204,7 +350,7 @@ async fn main() -> anyhow::Result<()> {
     }
     while connected.load(Ordering::Relaxed) < subscribers {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        if started.elapsed() > Duration::from_secs(300) {
+        if started.elapsed() > CONNECT_TIMEOUT {
             anyhow::bail!(
                 "only {} of {subscribers} subscribers connected",
                 connected.load(Ordering::Relaxed)
@@ -215,7 +361,7 @@ async fn main() -> anyhow::Result<()> {
     // Round 0 warms up and proves every subscription is registered.
     let mut report = Vec::new();
     for round in 0..=ROUNDS {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(ROUND_GAP).await;
         rounds.sent.lock().unwrap()[round] = Some(Instant::now());
         gql(
             "mutation($i: SightingInput!) { reportSighting(input: $i) { employeeId } }".into(),
@@ -238,15 +384,12 @@ async fn main() -> anyhow::Result<()> {
             ));
         }
     }
-    let (rss, hwm) = memory_of(pid);
+    let (rss, peak) = (rss_mb(pid), status_mb(pid, "VmHWM:"));
     let mut all: Vec<u64> = report
         .iter()
         .flat_map(|(_, _, l)| l.iter().copied())
         .collect();
     all.sort_unstable();
-    println!(
-        "fan-out of employeeStatusChanged: {subscribers} graphql-transport-ws subscribers on 127.0.0.1"
-    );
     println!("  connected in {:.1} s", connect_time.as_secs_f64());
     for (round, arrived, latencies) in &report {
         println!(
@@ -256,18 +399,39 @@ async fn main() -> anyhow::Result<()> {
             percentile(latencies, 1.0)
         );
     }
+    let summary = Summary {
+        setup,
+        connect: connect_time,
+        delivered: report.iter().map(|(_, arrived, _)| arrived).sum(),
+        p50: percentile(&all, 0.5),
+        p99: percentile(&all, 0.99),
+        max: percentile(&all, 1.0),
+        rss_idle,
+        rss,
+        peak,
+    };
     println!(
-        "  all events: p50 {:.1} ms, p99 {:.1} ms (target p99 < 250 ms)",
-        percentile(&all, 0.5),
-        percentile(&all, 0.99)
+        "  all events: delivered {}/{}, p50 {:.1} ms, p99 {:.1} ms{}",
+        summary.delivered,
+        subscribers * ROUNDS,
+        summary.p50,
+        summary.p99,
+        if setup == Setup::Hadir {
+            " (target p99 < 250 ms)"
+        } else {
+            ""
+        }
     );
     println!(
-        "  server memory: {:.1} MB resident with {subscribers} subscribers (peak {:.1} MB; {:.1} MB before they connected; target ≤ 250 MB)",
-        rss as f64 / 1024.0,
-        hwm as f64 / 1024.0,
-        rss_idle as f64 / 1024.0
+        "  server memory: {:.1} MB resident with {subscribers} subscribers (peak {:.1} MB; {:.1} MB before they connected){}",
+        summary.rss,
+        summary.peak,
+        summary.rss_idle,
+        if setup == Setup::Hadir {
+            "; target ≤ 250 MB"
+        } else {
+            ""
+        }
     );
-    let _ = child.kill();
-    let _ = child.wait();
-    Ok(())
+    Ok(summary)
 }

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod bench_node;
 pub mod camera;
 pub mod mqtt;
 pub mod pg_proxy;
