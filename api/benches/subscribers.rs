@@ -9,8 +9,9 @@
 //! subscriber (p50, p99, max), and the server's resident memory (VmRSS, VmHWM). Then both
 //! side by side.
 //!
-//! - `hadir`: the release `hadir` binary on SQLite in a temporary folder (each sighting
-//!   written, the day's attendance kept; one execution per selection and role).
+//! - `hadir`: the release `hadir` binary on SQLite in a temporary folder, without the demo
+//!   site (each sighting written, the day's attendance kept; one execution per selection and
+//!   role).
 //! - `reference`: the usual Node.js stack, graphql-js with graphql-ws's own server
 //!   (`bench/node/fanout-server.mjs`, installed with `npm ci`): employees in memory, no token
 //!   checked, the selection executed once per subscriber.
@@ -71,7 +72,7 @@ impl Setup {
     fn describe(self) -> &'static str {
         match self {
             Self::Hadir => {
-                "hadir (release binary, SQLite: each sighting written, attendance kept; one execution per selection and role)"
+                "hadir (release binary, SQLite, no demo: each sighting written, attendance kept; one execution per selection and role)"
             }
             Self::Reference => {
                 "reference (Node.js: graphql-js + graphql-ws's server, employees in memory, no token checked; the selection executed per subscriber)"
@@ -117,6 +118,9 @@ fn start(setup: Setup, node_dir: Option<&std::path::Path>) -> anyhow::Result<Ser
                 .env("HADIR_ADMIN_TOKEN", ADMIN_TOKEN)
                 .env("HADIR_CAMERA_CONFIGS", &cameras)
                 .env("HADIR_LOG", "warn")
+                // Fan-out alone: no demo site (its camera's recognition would run beside).
+                .env("HADIR_DEMO_ENABLED", "false")
+                .env("HADIR_DEMO_FOLDER", dir.path().join("demo"))
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
                 .spawn()?;
@@ -284,12 +288,21 @@ async fn measure(setup: Setup, server: &Server, subscribers: usize) -> anyhow::R
         arrived: (0..=ROUNDS).map(|_| AtomicUsize::new(0)).collect(),
     });
     let connected = Arc::new(AtomicUsize::new(0));
+    // Subscribers that could not connect or were closed before their acknowledgement, and
+    // the first reason given.
+    let failed = Arc::new(AtomicUsize::new(0));
+    let failure = Arc::new(Mutex::new(None::<String>));
     let gate = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
     let started = Instant::now();
     for _ in 0..subscribers {
         let mut permit = Some(gate.clone().acquire_owned().await?);
         let (addr, rounds, connected) = (addr.clone(), rounds.clone(), connected.clone());
+        let (failed, failure) = (failed.clone(), failure.clone());
         tokio::spawn(async move {
+            let fail = |why: String| {
+                failed.fetch_add(1, Ordering::Relaxed);
+                failure.lock().unwrap().get_or_insert(why);
+            };
             let mut request = format!("ws://{addr}/graphql")
                 .into_client_request()
                 .expect("request");
@@ -297,29 +310,37 @@ async fn measure(setup: Setup, server: &Server, subscribers: usize) -> anyhow::R
                 "Sec-WebSocket-Protocol",
                 HeaderValue::from_static("graphql-transport-ws"),
             );
-            let Ok((mut socket, _)) = tokio_tungstenite::connect_async(request).await else {
-                eprintln!("a connection failed");
-                return;
+            let mut socket = match tokio_tungstenite::connect_async(request).await {
+                Ok((socket, _)) => socket,
+                Err(error) => {
+                    fail(format!("a connection failed: {error}"));
+                    return;
+                }
             };
             let text = |v: Value| Message::Text(v.to_string().into());
             let _ = socket
                 .send(text(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {ADMIN_TOKEN}") } })))
                 .await;
-            let _ = socket
-                .send(text(
-                    json!({ "id": "1", "type": "subscribe", "payload": { "query": SUBSCRIPTION } }),
-                ))
-                .await;
+            // graphql-transport-ws: subscribe once acknowledged (graphql-ws's server closes a
+            // connection that subscribes before, with 4401).
             let mut acked = false;
             while let Some(Ok(message)) = socket.next().await {
-                let Message::Text(body) = message else {
-                    continue;
+                let body = match message {
+                    Message::Text(body) => body,
+                    Message::Close(frame) if !acked => {
+                        fail(format!("closed before its acknowledgement: {frame:?}"));
+                        return;
+                    }
+                    _ => continue,
                 };
                 let now = Instant::now();
                 let value: Value = serde_json::from_str(&body).unwrap_or_default();
                 match value["type"].as_str() {
                     Some("connection_ack") => {
                         acked = true;
+                        let _ = socket
+                            .send(text(json!({ "id": "1", "type": "subscribe", "payload": { "query": SUBSCRIPTION } })))
+                            .await;
                         connected.fetch_add(1, Ordering::Relaxed);
                         // Let the next connection start while this one stays open.
                         permit.take();
@@ -343,13 +364,20 @@ async fn measure(setup: Setup, server: &Server, subscribers: usize) -> anyhow::R
                 }
             }
             if !acked {
-                eprintln!("a subscriber was never acknowledged");
+                fail("the connection ended before its acknowledgement".to_owned());
             }
             drop(permit);
         });
     }
     while connected.load(Ordering::Relaxed) < subscribers {
         tokio::time::sleep(Duration::from_millis(50)).await;
+        let failed = failed.load(Ordering::Relaxed);
+        if failed > 0 && connected.load(Ordering::Relaxed) + failed >= subscribers {
+            anyhow::bail!(
+                "{failed} of {subscribers} subscribers failed; the first: {}",
+                failure.lock().unwrap().as_deref().unwrap_or("?")
+            );
+        }
         if started.elapsed() > CONNECT_TIMEOUT {
             anyhow::bail!(
                 "only {} of {subscribers} subscribers connected",

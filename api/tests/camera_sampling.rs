@@ -176,3 +176,63 @@ async fn key_frame_cameras_share_decoders_and_a_faster_one_decodes_every_frame()
         "{frames} frames in 6 s at 5 frames/s (its own decoder from the second key frame)"
     );
 }
+
+/// A camera read from its key frames whose pace quickens past its key-frame interval (as
+/// hadir's recognition does when a newcomer appears) decodes at once from the last key frame
+/// and what came after it, kept for this, instead of waiting for the next key frame; when the
+/// pace slows again it goes back to key frames alone.
+#[tokio::test]
+async fn a_quickened_pace_decodes_from_the_last_key_frame_at_once_and_slows_back_to_key_frames() {
+    use vision::source::{Frame, FrameSource, Pace, SourceOptions, rtsp::RtspSource};
+    async fn next(camera: &mut RtspSource) -> Frame {
+        tokio::time::timeout(Duration::from_secs(20), camera.next_frame())
+            .await
+            .expect("a frame within 20 s")
+            .expect("a frame")
+    }
+    let rtsp = RtspCamera::start_with(
+        &[
+            "--loop".to_owned(),
+            "--mount".to_owned(),
+            format!("/a={}", video("office_1080p.mp4").display()),
+        ],
+        "/a",
+    );
+    let pace = Pace::new(Duration::from_secs(1));
+    let mut camera = RtspSource::connect(&rtsp.url, &pace, &SourceOptions::default())
+        .await
+        .expect("camera");
+    // Three key frames: the key-frame interval (1 s) is known from the second.
+    for _ in 0..3 {
+        assert_eq!(next(&mut camera).await.image.dimensions(), (1920, 1080));
+    }
+    let before = Instant::now();
+    pace.set(Duration::from_millis(200));
+    next(&mut camera).await;
+    let first = before.elapsed();
+    // The next key frame is a second after the last one taken; from the kept group the first
+    // quick sample comes about 200 ms after it (generous margins: a shared machine).
+    assert!(
+        first < Duration::from_millis(700),
+        "the first quick sample took {first:?}: it waited for the next key frame"
+    );
+    let started = Instant::now();
+    let mut quick = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        next(&mut camera).await;
+        quick += 1;
+    }
+    assert!(quick >= 9, "{quick} frames in 3 s at 5 frames/s");
+    assert!(!camera.decodes_key_frames_only());
+    pace.set(Duration::from_secs(1));
+    let started = Instant::now();
+    for _ in 0..3 {
+        next(&mut camera).await;
+    }
+    let slow = started.elapsed();
+    assert!(camera.decodes_key_frames_only(), "back to key frames alone");
+    assert!(
+        slow >= Duration::from_millis(1500),
+        "3 frames at 1 frame/s took {slow:?}"
+    );
+}

@@ -79,6 +79,8 @@ fn cases(ca: &Path) -> Vec<Case> {
         case("recognition.min_track_evidence", "min_track_evidence", "1.5", "1.5", "1.5"),
         case("recognition.motion_gating", "motion_gating", "false", "false", "false"),
         case("recognition.full_frame_interval_secs", "full_frame_interval_secs", "7", "7", "7"),
+        case("recognition.look_more_fps", "look_more_fps", "5.0", "5", "5.0"),
+        case("recognition.look_more_secs", "look_more_secs", "2", "2", "2"),
         case("presence.lost_after_secs", "lost_after_secs", "31", "31", "31"),
         case("presence.camera_timeout_secs", "camera_timeout_secs", "9", "9", "9"),
         case("presence.monitor_interval_ms", "monitor_interval_ms", "250", "250", "250"),
@@ -438,6 +440,16 @@ fn empty_variables_mean_none_over_the_file_and_errors_name_the_key() {
     let error = failure("[mqtt]\nurl = \"http://broker\"\n", &[]);
     assert!(
         error.contains("mqtt.url") && error.contains("mqtt_url"),
+        "{error}"
+    );
+    let error = failure("", &[("HADIR_LOOK_MORE_FPS", "0")]);
+    assert!(
+        error.contains("recognition.look_more_fps") && error.contains("between 0.1 and 30"),
+        "{error}"
+    );
+    let error = failure("[recognition]\nlook_more_secs = 600\n", &[]);
+    assert!(
+        error.contains("recognition.look_more_secs") && error.contains("600"),
         "{error}"
     );
 }

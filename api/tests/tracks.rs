@@ -2,7 +2,8 @@
 //! (tests/camera_fixtures/make_videos.sh) played as file cameras at 2 frames/s: a person
 //! walking across the frame is one track and one `employeeDetected` (presence refreshed all
 //! the while); two people crossing each other keep their identities, each one track; a
-//! stranger standing at the door for 8 s is one `unknownFaceDetected`, not one per frame.
+//! stranger standing at the door for 8 s is one `unknownFaceDetected`, not one per frame, and
+//! his camera looks more (samples faster) while his track is undecided.
 //! One server for the three (SQLite), each camera in turn.
 
 mod common;
@@ -206,6 +207,13 @@ async fn a_walk_is_one_track_crossing_keeps_identities_and_a_stranger_is_one_unk
         .await
         .value("hadir_camera_tracks_live{camera=\"DOOR\"}");
     assert!(ended <= 1.0, "{ended} live tracks");
+    // A stranger's track is undecided until it is reported unknown: the camera looked more
+    // (sampled faster for a while) when he appeared.
+    let looked_more = server
+        .metrics()
+        .await
+        .value("hadir_camera_looked_more_total{camera=\"DOOR\"}");
+    assert!(looked_more >= 1.0, "looked more {looked_more} times");
 }
 
 fn file_url_of(path: &std::path::Path) -> String {

@@ -9,6 +9,8 @@
 //! - [`motion`] (`motion.rs`): where a frame changed since the last one (detect only there).
 //! - [`look`] (`look.rs`): the windows searched on a frame: around the faces followed, at
 //!   their scale, where they explain the change; the rest of the change, or the whole frame.
+//! - [`look_more`] (`look_more.rs`): when to sample a camera faster for a while (a newcomer's
+//!   track not yet decided), through the source's [`source::Pace`].
 //!
 //! The pipeline's steps, in order:
 //! - [`frame`] (`frame.rs`, `frame/resample.rs`): images as the pipeline holds them (RGB
@@ -45,6 +47,7 @@ pub mod face;
 pub mod frame;
 pub mod gallery;
 pub mod look;
+pub mod look_more;
 pub mod models;
 pub mod motion;
 pub mod pipeline;

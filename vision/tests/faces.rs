@@ -298,6 +298,27 @@ fn an_mp4_recording_plays_as_a_camera() {
         "the same frames as the raw stream"
     );
 
+    // A pace quickened in the middle of a second (as recognition does for a newcomer): the
+    // recording goes back to that second's key frame, so the next samples are those 200 ms
+    // apart from the last one, exactly as decoded every frame from the start; slowed again,
+    // the next key frame.
+    let pace = vision::source::Pace::new(Duration::from_secs(1));
+    let mut paced = Recording::open(&video, &pace)
+        .expect("a recording")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut next = || paced.next_sampled().unwrap().expect("a frame");
+    assert!(next() == every_second[0] && next() == every_second[1]);
+    pace.set(Duration::from_millis(200));
+    for (i, expected) in five_a_second[6..=10].iter().enumerate() {
+        assert!(
+            next() == *expected,
+            "quick sample {i} (at 1.{}s)",
+            2 + 2 * i
+        );
+    }
+    pace.set(Duration::from_secs(1));
+    assert!(next() == every_second[3], "then the key frame at 3 s");
+
     let mut pipeline = pipeline();
     let faces_on = |pipeline: &mut FacePipeline, frame: &image::RgbImage| {
         pipeline

@@ -123,6 +123,8 @@ pub const KEYS: &[Key] = &[
     key("recognition", "min_track_evidence",       "min_track_evidence",              Scalar),
     key("recognition", "motion_gating",            "motion_gating",                   Scalar),
     key("recognition", "full_frame_interval_secs", "full_frame_interval_secs",        Scalar),
+    key("recognition", "look_more_fps",            "look_more_fps",                   Scalar),
+    key("recognition", "look_more_secs",           "look_more_secs",                  Scalar),
     key("presence",    "lost_after_secs",          "lost_after_secs",                 Scalar),
     key("presence",    "camera_timeout_secs",      "camera_timeout_secs",             Scalar),
     key("presence",    "monitor_interval_ms",      "monitor_interval_ms",             Scalar),

@@ -285,6 +285,7 @@ impl Config {
             motion_gating: self
                 .recognition
                 .motion_gating_interval(self.presence.lost_after()),
+            look_more: self.recognition.look_more_settings(),
             source_options: self.cameras.source_options(),
         }
     }

@@ -118,6 +118,12 @@ pub async fn render(app: &AppState) -> String {
         "Model runs: a detector pass per frame looked at, an embedding per face embedded (not faces a recognised track already knows).",
         &|c| c.inferences.load(Ordering::Relaxed),
     );
+    counter(
+        &mut out,
+        "hadir_camera_looked_more_total",
+        "Times the camera was sampled faster for a while (look_more_fps for look_more_secs): a new face whose track was not yet decided.",
+        &|c| c.looked_more.load(Ordering::Relaxed),
+    );
     let _ = writeln!(
         out,
         "# HELP hadir_camera_tracks_live Face tracks live at the camera now.\n# TYPE hadir_camera_tracks_live gauge"

@@ -3,7 +3,9 @@
 //! (vision's [`look`]: a change a followed face explains is searched around it, at its
 //! scale), the face service finds the faces
 //! there, drops those in the camera's ignore regions, and links the rest to the camera's
-//! face tracks, which decide who they are (vision's [`TrackDecision`]).
+//! face tracks, which decide who they are (vision's [`TrackDecision`]). After each frame it
+//! sets the camera's sampling pace: faster for a while when a newcomer's track is not yet
+//! decided (vision's [`vision::look_more`]), the camera's own rate otherwise.
 
 use std::{
     sync::{Arc, Mutex, atomic::Ordering},
@@ -12,8 +14,9 @@ use std::{
 
 use vision::{
     look::{self, Window},
+    look_more::LookMoreSettings,
     motion::{Look, MotionGate},
-    source::Frame,
+    source::{Frame, Pace},
     track::{DecisionSettings, TrackDecision, TrackEvent},
 };
 
@@ -43,6 +46,8 @@ pub struct Analyser {
     pub counters: Arc<CameraCounters>,
     /// The camera's tracks (used by one frame at a time, on the inference worker).
     pub tracks: Arc<Mutex<TrackDecision>>,
+    /// The camera's sampling pace, its own interval, and when to quicken it.
+    pace: Option<(Pace, Duration, LookMoreSettings)>,
 }
 
 impl Analyser {
@@ -63,6 +68,32 @@ impl Analyser {
             ignore_regions: Arc::new(ignore_regions),
             counters,
             tracks: Arc::new(Mutex::new(TrackDecision::new(decision))),
+            pace: None,
+        }
+    }
+
+    /// Sets `pace` after each frame: `interval` (the camera's own), or quicker as `look_more`
+    /// says while a newcomer's track is not yet decided.
+    pub fn with_pace(
+        mut self,
+        pace: Pace,
+        interval: Duration,
+        look_more: LookMoreSettings,
+    ) -> Self {
+        self.pace = Some((pace, interval, look_more));
+        self
+    }
+
+    /// Quickens or restores the camera's pace, as its tracks now stand.
+    fn set_pace(&self, tracks: &TrackDecision, at: Instant) {
+        let Some((pace, normal, look_more)) = &self.pace else {
+            return;
+        };
+        let interval = look_more.interval(*normal, tracks.newest_undecided(), at);
+        let quicker = interval < pace.interval();
+        if pace.set(interval) && quicker {
+            self.counters.looked_more.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(camera_id = %self.camera_id, ?interval, "looking more: a newcomer's track is not decided yet");
         }
     }
 
@@ -84,7 +115,9 @@ impl Analyser {
                 let mut tracks = self.tracks.lock().unwrap_or_else(|p| p.into_inner());
                 if look == Look::Nothing {
                     self.counters.unchanged.fetch_add(1, Ordering::Relaxed);
-                    return Analysis::Unchanged(tracks.expire(started));
+                    let ended = tracks.expire(started);
+                    self.set_pace(&tracks, started);
+                    return Analysis::Unchanged(ended);
                 }
                 // Around the faces followed where they explain the change.
                 look::plan(
@@ -119,6 +152,10 @@ impl Analyser {
                 return Analysis::Failed;
             }
         };
+        self.set_pace(
+            &self.tracks.lock().unwrap_or_else(|p| p.into_inner()),
+            Instant::now(),
+        );
         let counters = &self.counters;
         counters
             .ignored_faces

@@ -32,8 +32,9 @@ pub const UNSUPPORTED_RETRY: Duration = Duration::from_secs(300);
 pub struct Capture {
     pub camera_id: String,
     pub url: String,
-    /// Time between sampled frames.
-    pub interval: Duration,
+    /// Time between sampled frames (recognition quickens it for a while when a newcomer
+    /// appears).
+    pub pace: source::Pace,
     pub source_options: SourceOptions,
     pub engine: Arc<PresenceEngine>,
     pub counters: Arc<CameraCounters>,
@@ -47,7 +48,7 @@ impl Capture {
         let Self {
             camera_id,
             url,
-            interval,
+            pace,
             source_options,
             engine,
             counters,
@@ -57,7 +58,7 @@ impl Capture {
         let mut last_problem: Option<String> = None;
         let touch_every = (engine.settings().camera_timeout / 3).min(MAX_FRAME_TOUCH_INTERVAL);
         loop {
-            let problem = match source::open(&url, interval, &source_options).await {
+            let problem = match source::open(&url, &pace, &source_options).await {
                 Ok(mut stream) => {
                     backoff.reset();
                     // The first frame of each connection is written at once (the camera may

@@ -25,6 +25,9 @@ pub struct CameraCounters {
     /// Model runs: one detector pass per frame looked at, one embedding per face embedded
     /// (faces found where a recognised track was predicted are not).
     pub inferences: AtomicU64,
+    /// Times the camera was sampled faster for a while because a new face's track was not
+    /// decided (vision's [`vision::look_more`]).
+    pub looked_more: AtomicU64,
     /// Face tracks live now (a gauge).
     pub live_tracks: AtomicU64,
     /// Tracks ended that had been taken for an employee.

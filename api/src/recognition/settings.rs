@@ -1,5 +1,6 @@
 //! The `[recognition]` section of `hadir.toml`: the face models, where and how fast they run,
-//! and when a face seen at a camera is taken for an employee.
+//! and when a face seen at a camera is taken for an employee; and what the camera tasks are
+//! given of it ([`CameraTaskSettings`]).
 //!
 //! A leaf: it imports nothing from the crate but [`crate::validate`], so the face service and
 //! the camera tasks read it and [`crate::config`] assembles it without either importing the
@@ -43,6 +44,16 @@ pub const DEFAULT_MIN_TRACK_EVIDENCE: f32 = vision::track::DEFAULT_MIN_EVIDENCE;
 pub const MAX_TRACK_EVIDENCE: f32 = 20.0;
 /// Detection looks only where frames changed, by default.
 pub const DEFAULT_MOTION_GATING: bool = true;
+/// Frames a second a camera is sampled at while looking more at a newcomer
+/// ([`vision::look_more::DEFAULT_LOOK_MORE_INTERVAL`]).
+pub const DEFAULT_LOOK_MORE_FPS: f64 = 4.0;
+/// The `look_more_fps` accepted.
+pub const LOOK_MORE_FPS_RANGE: std::ops::RangeInclusive<f64> = 0.1..=30.0;
+/// Seconds a camera is sampled faster after a face whose track is not yet decided appears
+/// ([`vision::look_more::DEFAULT_LOOK_MORE_FOR`]); 0: never.
+pub const DEFAULT_LOOK_MORE_SECS: u64 = vision::look_more::DEFAULT_LOOK_MORE_FOR.as_secs();
+/// The largest `look_more_secs` accepted.
+pub const MAX_LOOK_MORE_SECS: u64 = 60;
 
 /// `[recognition]`: the models, their workers, and the decision over frames.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
@@ -81,6 +92,11 @@ pub struct RecognitionSection {
     /// Seconds between full-frame passes when motion gating (None: from `lost_after`, see
     /// [`vision::motion::full_frame_interval`]: 15 s at the default 120 s).
     pub full_frame_interval_secs: Option<u64>,
+    /// Frames a second a camera is sampled at for `look_more_secs` after a face appears
+    /// whose track is not yet decided (a camera sampled faster keeps its rate).
+    pub look_more_fps: f64,
+    /// Seconds a camera is sampled at `look_more_fps` after such a face appears (0: never).
+    pub look_more_secs: u64,
 }
 
 impl Default for RecognitionSection {
@@ -100,6 +116,8 @@ impl Default for RecognitionSection {
             min_track_evidence: DEFAULT_MIN_TRACK_EVIDENCE,
             motion_gating: DEFAULT_MOTION_GATING,
             full_frame_interval_secs: None,
+            look_more_fps: DEFAULT_LOOK_MORE_FPS,
+            look_more_secs: DEFAULT_LOOK_MORE_SECS,
         }
     }
 }
@@ -134,6 +152,26 @@ impl RecognitionSection {
                 self.announce_interval_secs,
             ),
         ])?;
+        if !LOOK_MORE_FPS_RANGE.contains(&self.look_more_fps) {
+            return Err(InvalidSetting::new(
+                "recognition.look_more_fps",
+                format!(
+                    "{} is not between {} and {} frames a second",
+                    self.look_more_fps,
+                    LOOK_MORE_FPS_RANGE.start(),
+                    LOOK_MORE_FPS_RANGE.end()
+                ),
+            ));
+        }
+        if self.look_more_secs > MAX_LOOK_MORE_SECS {
+            return Err(InvalidSetting::new(
+                "recognition.look_more_secs",
+                format!(
+                    "{} is more than {MAX_LOOK_MORE_SECS} seconds (0: never look more)",
+                    self.look_more_secs
+                ),
+            ));
+        }
         if !(0.0..=MAX_TRACK_EVIDENCE).contains(&self.min_track_evidence) {
             return Err(InvalidSetting::new(
                 "recognition.min_track_evidence",
@@ -206,6 +244,18 @@ impl RecognitionSection {
         }
     }
 
+    /// When and how much faster to sample a camera after a newcomer appears.
+    pub fn look_more_settings(&self) -> vision::look_more::LookMoreSettings {
+        vision::look_more::LookMoreSettings {
+            interval: std::time::Duration::from_secs_f64(
+                1.0 / self
+                    .look_more_fps
+                    .clamp(*LOOK_MORE_FPS_RANGE.start(), *LOOK_MORE_FPS_RANGE.end()),
+            ),
+            duration: std::time::Duration::from_secs(self.look_more_secs),
+        }
+    }
+
     /// Full-frame passes when motion gating (None: the whole frame every time), where someone
     /// unseen for `lost_after` is taken for gone.
     pub fn motion_gating_interval(
@@ -218,5 +268,31 @@ impl RecognitionSection {
                 std::time::Duration::from_secs,
             )
         })
+    }
+}
+
+/// How the camera tasks recognise frames and read sources.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CameraTaskSettings {
+    /// How each camera's face tracks are followed and decided (the threshold is replaced by
+    /// the face service's).
+    pub tracks: vision::track::DecisionSettings,
+    /// Look only where frames changed, with a full-frame pass at this interval (None: the
+    /// whole frame every time).
+    pub motion_gating: Option<std::time::Duration>,
+    /// When a camera is sampled faster for a while (a newcomer not yet decided).
+    pub look_more: vision::look_more::LookMoreSettings,
+    /// How camera sources connect and read.
+    pub source_options: vision::source::SourceOptions,
+}
+
+impl Default for CameraTaskSettings {
+    fn default() -> Self {
+        Self {
+            tracks: vision::track::DecisionSettings::default(),
+            motion_gating: Some(vision::motion::DEFAULT_FULL_FRAME_INTERVAL),
+            look_more: vision::look_more::LookMoreSettings::default(),
+            source_options: vision::source::SourceOptions::default(),
+        }
     }
 }

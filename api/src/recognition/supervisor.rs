@@ -12,8 +12,9 @@ use std::{
 use entity::camera;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use tokio::{sync::watch, task::JoinHandle};
-use vision::{motion::DEFAULT_FULL_FRAME_INTERVAL, source, track::DecisionSettings};
+use vision::{look_more::LookMoreSettings, source, track::DecisionSettings};
 
+pub use super::settings::CameraTaskSettings;
 use super::{
     ai_status::{AiStatus, AiStatusHandle},
     analyse::Analyser,
@@ -35,29 +36,6 @@ use crate::{
     faces::FaceService,
     presence::PresenceEngine,
 };
-
-/// How the camera tasks recognise frames and read sources.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CameraTaskSettings {
-    /// How each camera's face tracks are followed and decided (the threshold is replaced by
-    /// the face service's).
-    pub tracks: DecisionSettings,
-    /// Look only where frames changed, with a full-frame pass at this interval (None: the
-    /// whole frame every time).
-    pub motion_gating: Option<Duration>,
-    /// How camera sources connect and read.
-    pub source_options: source::SourceOptions,
-}
-
-impl Default for CameraTaskSettings {
-    fn default() -> Self {
-        Self {
-            tracks: DecisionSettings::default(),
-            motion_gating: Some(DEFAULT_FULL_FRAME_INTERVAL),
-            source_options: source::SourceOptions::default(),
-        }
-    }
-}
 
 struct Running {
     capture: JoinHandle<()>,
@@ -87,6 +65,7 @@ pub struct CameraSupervisor {
     /// Look only where frames changed, with a full-frame pass at this interval; None: always
     /// the full frame.
     motion_gating: Option<Duration>,
+    look_more: LookMoreSettings,
     running: Mutex<HashMap<String, Running>>,
     /// How sources connect and read (redirects, timeouts).
     source_options: source::SourceOptions,
@@ -138,6 +117,7 @@ impl CameraSupervisor {
             events,
             tracks: settings.tracks,
             motion_gating: settings.motion_gating,
+            look_more: settings.look_more,
             running: Mutex::new(HashMap::new()),
             source_options: settings.source_options,
             ai_status,
@@ -357,10 +337,12 @@ impl CameraSupervisor {
     fn start(self: &Arc<Self>, camera: &camera::Model, claim: Option<LeaseClaim>) -> Running {
         let (mailbox, inbox) = mailbox();
         let counters = self.counters(&camera.camera_id);
+        let interval = Duration::from_secs_f64(1.0 / camera.sample_fps.max(0.01));
+        let pace = source::Pace::new(interval);
         let capture = Capture {
             camera_id: camera.camera_id.clone(),
             url: camera.rtsp_url.clone(),
-            interval: Duration::from_secs_f64(1.0 / camera.sample_fps.max(0.01)),
+            pace: pace.clone(),
             source_options: self.source_options.clone(),
             engine: self.engine.clone(),
             counters: counters.clone(),
@@ -376,7 +358,8 @@ impl CameraSupervisor {
                 threshold: self.faces.threshold(),
                 ..self.tracks
             },
-        );
+        )
+        .with_pace(pace, interval, self.look_more);
         let decider = Decider {
             camera_id: camera.camera_id.clone(),
             track_prefix: chrono::Utc::now().timestamp_millis().to_string(),

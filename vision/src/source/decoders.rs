@@ -143,6 +143,33 @@ pub async fn decode_owned(
     decoded
 }
 
+/// Decodes access units one after another with a stream's own decoder (made when `decoder`
+/// has none), in one trip to the blocking pool, converting none: a decoder catching up from
+/// a key frame. The first failure stops it.
+pub async fn catch_up(
+    decoder: &mut Option<Decoder>,
+    units: Vec<Vec<u8>>,
+) -> Result<Decoded, SourceError> {
+    let mut own = match decoder.take() {
+        Some(own) => own,
+        None => new_decoder()?,
+    };
+    let (own, decoded) = tokio::task::spawn_blocking(move || {
+        let mut last = Ok(Decoded::Nothing);
+        for unit in &units {
+            last = decode_with(&mut own, unit, false);
+            if matches!(last, Ok(Decoded::Failed(_)) | Err(_)) {
+                break;
+            }
+        }
+        (own, last)
+    })
+    .await
+    .map_err(|e| SourceError::Decode(format!("decoding stopped: {e}")))?;
+    *decoder = Some(own);
+    decoded
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

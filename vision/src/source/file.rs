@@ -11,10 +11,10 @@
 
 use std::{
     path::{Path, PathBuf},
-    time::{Duration, Instant, SystemTime},
+    time::{Instant, SystemTime},
 };
 
-use super::{Frame, FrameSource, SourceError, check_frame, recording::Recording};
+use super::{Frame, FrameSource, Pace, SourceError, check_frame, recording::Recording};
 
 /// Largest image file read as a frame (a PNG of an 8K frame of noise is about 200 MB; camera
 /// stills are a few MB).
@@ -29,7 +29,7 @@ pub struct FileSource {
     still: bool,
     /// A folder played again from its first image after its last (`?loop`).
     looping: bool,
-    sample_interval: Duration,
+    sample_interval: Pace,
     last_frame: Option<Instant>,
 }
 
@@ -42,7 +42,8 @@ fn is_image(path: &Path) -> bool {
 impl FileSource {
     /// Opens `file:///folder` (its images in name order; `file:///folder/?loop` for ever) or
     /// `file:///image.jpg`.
-    pub fn open(url: &str, sample_interval: Duration) -> Result<Self, SourceError> {
+    pub fn open(url: &str, sample_interval: impl Into<Pace>) -> Result<Self, SourceError> {
+        let sample_interval = sample_interval.into();
         let parsed = url::Url::parse(url)
             .map_err(|e| SourceError::Connect(format!("{url:?} is not a URL: {e}")))?;
         let path = parsed
@@ -52,7 +53,7 @@ impl FileSource {
         let metadata = std::fs::metadata(&path)
             .map_err(|e| SourceError::Connect(format!("{}: {e}", path.display())))?;
         if metadata.is_file()
-            && let Some(recording) = Recording::open(&path, sample_interval)
+            && let Some(recording) = Recording::open(&path, &sample_interval)
         {
             return Ok(Self {
                 recording: Some(recording?),
@@ -106,7 +107,7 @@ impl FrameSource for FileSource {
             let image = recording.next_sampled()?.ok_or(SourceError::Ended)?;
             check_frame(&image)?;
             if let Some(last) = self.last_frame {
-                tokio::time::sleep_until((last + self.sample_interval).into()).await;
+                tokio::time::sleep_until((last + self.sample_interval.interval()).into()).await;
             }
             self.last_frame = Some(Instant::now());
             return Ok(Frame {
@@ -121,7 +122,7 @@ impl FrameSource for FileSource {
             self.next = 0;
         }
         if let Some(last) = self.last_frame {
-            tokio::time::sleep_until((last + self.sample_interval).into()).await;
+            tokio::time::sleep_until((last + self.sample_interval.interval()).into()).await;
         }
         let path = &self.frames[self.next];
         self.next += 1;
@@ -174,6 +175,8 @@ async fn read_capped(path: &Path) -> Result<Vec<u8>, SourceError> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn write_image(path: &Path, shade: u8) {

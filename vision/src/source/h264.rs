@@ -9,7 +9,7 @@ use image::RgbImage;
 use memchr::memmem;
 use openh264::formats::YUVSource;
 
-use super::{SourceError, framing};
+use super::{SourceError, framing, pace::Pace};
 use crate::bounds;
 
 /// Failed decodes of key frames in a row after which a stream is declared undecodable.
@@ -41,43 +41,67 @@ pub fn key_frames_suffice(key_frame_interval: Option<Duration>, sample_interval:
 /// [`SAMPLE_TIME_TOLERANCE`]. Due times follow a grid of one `interval` each, so that the rate
 /// sampled is the rate asked for (a frame a little late does not push every later sample
 /// back); when the stream skips ahead (a gap, a jump of its clock) or goes back (a camera
-/// restarting its clock), the grid starts again at that frame.
+/// restarting its clock), the grid starts again at that frame. The interval is a [`Pace`]:
+/// when it shortens, the next sample is due one new interval after the last one taken.
 #[derive(Clone, Debug)]
 pub struct Sampler {
-    interval: Duration,
+    pace: Pace,
     next_due: Option<Duration>,
     last_taken: Option<Duration>,
+    /// The interval `next_due` was set with.
+    grid_interval: Duration,
 }
 
 impl Sampler {
-    pub fn new(interval: Duration) -> Self {
+    pub fn new(pace: impl Into<Pace>) -> Self {
+        let pace = pace.into();
         Self {
-            interval,
+            grid_interval: pace.interval(),
+            pace,
             next_due: None,
             last_taken: None,
         }
     }
 
+    /// The interval now.
+    pub fn interval(&self) -> Duration {
+        self.pace.interval()
+    }
+
+    /// When the next sample is due, and when the last was taken: on the grid, or one new
+    /// interval after the last sample where the pace has quickened since the grid was set.
+    fn due(&self) -> Option<(Duration, Duration)> {
+        let (due, last) = (self.next_due?, self.last_taken?);
+        let interval = self.interval();
+        if interval < self.grid_interval {
+            Some((due.min(last + interval), last))
+        } else {
+            Some((due, last))
+        }
+    }
+
     /// Whether a frame of stream time `at` would be taken (no state changes).
     pub fn is_due(&self, at: Duration) -> bool {
-        match (self.next_due, self.last_taken) {
-            (Some(due), Some(last)) => at < last || at + SAMPLE_TIME_TOLERANCE >= due,
-            _ => true,
+        match self.due() {
+            Some((due, last)) => at < last || at + SAMPLE_TIME_TOLERANCE >= due,
+            None => true,
         }
     }
 
     /// Records that the frame of stream time `at` was taken.
     pub fn take(&mut self, at: Duration) {
-        let on_grid = match (self.next_due, self.last_taken) {
-            (Some(due), Some(last)) if at >= last => {
-                let next = due + self.interval;
+        let interval = self.interval();
+        let on_grid = match self.due() {
+            Some((due, last)) if at >= last => {
+                let next = due + interval;
                 // Behind by a whole interval or more (a gap): start the grid again here.
                 (next > at + SAMPLE_TIME_TOLERANCE).then_some(next)
             }
             _ => None,
         };
-        self.next_due = Some(on_grid.unwrap_or(at + self.interval));
+        self.next_due = Some(on_grid.unwrap_or(at + interval));
         self.last_taken = Some(at);
+        self.grid_interval = interval;
     }
 }
 
@@ -347,5 +371,30 @@ mod tests {
         sampler.take(ms(90_000));
         assert!(!sampler.is_due(ms(90_500)));
         assert!(sampler.is_due(ms(91_000)));
+    }
+
+    #[test]
+    fn a_quicker_pace_takes_effect_at_once_and_a_slower_one_from_the_next_sample() {
+        let ms = Duration::from_millis;
+        let pace = Pace::new(ms(1000));
+        let mut sampler = Sampler::new(&pace);
+        assert!(offer(&mut sampler, ms(0)));
+        assert!(!sampler.is_due(ms(200)));
+        // Quicker: due 250 ms after the last sample, not at the next second of the grid, and
+        // then on a 250 ms grid (frames every 40 ms, taken within the tolerance).
+        pace.set(ms(250));
+        let taken: Vec<u64> = (1..=50u64)
+            .map(|i| i * 40)
+            .filter(|&at| offer(&mut sampler, ms(at)))
+            .collect();
+        assert_eq!(taken, [240, 480, 760, 1000, 1240, 1480, 1760, 2000]);
+        // Slower again: the next sample is the one already due on the quick grid, then one a
+        // second.
+        pace.set(ms(1000));
+        let taken: Vec<u64> = (51..=150u64)
+            .map(|i| i * 40)
+            .filter(|&at| offer(&mut sampler, ms(at)))
+            .collect();
+        assert_eq!(taken, [2240, 3240, 4240, 5240]);
     }
 }

@@ -53,7 +53,7 @@ struct Endpoint {
 pub struct HttpSource {
     endpoint: Endpoint,
     mode: Mode,
-    sample_interval: Duration,
+    sample_interval: super::Pace,
     frame_timeout: Duration,
     last_frame: Option<Instant>,
 }
@@ -64,7 +64,7 @@ impl HttpSource {
     /// error naming where it points).
     pub async fn connect(
         url: &str,
-        sample_interval: Duration,
+        sample_interval: impl Into<super::Pace>,
         options: &SourceOptions,
     ) -> Result<Self, SourceError> {
         let mut parsed = reqwest::Url::parse(url)
@@ -96,7 +96,7 @@ impl HttpSource {
                 max_redirects: options.max_redirects,
             },
             mode: Mode::Snapshot { first: None },
-            sample_interval,
+            sample_interval: sample_interval.into(),
             frame_timeout,
             last_frame: None,
         };
@@ -238,7 +238,7 @@ fn multipart_error(error: MultipartError) -> SourceError {
 #[async_trait::async_trait]
 impl FrameSource for HttpSource {
     async fn next_frame(&mut self) -> Result<Frame, SourceError> {
-        let due = self.last_frame.map(|t| t + self.sample_interval);
+        let due = self.last_frame.map(|t| t + self.sample_interval.interval());
         let frame_timeout = self.frame_timeout;
         let frame = match &mut self.mode {
             Mode::Snapshot { first } => {

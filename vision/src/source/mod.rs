@@ -9,6 +9,7 @@
 //! - [`decoders`]: H.264 decoding on the blocking pool, and the one pool of decoders every
 //!   stream decoded from its key frames shares (a decoder is ~32 MB at 1080p).
 //! - [`mjpeg`]: the multipart parser the MJPEG source reads with.
+//! - [`pace`]: a camera's sampling interval, which its reader may change while it runs.
 //! - [`webcam`]: local webcams through Video4Linux2 (Linux).
 //! - [`rtsp`]: RTSP cameras: `retina` for the stream, `openh264` for H.264, key frames only
 //!   where that is enough.
@@ -37,6 +38,7 @@ mod framing;
 pub mod h264;
 pub mod http;
 pub mod mjpeg;
+pub mod pace;
 pub mod probe;
 pub mod recording;
 pub mod rtsp;
@@ -47,6 +49,8 @@ pub mod webcam;
 use std::time::{Duration, SystemTime};
 
 use image::RgbImage;
+
+pub use pace::Pace;
 
 use crate::bounds::{self, FrameSizeError};
 
@@ -202,12 +206,14 @@ pub fn is_network(url: &str) -> bool {
         .any(|scheme| lower.starts_with(scheme))
 }
 
-/// Opens the source a camera's stream URL names.
+/// Opens the source a camera's stream URL names, sampled at `pace` (an interval, or a
+/// [`Pace`] the caller keeps to change it while the source runs).
 pub async fn open(
     url: &str,
-    sample_interval: Duration,
+    pace: impl Into<Pace>,
     options: &SourceOptions,
 ) -> Result<Box<dyn FrameSource>, SourceError> {
+    let sample_interval = pace.into();
     let lower = url.trim().to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") {
         return Ok(Box::new(
@@ -236,7 +242,7 @@ pub async fn open(
 #[cfg(target_os = "linux")]
 fn open_webcam(
     url: &str,
-    sample_interval: Duration,
+    sample_interval: Pace,
     options: &SourceOptions,
 ) -> Result<Box<dyn FrameSource>, SourceError> {
     let device = webcam::device_path(url)
@@ -251,7 +257,7 @@ fn open_webcam(
 #[cfg(not(target_os = "linux"))]
 fn open_webcam(
     url: &str,
-    _sample_interval: Duration,
+    _sample_interval: Pace,
     _options: &SourceOptions,
 ) -> Result<Box<dyn FrameSource>, SourceError> {
     Err(SourceError::Unsupported(format!(

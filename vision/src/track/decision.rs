@@ -145,6 +145,21 @@ impl TrackDecision {
         self.states.len()
     }
 
+    /// When the newest live track that is not decided yet (neither taken for an employee
+    /// nor reported unknown) started; None when every live track is decided.
+    pub fn newest_undecided(&self) -> Option<Instant> {
+        self.tracker
+            .tracks()
+            .iter()
+            .filter(|t| {
+                self.states
+                    .get(&t.id)
+                    .is_none_or(|s| s.employee_id.is_none() && !s.unknown_reported)
+            })
+            .map(|t| t.first_seen)
+            .max()
+    }
+
     /// Tracks taken for an employee so far.
     pub fn recognised_tracks(&self) -> u64 {
         self.recognised_tracks

@@ -24,14 +24,14 @@ mod mp4_file;
 mod raw;
 mod tables;
 
-use std::{path::Path, time::Duration};
+use std::path::Path;
 
 use image::RgbImage;
 
 pub use mp4_file::Mp4Recording;
 pub use raw::RawH264;
 
-use super::SourceError;
+use super::{Pace, SourceError};
 
 /// The frame rate assumed for raw H.264 files.
 pub const H264_FILE_FPS: f64 = 25.0;
@@ -56,19 +56,25 @@ pub enum Recording {
 impl Recording {
     /// Opens `path` when its extension names a recording (`.h264`, `.264`, `.mp4`, `.mov`,
     /// `.m4v`); `None` for any other file.
-    pub fn open(path: &Path, sample_interval: Duration) -> Option<Result<Self, SourceError>> {
+    pub fn open(
+        path: &Path,
+        sample_interval: impl Into<Pace>,
+    ) -> Option<Result<Self, SourceError>> {
+        let sample_interval = sample_interval.into();
         let extension = path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase)
             .unwrap_or_default();
         match extension.as_str() {
-            "h264" | "264" => {
-                Some(RawH264::open(path, sample_interval).map(|raw| Self::RawH264(Box::new(raw))))
-            }
-            "mp4" | "mov" | "m4v" => {
-                Some(Mp4Recording::open(path, sample_interval).map(|mp4| Self::Mp4(Box::new(mp4))))
-            }
+            "h264" | "264" => Some(
+                RawH264::open(path, sample_interval.clone())
+                    .map(|raw| Self::RawH264(Box::new(raw))),
+            ),
+            "mp4" | "mov" | "m4v" => Some(
+                Mp4Recording::open(path, sample_interval.clone())
+                    .map(|mp4| Self::Mp4(Box::new(mp4))),
+            ),
             "mkv" | "webm" | "avi" | "ts" => Some(Err(SourceError::Unsupported(format!(
                 "{}: hadir plays MP4 and raw H.264 recordings; {}",
                 path.display(),
@@ -89,6 +95,8 @@ impl Recording {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

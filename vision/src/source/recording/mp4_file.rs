@@ -1,7 +1,9 @@
 //! MP4 (and QuickTime MOV) files' H.264 video track: opened and checked (codec, B-frames,
 //! parameter sets, sample tables), then played sample by sample, each sample's
 //! length-prefixed NAL units turned into Annex B for openh264, only key frames decoded where
-//! they come at least as often as frames are sampled.
+//! they come at least as often as frames are sampled. When the pace quickens past the
+//! key-frame interval in the middle of a group of pictures, playback goes back to that group's
+//! key frame and decodes from there (delivering nothing before where it was).
 
 use std::{
     io::{BufReader, Seek},
@@ -16,7 +18,7 @@ use super::{
     convert_hint,
     tables::{TableError, check_tables},
 };
-use crate::source::{SourceError, h264};
+use crate::source::{SourceError, h264, pace::Pace};
 
 /// How early a frame may fall before the next sampling time and still be taken (timestamps
 /// in the track's timescale do not add up exactly to the sampling interval).
@@ -36,13 +38,21 @@ pub struct Mp4Recording {
     /// Bytes of each NAL unit's length prefix in the samples (1, 2 or 4).
     length_size: usize,
     decoder: Decoder,
-    sample_interval: Duration,
-    /// The media time from which the next frame is sampled.
+    sample_interval: Pace,
+    /// The media time from which the next frame is sampled, and that of the last sampled.
     next_due: Duration,
+    last_taken: Option<Duration>,
     /// The media time between the last two key frames (from the sync-sample table where the
     /// file has one, else as they are met).
     key_frame_interval: Option<Duration>,
     last_key_frame: Option<Duration>,
+    /// The sample number of the last key frame met.
+    last_key_sample: Option<u32>,
+    /// Whether the last sample read was read to decode every frame (not key frames only).
+    decoding_all: bool,
+    /// Samples before this one were delivered already: replayed from a key frame to decode
+    /// every frame, they are decoded but not delivered again.
+    replay_until: u32,
     /// After a failed decode, frames are skipped up to the next key frame.
     waiting_for_key_frame: bool,
     failed_key_frames: u32,
@@ -50,7 +60,7 @@ pub struct Mp4Recording {
 
 impl Mp4Recording {
     /// Reads the file's header and finds its H.264 video track.
-    pub fn open(path: &Path, sample_interval: Duration) -> Result<Self, SourceError> {
+    pub fn open(path: &Path, sample_interval: Pace) -> Result<Self, SourceError> {
         let name = path.display();
         let file =
             std::fs::File::open(path).map_err(|e| SourceError::Connect(format!("{name}: {e}")))?;
@@ -144,8 +154,12 @@ impl Mp4Recording {
             decoder,
             sample_interval,
             next_due: Duration::ZERO,
+            last_taken: None,
             key_frame_interval,
             last_key_frame: None,
+            last_key_sample: None,
+            decoding_all: false,
+            replay_until: 0,
             waiting_for_key_frame: true,
             failed_key_frames: 0,
         })
@@ -153,7 +167,7 @@ impl Mp4Recording {
 
     /// Whether key frames alone are frequent enough for the sampling rate.
     pub fn decodes_key_frames_only(&self) -> bool {
-        h264::key_frames_suffice(self.key_frame_interval, self.sample_interval)
+        h264::key_frames_suffice(self.key_frame_interval, self.sample_interval.interval())
     }
 
     fn media_time(&self, ticks: u64) -> Duration {
@@ -164,6 +178,19 @@ impl Mp4Recording {
     /// The next sampled frame, or `None` at the end of the track.
     pub fn next_sampled(&mut self) -> Result<Option<RgbImage>, SourceError> {
         while self.next_sample <= self.sample_count {
+            let all = !self.decodes_key_frames_only();
+            if all
+                && !self.decoding_all
+                && let Some(key) = self.last_key_sample
+                && key < self.next_sample
+                && !self.waiting_for_key_frame
+            {
+                // Every frame from here: the frames since the last key frame were skipped,
+                // so decode again from it.
+                self.replay_until = self.next_sample;
+                self.next_sample = key;
+            }
+            self.decoding_all = all;
             let number = self.next_sample;
             self.next_sample += 1;
             // Sizes were checked against the cap when the file was opened
@@ -183,6 +210,7 @@ impl Mp4Recording {
                     self.key_frame_interval = Some(at - previous);
                 }
                 self.last_key_frame = Some(at);
+                self.last_key_sample = Some(number);
                 self.waiting_for_key_frame = false;
             }
             if self.waiting_for_key_frame || (!sample.is_sync && self.decodes_key_frames_only()) {
@@ -204,10 +232,19 @@ impl Mp4Recording {
                     if sample.is_sync {
                         self.failed_key_frames = 0;
                     }
+                    if number < self.replay_until {
+                        continue;
+                    }
+                    // A quicker pace: due one new interval after the last sample.
+                    let interval = self.sample_interval.interval();
+                    if let Some(taken) = self.last_taken {
+                        self.next_due = self.next_due.min(taken + interval);
+                    }
                     if at + SAMPLE_TIME_TOLERANCE < self.next_due {
                         continue;
                     }
-                    self.next_due = at + self.sample_interval;
+                    self.next_due = at + interval;
+                    self.last_taken = Some(at);
                     return h264::to_rgb(&yuv).map(Some);
                 }
                 Ok(None) => {}

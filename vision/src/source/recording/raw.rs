@@ -5,14 +5,13 @@
 use std::{
     io::Read,
     path::{Path, PathBuf},
-    time::Duration,
 };
 
 use image::RgbImage;
 use openh264::decoder::Decoder;
 
 use super::{H264_FILE_FPS, READ_CHUNK_BYTES};
-use crate::source::{SourceError, h264};
+use crate::source::{SourceError, h264, pace::Pace};
 
 /// A raw H.264 (Annex B) recording, read in chunks and split into NAL units as it is read.
 pub struct RawH264 {
@@ -23,17 +22,17 @@ pub struct RawH264 {
     chunk: Vec<u8>,
     at_end: bool,
     decoder: Decoder,
-    /// Decoded frames to skip between samples.
-    stride: usize,
+    /// The sampling interval: decoded frames are skipped between samples, at
+    /// [`H264_FILE_FPS`].
+    pace: Pace,
     decoded: usize,
 }
 
 impl RawH264 {
-    pub(super) fn open(path: &Path, sample_interval: Duration) -> Result<Self, SourceError> {
+    pub(super) fn open(path: &Path, pace: Pace) -> Result<Self, SourceError> {
         let file = std::fs::File::open(path)
             .map_err(|e| SourceError::Connect(format!("{}: {e}", path.display())))?;
         let decoder = Decoder::new().map_err(|e| SourceError::Decode(e.to_string()))?;
-        let per_second = 1.0 / sample_interval.as_secs_f64().max(1e-3);
         Ok(Self {
             path: path.to_owned(),
             file,
@@ -41,7 +40,7 @@ impl RawH264 {
             chunk: vec![0; READ_CHUNK_BYTES],
             at_end: false,
             decoder,
-            stride: (H264_FILE_FPS / per_second).round().max(1.0) as usize,
+            pace,
             decoded: 0,
         })
     }
@@ -73,7 +72,9 @@ impl RawH264 {
             };
             match self.decoder.decode(nal) {
                 Ok(Some(yuv)) => {
-                    let sampled = self.decoded.is_multiple_of(self.stride);
+                    let per_second = 1.0 / self.pace.interval().as_secs_f64().max(1e-3);
+                    let stride = (H264_FILE_FPS / per_second).round().max(1.0) as usize;
+                    let sampled = self.decoded.is_multiple_of(stride);
                     self.decoded += 1;
                     if sampled {
                         return h264::to_rgb(&yuv).map(Some);

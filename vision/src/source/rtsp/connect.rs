@@ -8,9 +8,9 @@ use std::{sync::Arc, time::Duration};
 use retina::client::{Credentials, PlayOptions, Session, SessionOptions, SetupOptions};
 use retina::codec::FrameFormat;
 
-use super::RtspSource;
+use super::{GroupOfPictures, RtspSource};
 use crate::source::{
-    SourceError, SourceOptions,
+    Pace, SourceError, SourceOptions,
     decoders::KeyFrameDecoders,
     h264, percent_decode,
     probe::{self, StreamFacts},
@@ -138,7 +138,10 @@ impl Described {
     /// SETUP of the first H.264 video stream, then PLAY, each within the frame timeout. A
     /// camera that offers no H.264 video is an [`SourceError::Unsupported`] naming what it
     /// offers (H.265: switch the stream to H.264).
-    pub async fn play(mut self, sample_interval: Duration) -> Result<RtspSource, SourceError> {
+    pub async fn play(
+        mut self,
+        sample_interval: impl Into<Pace>,
+    ) -> Result<RtspSource, SourceError> {
         let frame_timeout = self.frame_timeout;
         let guard = self.guard;
         let video = self
@@ -171,7 +174,7 @@ impl Described {
             guard,
             key_frame_decoders: self.key_frame_decoders,
             decoder: None,
-            sample_interval,
+            group: GroupOfPictures::default(),
             frame_timeout,
             sampler: h264::Sampler::new(sample_interval),
             last_key_frame: None,

@@ -15,7 +15,14 @@
 //! source waits for the next key frame. Until the key-frame interval is known (the second key
 //! frame), key frames alone are decoded. Key frames are decoded by the decoders every such
 //! stream shares ([`super::decoders`]: a decoder is ~32 MB at 1080p); a stream that needs
-//! every frame has a decoder of its own. Decoding runs on the blocking pool. A stream openh264 cannot decode (B-frames, another
+//! every frame has a decoder of its own. Decoding runs on the blocking pool.
+//!
+//! The sampling interval is a [`Pace`], which the reader may quicken while the stream runs
+//! (hadir does for a few seconds when a new face appears). When it quickens past the
+//! key-frame interval, the stream gets a decoder of its own at once: the access units since
+//! the last key frame are kept (at most [`MAX_GROUP_BYTES`]) and decoded first, so it need
+//! not wait for the next key frame; when the pace slows again, the decoder is dropped and key
+//! frames alone are decoded. A stream openh264 cannot decode (B-frames, another
 //! codec: H.265 gets "switch the camera's stream (main or sub) to H.264") is a clear error,
 //! not a crash loop; a 401 is [`SourceError::Unauthorized`].
 //!
@@ -39,7 +46,7 @@ pub use connect::{
 };
 
 use super::{
-    Frame, FrameSource, SourceError, SourceOptions,
+    Frame, FrameSource, Pace, SourceError, SourceOptions,
     decoders::{self, Decoded, KeyFrameDecoders},
     h264,
     probe::{self, StreamFacts},
@@ -47,6 +54,57 @@ use super::{
 };
 
 /// An RTSP camera.
+/// The most bytes of access units kept since the last key frame for a decoder of its own to
+/// catch up from (a 2 s group of pictures at 8 Mbit/s); a larger group is not kept, and a
+/// quicker pace then waits for the next key frame.
+pub const MAX_GROUP_BYTES: usize = 2 * 1024 * 1024;
+
+/// The access units since the last key frame, while key frames alone are decoded.
+#[derive(Default)]
+struct GroupOfPictures {
+    units: Vec<Vec<u8>>,
+    bytes: usize,
+    /// From a key frame, nothing missing, within [`MAX_GROUP_BYTES`].
+    complete: bool,
+}
+
+impl GroupOfPictures {
+    /// Starts again at a key frame.
+    fn restart(&mut self, key_frame: Vec<u8>) {
+        self.units.clear();
+        self.bytes = 0;
+        self.complete = true;
+        self.push(key_frame);
+    }
+
+    fn push(&mut self, unit: Vec<u8>) {
+        if !self.complete {
+            return;
+        }
+        self.bytes += unit.len();
+        if self.bytes > MAX_GROUP_BYTES {
+            self.forget();
+        } else {
+            self.units.push(unit);
+        }
+    }
+
+    /// Nothing kept until the next key frame.
+    fn forget(&mut self) {
+        self.units = Vec::new();
+        self.bytes = 0;
+        self.complete = false;
+    }
+
+    /// The units kept, if they start at a key frame and miss nothing.
+    fn take(&mut self) -> Option<Vec<Vec<u8>>> {
+        let complete = std::mem::replace(&mut self.complete, false);
+        self.bytes = 0;
+        let units = std::mem::take(&mut self.units);
+        (complete && !units.is_empty()).then_some(units)
+    }
+}
+
 pub struct RtspSource {
     stream: retina::client::Demuxed,
     /// The video stream read, among the session's streams.
@@ -56,7 +114,8 @@ pub struct RtspSource {
     /// has a decoder of its own, from the key frame where that became known.
     key_frame_decoders: Arc<KeyFrameDecoders>,
     decoder: Option<Decoder>,
-    sample_interval: Duration,
+    /// While key frames alone are decoded: the group of pictures so far.
+    group: GroupOfPictures,
     frame_timeout: Duration,
     sampler: h264::Sampler,
     /// The stream time of the last key frame.
@@ -79,7 +138,7 @@ impl RtspSource {
     /// PLAY, each within `options.frame_timeout`.
     pub async fn connect(
         url: &str,
-        sample_interval: Duration,
+        sample_interval: impl Into<Pace>,
         options: &SourceOptions,
     ) -> Result<Self, SourceError> {
         Connection::open(url, options)
@@ -92,7 +151,7 @@ impl RtspSource {
 
     /// Whether key frames alone are frequent enough for the sampling rate.
     pub fn decodes_key_frames_only(&self) -> bool {
-        h264::key_frames_suffice(self.key_frame_interval, self.sample_interval)
+        h264::key_frames_suffice(self.key_frame_interval, self.sampler.interval())
     }
 
     /// What is known of the stream so far: its parameters (profile, size, declared rate),
@@ -154,6 +213,7 @@ impl FrameSource for RtspSource {
             self.last_at = Some(at);
             if frame.loss() > 0 {
                 self.waiting_for_key_frame = true;
+                self.group.forget();
             }
             if key {
                 if let Some(previous) = self.last_key_frame
@@ -176,21 +236,39 @@ impl FrameSource for RtspSource {
             let due = self.sampler.is_due(at);
             // Until two key frames gave the interval, key frames alone are decoded.
             let own_decoder = self.key_frame_interval.is_some() && !self.decodes_key_frames_only();
+            let disposable = frame.is_disposable();
+            let data = frame.into_data();
             if !own_decoder {
                 // Key frames only: one that is not due is not decoded at all (nothing after it
-                // depends on it: the next decoded frame is a key frame too).
+                // depends on it: the next decoded frame is a key frame too). The group is
+                // kept in case the pace quickens.
                 self.decoder = None;
-                if !key || !due {
+                if key && !due {
+                    self.group.restart(data);
+                    continue;
+                } else if key {
+                    self.group.restart(data.clone());
+                } else {
+                    self.group.push(data);
                     continue;
                 }
             } else if self.decoder.is_none() && !key {
-                // A decoder of its own starts at a key frame.
-                continue;
-            } else if !due && frame.is_disposable() {
+                // A decoder of its own starts at a key frame: the last one, and what came
+                // after it, where they were kept; else the next.
+                let Some(units) = self.group.take() else {
+                    continue;
+                };
+                if let Decoded::Failed(_) = decoders::catch_up(&mut self.decoder, units).await? {
+                    self.waiting_for_key_frame = true;
+                    continue;
+                }
+            } else if !due && disposable {
                 // No other frame refers to it.
                 continue;
             }
-            let data = frame.into_data();
+            if own_decoder {
+                self.group.forget();
+            }
             let decoded = if own_decoder {
                 decoders::decode_owned(&mut self.decoder, data, due).await?
             } else {
@@ -235,6 +313,26 @@ mod tests {
     use std::num::NonZeroU32;
 
     use super::*;
+
+    #[test]
+    fn a_group_of_pictures_is_kept_within_its_cap_from_a_key_frame_only() {
+        let mut group = GroupOfPictures::default();
+        group.push(vec![1; 10]);
+        assert_eq!(group.take(), None, "nothing before the first key frame");
+        group.restart(vec![2; 10]);
+        group.push(vec![3; 10]);
+        assert_eq!(group.take(), Some(vec![vec![2; 10], vec![3; 10]]));
+        assert_eq!(group.take(), None, "taken once");
+        // A camera sending more than the cap between key frames: nothing kept until the next.
+        group.restart(vec![4; 10]);
+        for _ in 0..3 {
+            group.push(vec![5; MAX_GROUP_BYTES / 2]);
+        }
+        assert!(group.units.is_empty() && group.bytes == 0, "released");
+        assert_eq!(group.take(), None);
+        group.restart(vec![6; 10]);
+        assert_eq!(group.take(), Some(vec![vec![6; 10]]));
+    }
 
     #[test]
     fn stream_time_is_the_rtp_timestamp_since_the_start() {

@@ -286,7 +286,7 @@ impl Capture {
     /// device fails.
     pub(super) fn run(
         &mut self,
-        sample_interval: Duration,
+        sample_interval: super::super::Pace,
         sender: &tokio::sync::mpsc::Sender<Result<Frame, SourceError>>,
         stop: &AtomicBool,
     ) {
@@ -302,7 +302,7 @@ impl Capture {
                 }
             };
             let now = Instant::now();
-            let due = last_sent.is_none_or(|t| now >= t + sample_interval);
+            let due = last_sent.is_none_or(|t| now >= t + sample_interval.interval());
             let corrupted = buffer.flags & v4l2::BUF_FLAG_ERROR != 0;
             if due && !corrupted && sender.capacity() > 0 {
                 let converted = self.buffers.get(buffer.index as usize).map(|mapped| {

@@ -65,7 +65,7 @@ impl WebcamSource {
     /// Opens the device, sets its format and starts capturing.
     pub fn open(
         device: &Path,
-        sample_interval: Duration,
+        sample_interval: impl Into<super::Pace>,
         frame_timeout: Duration,
     ) -> Result<Self, SourceError> {
         let mut capture = Capture::open(device)?;
@@ -78,6 +78,7 @@ impl WebcamSource {
         let (sender, frames) = tokio::sync::mpsc::channel(1);
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
+        let sample_interval = sample_interval.into();
         let capture_thread = std::thread::Builder::new()
             .name(format!("webcam {}", device.display()))
             .spawn(move || capture.run(sample_interval, &sender, &stopped))

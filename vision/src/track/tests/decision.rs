@@ -104,6 +104,48 @@ fn weak_views_are_rescued_by_their_aggregate() {
 }
 
 #[test]
+fn a_weak_track_is_undecided_until_its_views_decide_it_and_a_clear_one_never_is() {
+    let mut decision = TrackDecision::new(DecisionSettings::default());
+    let start = Instant::now();
+    assert_eq!(decision.newest_undecided(), None, "no track");
+    // A clear first view decides its track at once: nothing to look more for.
+    let clear = face_at(100.0, 200.0, 120.0, 0.99);
+    decision.observe(
+        &[view(clear, embedding(0, 2, 0.5), 400.0)],
+        None,
+        start,
+        best_match,
+    );
+    assert_eq!(decision.newest_undecided(), None);
+    // A weak one elsewhere stays undecided, from when it started, until its views decide it.
+    let noisy = |axis: usize| embedding(0, axis, 2.2);
+    let mut decided_at = None;
+    for step in 0..6 {
+        let at = seconds(start, 1.0 + step as f32 * 0.25);
+        let clear = face_at(100.0, 200.0, 120.0, 0.99);
+        let weak = face_at(900.0 + 5.0 * step as f32, 200.0, 40.0, 0.9);
+        decision.observe(
+            &[
+                view(clear, embedding(0, 2, 0.5), 400.0),
+                view(weak, noisy(2 + step % 5), 120.0),
+            ],
+            None,
+            at,
+            best_match,
+        );
+        match decision.newest_undecided() {
+            Some(started) => assert_eq!(started, seconds(start, 1.0), "step {step}"),
+            None => {
+                decided_at = Some(step);
+                break;
+            }
+        }
+    }
+    let step = decided_at.expect("the weak track was decided from its views together");
+    assert!(step >= 1, "not by its first view");
+}
+
+#[test]
 fn a_stranger_is_one_unknown_event_per_track() {
     let mut decision = TrackDecision::new(DecisionSettings::default());
     let start = Instant::now();
