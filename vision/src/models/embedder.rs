@@ -6,7 +6,10 @@ use std::path::Path;
 
 use ort::session::Session;
 
-use super::{run, runtime::Runtime};
+use super::{
+    run,
+    runtime::{GraphRewrite, Runtime},
+};
 use crate::{
     align::ALIGNED_SIZE,
     error::{VisionError, VisionResult},
@@ -46,9 +49,10 @@ impl Embedder {
         path: &Path,
         normalisation: Normalisation,
         intra_threads: usize,
+        rewrite: GraphRewrite,
     ) -> VisionResult<Self> {
         Ok(Self {
-            session: runtime.session(name, path, intra_threads)?,
+            session: runtime.session(name, path, intra_threads, rewrite)?,
             name: name.to_owned(),
             normalisation,
             dimensions: None,

@@ -60,6 +60,19 @@ impl Provider {
     }
 }
 
+/// How far ONNX Runtime rewrites a model's graph before running it. Measured with
+/// `--bench pipeline` (1080p frames, one thread, a Xeon with AVX-512, 2026-12-03): the default
+/// set (MTCNN's three small networks and fr_feature) ran 1.3–1.7× faster without the NCHWc
+/// layouts (the many small inputs of the detector's pyramid pay for the reorders), SCRFD
+/// and MobileFaceNet faster with them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphRewrite {
+    /// Every rewrite, the CPU's blocked layouts (NCHWc) included (`Level3`).
+    All,
+    /// Every rewrite but the layouts (`Level2`).
+    WithoutLayouts,
+}
+
 /// A loaded ONNX Runtime. One per process (the library is loaded once); cheap to share.
 #[derive(Debug)]
 pub struct Runtime {
@@ -153,8 +166,15 @@ impl Runtime {
         &self.library
     }
 
-    /// A session for the model at `path`, running on `intra_threads` threads.
-    pub fn session(&self, name: &str, path: &Path, intra_threads: usize) -> VisionResult<Session> {
+    /// A session for the model at `path`, running on `intra_threads` threads, its graph
+    /// rewritten as `rewrite` says.
+    pub fn session(
+        &self,
+        name: &str,
+        path: &Path,
+        intra_threads: usize,
+        rewrite: GraphRewrite,
+    ) -> VisionResult<Session> {
         let model_error = |reason: String| VisionError::Model {
             name: name.to_owned(),
             path: path.to_path_buf(),
@@ -174,7 +194,10 @@ impl Runtime {
                 .map_err(|e| model_error(format!("the CUDA execution provider failed: {e}")))?;
         }
         builder
-            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .with_optimization_level(match rewrite {
+                GraphRewrite::All => GraphOptimizationLevel::Level3,
+                GraphRewrite::WithoutLayouts => GraphOptimizationLevel::Level2,
+            })
             .map_err(|e| model_error(e.to_string()))?
             .with_intra_threads(intra_threads.max(1))
             .map_err(|e| model_error(e.to_string()))?

@@ -8,7 +8,10 @@ use std::path::Path;
 
 use ort::session::Session;
 
-use super::{Output, run, runtime::Runtime};
+use super::{
+    Output, run,
+    runtime::{GraphRewrite, Runtime},
+};
 use crate::{
     error::{VisionError, VisionResult},
     face::DetectedFace,
@@ -38,7 +41,7 @@ pub struct Scrfd {
 impl Scrfd {
     pub fn open(runtime: &Runtime, path: &Path, intra_threads: usize) -> VisionResult<Self> {
         Ok(Self {
-            session: runtime.session("scrfd", path, intra_threads)?,
+            session: runtime.session("scrfd", path, intra_threads, GraphRewrite::All)?,
             score_threshold: DEFAULT_SCORE_THRESHOLD,
             nms_threshold: DEFAULT_NMS_THRESHOLD,
             resized: RgbF32::default(),

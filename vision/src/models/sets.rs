@@ -9,7 +9,7 @@ use super::{
     embedder::{ARCFACE, Embedder, FR_FEATURE, Normalisation},
     manifest::Manifest,
     mtcnn::{Mtcnn, MtcnnSettings},
-    runtime::Runtime,
+    runtime::{GraphRewrite, Runtime},
     scrfd::Scrfd,
 };
 use crate::{error::VisionResult, face::DetectedFace, frame::RgbF32};
@@ -77,6 +77,15 @@ impl ModelSet {
         }
     }
 
+    /// How ONNX Runtime rewrites the embedder's graph: fr_feature runs faster without the
+    /// blocked layouts, MobileFaceNet with them ([`GraphRewrite`]).
+    fn embedder_rewrite(self) -> GraphRewrite {
+        match self {
+            Self::Default => GraphRewrite::WithoutLayouts,
+            Self::Insightface => GraphRewrite::All,
+        }
+    }
+
     fn normalisation(self) -> Normalisation {
         match self {
             Self::Default => FR_FEATURE,
@@ -127,6 +136,7 @@ impl ModelSet {
             &manifest.verified_path(cache, self.embedder_entry())?,
             self.normalisation(),
             intra_threads,
+            self.embedder_rewrite(),
         )?;
         Ok((detector, embedder))
     }

@@ -17,7 +17,10 @@ use std::path::Path;
 
 use ort::session::Session;
 
-use super::{run, runtime::Runtime};
+use super::{
+    run,
+    runtime::{GraphRewrite, Runtime},
+};
 use crate::{
     error::VisionResult,
     face::DetectedFace,
@@ -83,9 +86,24 @@ impl Mtcnn {
         intra_threads: usize,
     ) -> VisionResult<Self> {
         Ok(Self {
-            pnet: runtime.session("mtcnn P-net", pnet, intra_threads)?,
-            rnet: runtime.session("mtcnn R-net", rnet, intra_threads)?,
-            onet: runtime.session("mtcnn O-net", onet, intra_threads)?,
+            pnet: runtime.session(
+                "mtcnn P-net",
+                pnet,
+                intra_threads,
+                GraphRewrite::WithoutLayouts,
+            )?,
+            rnet: runtime.session(
+                "mtcnn R-net",
+                rnet,
+                intra_threads,
+                GraphRewrite::WithoutLayouts,
+            )?,
+            onet: runtime.session(
+                "mtcnn O-net",
+                onet,
+                intra_threads,
+                GraphRewrite::WithoutLayouts,
+            )?,
             settings,
             buffers: Buffers::default(),
         })
