@@ -1,7 +1,9 @@
 //! Capacity of the real server: how many RTSP cameras one `hadir serve` recognises without
 //! losing a frame.
 //! Run: `cargo bench -p api --bench capacity [-- --cameras 8,16,24,32,40 --seconds 60
-//! --warmup 20]` (after `scripts/test` built the videos and installed GStreamer).
+//! --warmup 20] [--server-env KEY=VALUE ...]` (after `scripts/test` built the videos and installed
+//! GStreamer; `--server-env` sets an environment variable of the `hadir serve` process only,
+//! a setting such as `HADIR_INFERENCE_WORKERS=3` or an allocator's tuning).
 //!
 //! Starts the release `hadir` (SQLite, default settings: 2 inference workers, motion gating,
 //! key-frame decoding where it is enough) with two people enrolled (Obama from `obama.jpg`,
@@ -44,6 +46,7 @@ struct Args {
     cameras: Vec<usize>,
     seconds: u64,
     warmup: u64,
+    server_env: Vec<(String, String)>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -51,6 +54,7 @@ fn args() -> anyhow::Result<Args> {
         cameras: DEFAULT_CAMERAS.to_vec(),
         seconds: DEFAULT_SECONDS,
         warmup: DEFAULT_WARMUP,
+        server_env: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -64,6 +68,13 @@ fn args() -> anyhow::Result<Args> {
             }
             "--seconds" => args.seconds = value()?.parse()?,
             "--warmup" => args.warmup = value()?.parse()?,
+            "--server-env" => {
+                let pair = value()?;
+                let (key, val) = pair
+                    .split_once('=')
+                    .with_context(|| format!("--server-env {pair}: KEY=VALUE"))?;
+                args.server_env.push((key.to_owned(), val.to_owned()));
+            }
             "--bench" => {}
             other => bail!("unknown argument {other}"),
         }
@@ -157,6 +168,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         &db,
         &ServerOptions {
             camera_dir: Some(db.dir.path().join("no-cameras")),
+            extra_env: args.server_env.clone(),
             ..ServerOptions::default()
         },
     );
@@ -177,6 +189,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
          {} s measured after {} s of warm-up at each K",
         args.seconds, args.warmup
     );
+    for (key, value) in &args.server_env {
+        println!("hadir serve's environment: {key}={value}");
+    }
     println!("resident memory before the first camera: {idle_rss:.0} MB");
     println!();
     println!(
