@@ -2,7 +2,9 @@
 //! frame's faces decided alone, as hadir did before face tracks) vs **per track** (each
 //! pass's views decided together, `vision::track`), on the project's photos degraded the way
 //! CCTV degrades them.
-//! Run: `cargo bench -p vision --bench recognition_quality` (after `python3 models/fetch.py`).
+//! Run: `cargo bench -p vision --bench recognition_quality` (after `python3 models/fetch.py`);
+//! `-- --models insightface` runs the opt-in set (SCRFD + MobileFaceNet) instead of the
+//! default (MTCNN + fr_feature), each at its own default threshold.
 //!
 //! Enrolled: three people from one clear photo each (as an ID photo is taken). Each pass is
 //! one person walking through a 960×540 frame for a few sampled frames: their face at
@@ -21,8 +23,12 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use vision::{
     frame::RgbF32,
     gallery::Gallery,
-    models::runtime::{Runtime, cache_dir},
-    pipeline::{DEFAULT_MATCH_THRESHOLD, FacePipeline, load_image},
+    models::{
+        manifest::Manifest,
+        runtime::{Runtime, cache_dir},
+        sets::ModelSet,
+    },
+    pipeline::{FacePipeline, load_image},
     recognizer::match_faces,
     track::{DecisionSettings, TrackDecision, TrackEvent},
 };
@@ -152,10 +158,24 @@ impl Tally {
     }
 }
 
+/// The model set named by `--models NAME` (the default set without it).
+fn model_set() -> ModelSet {
+    let args: Vec<String> = std::env::args().collect();
+    match args.iter().position(|a| a == "--models") {
+        None => ModelSet::Default,
+        Some(at) => args
+            .get(at + 1)
+            .and_then(|name| ModelSet::parse(name))
+            .unwrap_or_else(|| panic!("--models takes `default` or `insightface`")),
+    }
+}
+
 fn main() {
     let runtime = Runtime::load_default().unwrap_or_else(|e| panic!("{e}"));
-    let mut pipeline = FacePipeline::open_default(&runtime, 1).unwrap_or_else(|e| panic!("{e}"));
-    let threshold = DEFAULT_MATCH_THRESHOLD;
+    let set = model_set();
+    let mut pipeline = FacePipeline::open(&runtime, set, &Manifest::builtin(), &cache_dir(), 1)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let threshold = set.default_threshold();
 
     let mut gallery = None::<Gallery>;
     for (who, file, _) in ENROLLED {
@@ -295,8 +315,9 @@ fn main() {
     let elapsed = started.elapsed();
 
     println!(
-        "recognition quality: {enrolled_people} enrolled people (one photo each), {} strangers; \
+        "recognition quality, {} models: {enrolled_people} enrolled people (one photo each), {} strangers; \
          {PASSES} passes per person, {FRAMES_PER_PASS} frames per pass; seed {SEED}",
+        set.name(),
         STRANGERS.len()
     );
     println!(

@@ -2,6 +2,7 @@
 //!
 //! - [`runtime`]: loading ONNX Runtime (dynamically) and opening sessions.
 //! - [`manifest`]: the model files, their checksums and licences.
+//! - [`prelu`]: PReLU rewritten in vectorised operators before a model is loaded.
 //! - [`mtcnn`]: the MTCNN face detector with 5 landmarks (P-, R- and O-net).
 //! - [`scrfd`]: the SCRFD face detector with 5 landmarks (InsightFace format).
 //! - [`embedder`]: the face embedder (ArcFace-style, 112×112 aligned input).
@@ -10,6 +11,7 @@
 pub mod embedder;
 pub mod manifest;
 pub mod mtcnn;
+pub mod prelu;
 pub mod runtime;
 pub mod scrfd;
 pub mod sets;

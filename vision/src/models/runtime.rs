@@ -13,6 +13,7 @@ use ort::{
     session::{Session, builder::GraphOptimizationLevel},
 };
 
+use super::prelu;
 use crate::error::{VisionError, VisionResult};
 
 /// The library's file name inside the cache (from the PyPI `onnxruntime` 1.31.1 wheel).
@@ -168,7 +169,7 @@ impl Runtime {
     }
 
     /// A session for the model at `path`, running on `intra_threads` threads, its graph
-    /// rewritten as `rewrite` says.
+    /// rewritten as `rewrite` says, its PReLUs in vectorised operators ([`prelu`]).
     pub fn session(
         &self,
         name: &str,
@@ -176,14 +177,34 @@ impl Runtime {
         intra_threads: usize,
         rewrite: GraphRewrite,
     ) -> VisionResult<Session> {
-        let model_error = |reason: String| VisionError::Model {
-            name: name.to_owned(),
-            path: path.to_path_buf(),
-            reason,
-        };
+        let model_error = model_error(name, path);
         if !path.is_file() {
             return Err(model_error("the file does not exist".to_owned()));
         }
+        let bytes = std::fs::read(path).map_err(|e| model_error(e.to_string()))?;
+        let edited = prelu::vectorise(&bytes).map_err(model_error)?;
+        drop(bytes);
+        let counts = edited.counts;
+        tracing::debug!(
+            model = name,
+            rewritten = counts.rewritten,
+            kept = counts.kept,
+            "PReLUs rewritten in vectorised operators"
+        );
+        self.commit(name, path, &edited.bytes, intra_threads, rewrite)
+    }
+
+    /// A session for the model `bytes` (read from `path`) as they are, without [`prelu`]'s
+    /// edit.
+    pub(crate) fn commit(
+        &self,
+        name: &str,
+        path: &Path,
+        bytes: &[u8],
+        intra_threads: usize,
+        rewrite: GraphRewrite,
+    ) -> VisionResult<Session> {
+        let model_error = model_error(name, path);
         let mut builder =
             Session::builder(&self.environment).map_err(|e| model_error(e.to_string()))?;
         if let Provider::Cuda { device } = self.provider {
@@ -204,8 +225,17 @@ impl Runtime {
             .map_err(|e| model_error(e.to_string()))?
             .with_inter_threads(1)
             .map_err(|e| model_error(e.to_string()))?
-            .commit_from_file(path)
+            .commit_from_memory(bytes)
             .map_err(|e| model_error(format!("ONNX Runtime cannot load it: {e}")))
+    }
+}
+
+/// The error of model `name` at `path`, for a reason.
+fn model_error<'a>(name: &'a str, path: &'a Path) -> impl Fn(String) -> VisionError + 'a {
+    move |reason| VisionError::Model {
+        name: name.to_owned(),
+        path: path.to_path_buf(),
+        reason,
     }
 }
 

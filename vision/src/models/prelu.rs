@@ -1,0 +1,368 @@
+//! PReLU in vectorised operators: an edit of a model's graph made before ONNX Runtime sees it.
+//!
+//! ONNX Runtime 1.31's CPU `PRelu` kernel is a scalar loop with a branch per value (a `perf`
+//! profile of the server at 32 cameras put about a tenth of all of its CPU there), while its
+//! `Mul` and `Max` kernels are vectorised. A PReLU whose slopes `s` (one per channel) are all
+//! at most 1 is therefore rewritten as `Max(x, s·x)`: for `x < 0`, `s·x ≥ x`; for `x > 0`,
+//! `s·x ≤ x`; so the values are the same, in two vectorised passes.
+//!
+//! A PReLU with a slope above 1 (MTCNN's P-net and R-net have one each, fr_feature one) is
+//! left as it is: `Max` would be wrong there, and the exact form in vectorised operators,
+//! `s·x + (1 − s)·Relu(x)`, takes four passes over memory, which cost more than the scalar
+//! loop on P-net's first feature maps (`--bench pipeline`, 1 face at 20 px: 150 → 160 ms) and
+//! gained nothing measurable elsewhere.
+//!
+//! Measured with `--bench pipeline` (1080p frames, one thread, ONNX Runtime 1.31.1, a Xeon
+//! with AVX-512, 2026-12-04, the same build with and without the edit, twice each): the
+//! default set's time in ONNX Runtime 152–154 → 149–152 ms for one face, 233 → 213–217 ms for
+//! three, 117 → 102 ms for three faces of 40 px and up. Outputs equal the original's.
+//!
+//! Only the model's main graph is edited, and only PReLUs whose slope is a float initializer
+//! that no graph input can override. Every other byte of the model (the fields this crate's
+//! ONNX schema does not know included) is kept.
+
+use std::collections::HashSet;
+
+use onnx_protobuf::{GraphProto, Message, ModelProto, NodeProto, TensorProto, tensor_proto};
+
+/// A model after [`vectorise`].
+#[derive(Debug)]
+pub struct Edited {
+    /// The model's bytes after the edit.
+    pub bytes: Vec<u8>,
+    /// What was rewritten and what was not.
+    pub counts: Counts,
+}
+
+/// What [`vectorise`] did to a model's PReLUs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// PReLUs rewritten as `Max(x, s·x)`.
+    pub rewritten: usize,
+    /// PReLUs left as they were: a slope above 1, or not a constant this edit can read.
+    pub kept: usize,
+}
+
+/// Rewrites the PReLUs of the model in `bytes` (an ONNX `ModelProto`) as the module's
+/// documentation says. An error says why the bytes are not a model.
+pub fn vectorise(bytes: &[u8]) -> Result<Edited, String> {
+    let mut model = ModelProto::parse_from_bytes(bytes)
+        .map_err(|e| format!("not an ONNX model (protobuf: {e})"))?;
+    let Some(graph) = model.graph.as_mut() else {
+        return Err("the model has no graph".to_owned());
+    };
+    let counts = edit_graph(graph);
+    if counts.rewritten == 0 {
+        return Ok(Edited {
+            bytes: bytes.to_vec(),
+            counts,
+        });
+    }
+    let bytes = model
+        .write_to_bytes()
+        .map_err(|e| format!("the edited model cannot be written (protobuf: {e})"))?;
+    Ok(Edited { bytes, counts })
+}
+
+fn edit_graph(graph: &mut GraphProto) -> Counts {
+    let mut names = Names::of(graph);
+    let overridable: HashSet<String> = graph.input.iter().map(|i| i.name.clone()).collect();
+    let mut counts = Counts::default();
+    let mut nodes = Vec::with_capacity(graph.node.len());
+    for node in std::mem::take(&mut graph.node) {
+        if node.op_type != "PRelu" || !node.domain.is_empty() {
+            nodes.push(node);
+            continue;
+        }
+        let constant = match (node.input.as_slice(), node.output.as_slice()) {
+            ([_, slope], [_]) if !overridable.contains(slope) => graph
+                .initializer
+                .iter()
+                .find(|t| &t.name == slope)
+                .and_then(float_values),
+            _ => None,
+        };
+        if !constant.is_some_and(|slope| slope.iter().all(|&v| v <= 1.0)) {
+            counts.kept += 1;
+            nodes.push(node);
+            continue;
+        }
+        let (x, s, y) = (&node.input[0], &node.input[1], &node.output[0]);
+        let scaled = names.fresh(&format!("{y}/hadir_prelu_scaled"));
+        nodes.push(op(&node, "Mul", &[x, s], &scaled));
+        nodes.push(op(&node, "Max", &[x, &scaled], y));
+        counts.rewritten += 1;
+    }
+    graph.node = nodes;
+    counts
+}
+
+/// One node of the rewrite, named after the PReLU it replaces.
+fn op(prelu: &NodeProto, op_type: &str, inputs: &[&String], output: &str) -> NodeProto {
+    let mut node = NodeProto::new();
+    node.op_type = op_type.to_owned();
+    node.name = format!("{}/hadir_{}_{output}", prelu.name, op_type.to_lowercase());
+    node.input = inputs.iter().map(|s| (*s).clone()).collect();
+    node.output = vec![output.to_owned()];
+    node
+}
+
+/// The values of a float tensor held in the model (not in an external file).
+fn float_values(tensor: &TensorProto) -> Option<Vec<f32>> {
+    if tensor.data_type != tensor_proto::DataType::FLOAT as i32 || !tensor.external_data.is_empty()
+    {
+        return None;
+    }
+    let count = tensor
+        .dims
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(usize::try_from(d).ok()?))?;
+    let values: Vec<f32> = if !tensor.raw_data.is_empty() {
+        tensor
+            .raw_data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    } else {
+        tensor.float_data.clone()
+    };
+    (values.len() == count && count > 0).then_some(values)
+}
+
+/// Every value name the graph uses, so that the rewrite's new names collide with none.
+struct Names(HashSet<String>);
+
+impl Names {
+    fn of(graph: &GraphProto) -> Self {
+        let mut names = HashSet::new();
+        for node in &graph.node {
+            names.extend(node.input.iter().cloned());
+            names.extend(node.output.iter().cloned());
+        }
+        names.extend(graph.initializer.iter().map(|t| t.name.clone()));
+        names.extend(graph.input.iter().map(|v| v.name.clone()));
+        names.extend(graph.output.iter().map(|v| v.name.clone()));
+        Self(names)
+    }
+
+    fn fresh(&mut self, wanted: &str) -> String {
+        let mut name = wanted.to_owned();
+        let mut n = 1;
+        while self.0.contains(&name) {
+            n += 1;
+            name = format!("{wanted}_{n}");
+        }
+        self.0.insert(name.clone());
+        name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use onnx_protobuf::{TypeProto, ValueInfoProto, type_proto};
+
+    use super::*;
+    use crate::{
+        frame::RgbF32,
+        models::{
+            manifest::Manifest,
+            run,
+            runtime::{GraphRewrite, Runtime, cache_dir},
+        },
+        pipeline::load_image,
+    };
+
+    /// A real photo as the input a model of `shape` takes: resized, (x − 127.5)/128, in NHWC
+    /// (MTCNN's nets, 3 last) or NCHW (the embedders, 3 second); batches repeat it shifted.
+    fn photo_input(shape: &[usize]) -> Vec<f32> {
+        let photo = load_image(&cache_dir().join("photos/obama.jpg"))
+            .unwrap_or_else(|e| panic!("{e}; fetch it with `python3 models/fetch.py`"));
+        let nhwc = shape[3] == 3;
+        let (h, w) = if nhwc {
+            (shape[1], shape[2])
+        } else {
+            (shape[2], shape[3])
+        };
+        let image: RgbF32 = photo.resize(w, h);
+        let mut input = Vec::with_capacity(shape.iter().product());
+        for n in 0..shape[0] {
+            let shifted = |v: f32| ((v + 7.0 * n as f32) % 256.0 - 127.5) / 128.0;
+            if nhwc {
+                input.extend(image.data.iter().map(|&v| shifted(v)));
+            } else {
+                for c in 0..3 {
+                    input.extend(image.data.iter().skip(c).step_by(3).map(|&v| shifted(v)));
+                }
+            }
+        }
+        input
+    }
+
+    fn outputs(
+        runtime: &Runtime,
+        name: &str,
+        bytes: &[u8],
+        rewrite: GraphRewrite,
+        shape: &[usize],
+        input: &[f32],
+    ) -> Vec<Vec<f32>> {
+        let mut session = runtime
+            .commit(name, std::path::Path::new(name), bytes, 1, rewrite)
+            .unwrap_or_else(|e| panic!("{e}"));
+        run(&mut session, name, shape, input, |outputs| {
+            Ok(outputs.iter().map(|o| o.values.to_vec()).collect())
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Every model of both configurations, edited, gives the original's outputs on a real
+    /// photo (within float rounding), at the graph rewrite level hadir runs it with.
+    #[test]
+    fn edited_models_agree_with_the_originals() {
+        let runtime = Runtime::load_default().unwrap_or_else(|e| panic!("{e}"));
+        let manifest = Manifest::builtin();
+        let cases: [(&str, &[usize], GraphRewrite, Counts); 6] = [
+            (
+                "mtcnn-pnet",
+                &[1, 135, 240, 3],
+                GraphRewrite::WithoutLayouts,
+                counts(2, 1),
+            ),
+            (
+                "mtcnn-rnet",
+                &[8, 24, 24, 3],
+                GraphRewrite::WithoutLayouts,
+                counts(3, 1),
+            ),
+            (
+                "mtcnn-onet",
+                &[4, 48, 48, 3],
+                GraphRewrite::WithoutLayouts,
+                counts(5, 0),
+            ),
+            (
+                "fr-feature",
+                &[1, 3, 112, 112],
+                GraphRewrite::WithoutLayouts,
+                counts(32, 1),
+            ),
+            (
+                "arcface-mbf",
+                &[1, 3, 112, 112],
+                GraphRewrite::All,
+                counts(34, 0),
+            ),
+            (
+                "scrfd-500m",
+                &[1, 3, 160, 160],
+                GraphRewrite::All,
+                counts(0, 0),
+            ),
+        ];
+        for (name, shape, rewrite, expected) in cases {
+            let path = manifest
+                .verified_path(&cache_dir(), name)
+                .unwrap_or_else(|e| panic!("{e}; fetch it with `python3 models/fetch.py`"));
+            let original = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+            let edited = vectorise(&original).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(edited.counts, expected, "{name}");
+            if expected.rewritten == 0 {
+                assert_eq!(
+                    edited.bytes, original,
+                    "{name}: nothing to edit, nothing changed"
+                );
+            }
+            let input = photo_input(shape);
+            let want = outputs(&runtime, name, &original, rewrite, shape, &input);
+            let got = outputs(&runtime, name, &edited.bytes, rewrite, shape, &input);
+            assert_eq!(want.len(), got.len(), "{name}");
+            for (w, g) in want.iter().zip(&got) {
+                assert_eq!(w.len(), g.len(), "{name}");
+                let scale = w.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+                let worst = w.iter().zip(g).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+                assert!(
+                    worst <= 1e-5 * scale,
+                    "{name}: the edited model is off by {worst} (outputs up to {scale})"
+                );
+            }
+        }
+    }
+
+    fn counts(rewritten: usize, kept: usize) -> Counts {
+        Counts { rewritten, kept }
+    }
+
+    fn float_input(name: &str, dims: &[i64]) -> ValueInfoProto {
+        let mut tensor = type_proto::Tensor::new();
+        tensor.elem_type = tensor_proto::DataType::FLOAT as i32;
+        let mut shape = onnx_protobuf::TensorShapeProto::new();
+        for &d in dims {
+            let mut dim = onnx_protobuf::tensor_shape_proto::Dimension::new();
+            dim.set_dim_value(d);
+            shape.dim.push(dim);
+        }
+        tensor.shape = Some(shape).into();
+        let mut value_type = TypeProto::new();
+        value_type.set_tensor_type(tensor);
+        let mut info = ValueInfoProto::new();
+        info.name = name.to_owned();
+        info.type_ = Some(value_type).into();
+        info
+    }
+
+    /// A PReLU whose slope is a graph input (it may change per run) is left alone; so are one
+    /// whose slope is an integer tensor and one with a slope above 1.
+    #[test]
+    fn slopes_that_are_not_float_constants_at_most_1_are_kept() {
+        let mut graph = GraphProto::new();
+        graph.input.push(float_input("x", &[1, 2, 2, 2]));
+        graph.input.push(float_input("s", &[1, 2, 1, 1]));
+        graph.output.push(float_input("w", &[1, 2, 2, 2]));
+        let mut ints = TensorProto::new();
+        ints.name = "k".to_owned();
+        ints.dims = vec![1];
+        ints.data_type = tensor_proto::DataType::INT32 as i32;
+        ints.int32_data = vec![1];
+        graph.initializer.push(ints);
+        let mut steep = TensorProto::new();
+        steep.name = "steep".to_owned();
+        steep.dims = vec![1, 2, 1, 1];
+        steep.data_type = tensor_proto::DataType::FLOAT as i32;
+        steep.float_data = vec![0.25, 1.5];
+        graph.initializer.push(steep);
+        let mut first = NodeProto::new();
+        first.op_type = "PRelu".to_owned();
+        first.input = vec!["x".to_owned(), "s".to_owned()];
+        first.output = vec!["y".to_owned()];
+        let mut second = first.clone();
+        second.input = vec!["y".to_owned(), "k".to_owned()];
+        second.output = vec!["z".to_owned()];
+        let mut third = first.clone();
+        third.input = vec!["z".to_owned(), "steep".to_owned()];
+        third.output = vec!["w".to_owned()];
+        graph.node = vec![first, second, third];
+        let mut model = ModelProto::new();
+        model.ir_version = 7;
+        model.graph = Some(graph).into();
+        let bytes = model.write_to_bytes().unwrap_or_else(|e| panic!("{e}"));
+        let edited = vectorise(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            edited.counts,
+            Counts {
+                rewritten: 0,
+                kept: 3
+            }
+        );
+        assert_eq!(edited.bytes, bytes);
+    }
+
+    #[test]
+    fn bytes_that_are_no_model_are_an_error() {
+        let error = vectorise(b"\xff\xff\xff\xff not protobuf").unwrap_err();
+        assert!(error.contains("not an ONNX model"), "{error}");
+        let empty = ModelProto::new()
+            .write_to_bytes()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(vectorise(&empty).unwrap_err(), "the model has no graph");
+    }
+}
