@@ -259,7 +259,8 @@ impl TrackDecision {
             let (views, evidence) = (state.evidence.views, state.evidence.weight);
             let enough_views = views >= settings.min_consecutive;
             // The aggregate at the threshold; or this view alone at it (what a decision per
-            // frame would accept); or, with a few views and enough evidence behind it, the
+            // frame would accept; with one view the aggregate is that view, so no second
+            // pass over the gallery); or, with a few views and enough evidence behind it, the
             // aggregate a little below (aggregation rescues weak views).
             let accepted = closest
                 .clone()
@@ -271,8 +272,10 @@ impl TrackDecision {
                                 && *score >= settings.threshold - AGGREGATE_MARGIN))
                 })
                 .or_else(|| {
-                    best_match(&analysed.embedding)
-                        .filter(|(_, score)| enough_views && *score >= settings.threshold)
+                    (enough_views && views > 1)
+                        .then(|| best_match(&analysed.embedding))
+                        .flatten()
+                        .filter(|(_, score)| *score >= settings.threshold)
                 });
             let accepted = accepted.as_ref();
             state.closest = closest.clone();
