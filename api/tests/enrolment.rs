@@ -456,9 +456,69 @@ async fn cuda_without_a_cuda_library_is_reported(backend: Backend) {
     );
 }
 
+/// The `sface` set (MTCNN + OpenCV's SFace) end to end: enrolled over GraphQL in a server
+/// running it, then `hadir recognize` with the same set names the other photos of that person
+/// and nobody for strangers; no licence warning (its weights are Apache-2.0).
+async fn the_sface_set_enrols_and_recognises(backend: Backend) {
+    let Some(db) = TestDb::create(backend, "the_sface_set_enrols_and_recognises") else {
+        return;
+    };
+    let sface = ServerOptions {
+        extra_env: vec![("HADIR_FACE_MODELS".into(), "sface".into())],
+        ..Default::default()
+    };
+    let mut server = TestServer::start(&db, &sface);
+    let status = server
+        .gql(ADMIN_TOKEN, "{ aiStatus { state message } }", json!({}))
+        .await;
+    let message = status["aiStatus"]["message"].as_str().unwrap();
+    assert!(!message.contains("non-commercial"), "{message}");
+    server.create_employee("E1", "Barack Obama").await;
+    let (_, body) = upload(
+        &server,
+        ADMIN_TOKEN,
+        ENROLL,
+        "E1",
+        "obama.jpg",
+        photo("obama.jpg"),
+    )
+    .await;
+    assert_eq!(body["data"]["enrollFace"]["faceCount"], 1, "{body}");
+    server.kill();
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hadir"))
+        .args(["recognize", "--json"])
+        .args(["obama2.jpg", "obama3.jpg", "biden.jpg", "grace_hopper.jpg"].map(photo_path))
+        .env("HADIR_DATABASE_URL", &db.url)
+        .env("HADIR_FACE_MODELS", "sface")
+        .env("HADIR_LOG", "warn")
+        .output()
+        .expect("hadir recognize");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let matched: Vec<Value> = lines
+        .iter()
+        .map(|l| l["faces"][0]["employeeId"].clone())
+        .collect();
+    assert_eq!(
+        matched,
+        [json!("E1"), json!("E1"), Value::Null, Value::Null],
+        "{lines:#?}"
+    );
+}
+
 on_both_backends!(
     enrol_over_graphql_then_recognise,
     enrol_from_the_command_line,
     switching_models_asks_for_reenrolment,
+    the_sface_set_enrols_and_recognises,
     cuda_without_a_cuda_library_is_reported,
 );

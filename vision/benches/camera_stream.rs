@@ -301,7 +301,7 @@ fn main() {
     println!(
         "camera streams sampled at 1 frame/s; CPU time per camera-second (hadir: its one thread; Python: the whole process, FFmpeg decodes on threads of its own); \
          smallest face {MIN_FACE_PX} px (both sides); sampled frames' conversion inside recognition (both sides); \
-         the same model files, but hadir rewrites their PReLUs in vectorised operators before loading them (vision::models::prelu) and runs MTCNN and fr_feature without the NCHWc layouts, the Python side runs them as published with every rewrite"
+         the same model files, but hadir rewrites their PReLUs in vectorised operators before loading them (vision::models::graph_edit) and runs MTCNN and fr_feature without the NCHWc layouts, the Python side runs them as published with every rewrite"
     );
     for name in ["office_1080p.mp4", "office_day_1080p.mp4"] {
         let video = cache_dir().join("videos").join(name);

@@ -166,7 +166,7 @@ fn main() {
     println!("face pipeline on 1920×1080 frames, one thread each (medians of {REPEATS} passes)");
     println!(
         "the same model files; hadir rewrites their PReLUs in vectorised operators before loading them \
-         (vision::models::prelu) and runs MTCNN and fr_feature without the NCHWc layouts (GraphRewrite), \
+         (vision::models::graph_edit) and runs MTCNN and fr_feature without the NCHWc layouts (GraphRewrite), \
          the Python side runs them as published with every rewrite"
     );
     for set in [ModelSet::Default, ModelSet::Insightface] {

@@ -67,6 +67,11 @@ fn the_same_person_matches_and_strangers_do_not() {
 }
 
 #[test]
+fn the_same_person_matches_and_strangers_do_not_with_sface() {
+    same_person_matches_and_strangers_do_not(ModelSet::Sface);
+}
+
+#[test]
 fn the_same_person_matches_and_strangers_do_not_with_insightface_models() {
     same_person_matches_and_strangers_do_not(ModelSet::Insightface);
 }
@@ -76,6 +81,7 @@ fn same_person_matches_and_strangers_do_not(set: ModelSet) {
     let mut pipeline = pipeline_of(set);
     let enrolled = clear_faces(set, pipeline.analyse(&photo("obama.jpg")).unwrap());
     assert_eq!(enrolled.len(), 1, "one face in obama.jpg");
+    assert_eq!(enrolled[0].embedding.len(), set.embedding_dimensions());
     let mut gallery = Gallery::new(set.embedder_name(), enrolled[0].embedding.len());
     gallery.add("obama", &enrolled[0].embedding).unwrap();
 
@@ -111,6 +117,11 @@ fn same_person_matches_and_strangers_do_not(set: ModelSet) {
 #[test]
 fn several_faces_in_one_frame_are_all_found() {
     several_faces_found(ModelSet::Default);
+}
+
+#[test]
+fn several_faces_in_one_frame_are_all_found_with_sface() {
+    several_faces_found(ModelSet::Sface);
 }
 
 #[test]

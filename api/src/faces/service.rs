@@ -93,7 +93,7 @@ impl FaceService {
         }
         let model = set.embedder_name();
         let loaded_from = store::signature(&db, model).await?;
-        let gallery = store::load_gallery(&db, model).await?;
+        let gallery = store::load_gallery(&db, set).await?;
         let others = store::count_other_models(&db, model).await?;
         if others > 0 {
             tracing::warn!(
@@ -124,7 +124,7 @@ impl FaceService {
         let model = set.embedder_name();
         Ok(Arc::new(Self {
             loaded_from: Mutex::new(store::signature(&db, model).await?),
-            gallery: RwLock::new(store::load_gallery(&db, model).await?),
+            gallery: RwLock::new(store::load_gallery(&db, set).await?),
             db,
             set,
             licence_note: None,
@@ -154,7 +154,7 @@ impl FaceService {
         if now == before {
             return Ok(false);
         }
-        let gallery = store::load_gallery(&self.db, self.model()).await?;
+        let gallery = store::load_gallery(&self.db, self.set).await?;
         *self.gallery.write().unwrap_or_else(|p| p.into_inner()) = gallery;
         *self.loaded_from.lock().unwrap_or_else(|p| p.into_inner()) = now;
         Ok(true)

@@ -9,7 +9,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QuerySelect, Set,
 };
-use vision::gallery::Gallery;
+use vision::{gallery::Gallery, models::sets::ModelSet};
 
 pub fn to_bytes(vector: &[f32]) -> Vec<u8> {
     vector.iter().flat_map(|v| v.to_le_bytes()).collect()
@@ -42,14 +42,14 @@ pub async fn insert_embedding(
     .await
 }
 
-/// Every embedding of `model`, as a gallery.
-pub async fn load_gallery(db: &impl ConnectionTrait, model: &str) -> Result<Gallery, DbErr> {
+/// Every embedding of `set`'s embedder, as a gallery of that embedder's dimensions.
+pub async fn load_gallery(db: &impl ConnectionTrait, set: ModelSet) -> Result<Gallery, DbErr> {
+    let model = set.embedder_name();
     let rows = face_embedding::Entity::find()
         .filter(face_embedding::Column::Model.eq(model))
         .all(db)
         .await?;
-    let dimensions = rows.first().map_or(512, |r| r.dimensions as usize);
-    let mut gallery = Gallery::new(model, dimensions);
+    let mut gallery = Gallery::new(model, set.embedding_dimensions());
     for row in rows {
         if let Err(error) = gallery.add(row.employee_id.clone(), &from_bytes(&row.vector)) {
             tracing::warn!(id = row.id, %error, "embedding skipped");

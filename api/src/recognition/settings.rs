@@ -59,8 +59,9 @@ pub const MAX_LOOK_MORE_SECS: u64 = 60;
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RecognitionSection {
-    /// The face models: `default` (MTCNN + fr_feature, MIT) or `insightface` (SCRFD +
-    /// ArcFace MBF; InsightFace's weights are for non-commercial research only).
+    /// The face models: `default` (MTCNN + fr_feature, MIT), `sface` (MTCNN + OpenCV's SFace,
+    /// MIT and Apache-2.0: far better on small faces) or `insightface` (SCRFD + ArcFace MBF;
+    /// InsightFace's weights are for non-commercial research only).
     pub face_models: String,
     /// A model manifest of the operator's (default: the one built in).
     pub model_manifest: Option<PathBuf>,

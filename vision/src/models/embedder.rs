@@ -1,6 +1,7 @@
 //! The face embedder: an aligned 112×112 face in, an L2-normalised vector out. The default
 //! is `fr_feature` (npm `faceplugin-face-recognition-js`, 512-d, `(x − 127) / 128`); ArcFace
-//! MBF (`w600k_mbf`, `(x − 127.5) / 127.5`) has the same shape.
+//! MBF (`w600k_mbf`, `(x − 127.5) / 127.5`) and OpenCV's SFace (128-d, raw pixels) take the
+//! same input.
 
 use std::path::Path;
 
@@ -27,6 +28,11 @@ pub struct Normalisation {
 pub const FR_FEATURE: Normalisation = Normalisation {
     mean: 127.0,
     std: 128.0,
+};
+/// SFace's: raw pixels (its graph normalises them itself).
+pub const SFACE: Normalisation = Normalisation {
+    mean: 0.0,
+    std: 1.0,
 };
 /// ArcFace (InsightFace) normalisation.
 pub const ARCFACE: Normalisation = Normalisation {

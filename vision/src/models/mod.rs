@@ -2,16 +2,18 @@
 //!
 //! - [`runtime`]: loading ONNX Runtime (dynamically) and opening sessions.
 //! - [`manifest`]: the model files, their checksums and licences.
-//! - [`prelu`]: PReLU rewritten in vectorised operators before a model is loaded.
+//! - [`graph_edit`]: the edits made to a model's graph before it is loaded (constants that
+//!   pose as inputs, PReLU in vectorised operators).
 //! - [`mtcnn`]: the MTCNN face detector with 5 landmarks (P-, R- and O-net).
 //! - [`scrfd`]: the SCRFD face detector with 5 landmarks (InsightFace format).
 //! - [`embedder`]: the face embedder (ArcFace-style, 112×112 aligned input).
-//! - [`sets`]: the two model configurations, default (MIT) and InsightFace (opt-in).
+//! - [`sets`]: the model configurations: default (MIT), sface (MIT and Apache-2.0) and
+//!   InsightFace (opt-in, non-commercial).
 
 pub mod embedder;
+pub mod graph_edit;
 pub mod manifest;
 pub mod mtcnn;
-pub mod prelu;
 pub mod runtime;
 pub mod scrfd;
 pub mod sets;

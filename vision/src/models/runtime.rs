@@ -13,7 +13,7 @@ use ort::{
     session::{Session, builder::GraphOptimizationLevel},
 };
 
-use super::prelu;
+use super::graph_edit;
 use crate::error::{VisionError, VisionResult};
 
 /// The library's file name inside the cache (from the PyPI `onnxruntime` 1.31.1 wheel).
@@ -169,7 +169,8 @@ impl Runtime {
     }
 
     /// A session for the model at `path`, running on `intra_threads` threads, its graph
-    /// rewritten as `rewrite` says, its PReLUs in vectorised operators ([`prelu`]).
+    /// rewritten as `rewrite` says, its graph edited first ([`graph_edit`]: constants that pose as inputs made constants,
+    /// PReLUs in vectorised operators).
     pub fn session(
         &self,
         name: &str,
@@ -182,20 +183,21 @@ impl Runtime {
             return Err(model_error("the file does not exist".to_owned()));
         }
         let bytes = std::fs::read(path).map_err(|e| model_error(e.to_string()))?;
-        let edited = prelu::vectorise(&bytes).map_err(model_error)?;
+        let edited = graph_edit::prepare(&bytes).map_err(model_error)?;
         drop(bytes);
         let counts = edited.counts;
         tracing::debug!(
             model = name,
-            rewritten = counts.rewritten,
-            kept = counts.kept,
-            "PReLUs rewritten in vectorised operators"
+            constants = counts.constants,
+            prelu_rewritten = counts.rewritten,
+            prelu_kept = counts.kept,
+            "model graph prepared"
         );
         self.commit(name, path, &edited.bytes, intra_threads, rewrite)
     }
 
-    /// A session for the model `bytes` (read from `path`) as they are, without [`prelu`]'s
-    /// edit.
+    /// A session for the model `bytes` (read from `path`) as they are, without [`graph_edit`]'s
+    /// edits.
     pub(crate) fn commit(
         &self,
         name: &str,
