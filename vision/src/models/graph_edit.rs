@@ -32,6 +32,15 @@
 
 use std::collections::HashSet;
 
+/// The environment variable that turns the edits off (`off`): every model then loads as
+/// published, to compare, or where an operator's own model meets a case these edits get wrong.
+pub const SWITCH: &str = "HADIR_GRAPH_EDITS";
+
+/// Whether the edits are made ([`SWITCH`] is not `off`).
+pub fn enabled() -> bool {
+    std::env::var(SWITCH).map_or(true, |v| !v.trim().eq_ignore_ascii_case("off"))
+}
+
 use onnx_protobuf::{GraphProto, Message, ModelProto, NodeProto, TensorProto, tensor_proto};
 
 /// A model after [`prepare`].

@@ -183,6 +183,14 @@ impl Runtime {
             return Err(model_error("the file does not exist".to_owned()));
         }
         let bytes = std::fs::read(path).map_err(|e| model_error(e.to_string()))?;
+        if !graph_edit::enabled() {
+            tracing::debug!(
+                model = name,
+                "{} is off: loaded as published",
+                graph_edit::SWITCH
+            );
+            return self.commit(name, path, &bytes, intra_threads, rewrite);
+        }
         let edited = graph_edit::prepare(&bytes).map_err(model_error)?;
         drop(bytes);
         let counts = edited.counts;
