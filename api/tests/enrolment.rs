@@ -125,6 +125,29 @@ fn error_of(body: &Value) -> (String, String) {
     )
 }
 
+/// `hadir recognize --json` of the test `photos` on `db` with the model set `models`: one JSON
+/// line per photo.
+fn recognise(db: &TestDb, photos: &[&str], models: &str) -> Vec<Value> {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hadir"))
+        .args(["recognize", "--json"])
+        .args(photos.iter().map(|p| photo_path(p)))
+        .env("HADIR_DATABASE_URL", &db.url)
+        .env("HADIR_FACE_MODELS", models)
+        .env("HADIR_LOG", "warn")
+        .output()
+        .expect("hadir recognize");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 async fn enrol_over_graphql_then_recognise(backend: Backend) {
     let Some(db) = TestDb::create(backend, "enrol_over_graphql_then_recognise") else {
         return;
@@ -261,32 +284,16 @@ async fn enrol_over_graphql_then_recognise(backend: Backend) {
     );
 
     // `hadir recognize` on the same database: the other photos of each, and strangers.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hadir"))
-        .arg("recognize")
-        .arg("--json")
-        .args(
-            [
-                "obama2.jpg",
-                "obama3.jpg",
-                "astronaut.png",
-                "grace_hopper.jpg",
-            ]
-            .map(photo_path),
-        )
-        .env("HADIR_DATABASE_URL", &db.url)
-        .env("HADIR_LOG", "warn")
-        .output()
-        .expect("hadir recognize");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let lines = recognise(
+        &db,
+        &[
+            "obama2.jpg",
+            "obama3.jpg",
+            "astronaut.png",
+            "grace_hopper.jpg",
+        ],
+        "default",
     );
-    let lines: Vec<Value> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     let matched: Vec<Value> = lines
         .iter()
         .map(|l| l["faces"][0]["employeeId"].clone())
@@ -312,14 +319,7 @@ async fn enrol_over_graphql_then_recognise(backend: Backend) {
         )
         .await;
     assert_eq!(removed["removeFaces"]["faceCount"], 0);
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hadir"))
-        .args(["recognize", "--json"])
-        .arg(photo_path("obama2.jpg"))
-        .env("HADIR_DATABASE_URL", &db.url)
-        .env("HADIR_LOG", "warn")
-        .output()
-        .unwrap();
-    let line: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let line = &recognise(&db, &["obama2.jpg"], "default")[0];
     assert_eq!(line["faces"][0]["employeeId"], Value::Null, "{line}");
 }
 
@@ -486,24 +486,11 @@ async fn the_sface_set_enrols_and_recognises(backend: Backend) {
     assert_eq!(body["data"]["enrollFace"]["faceCount"], 1, "{body}");
     server.kill();
 
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hadir"))
-        .args(["recognize", "--json"])
-        .args(["obama2.jpg", "obama3.jpg", "biden.jpg", "grace_hopper.jpg"].map(photo_path))
-        .env("HADIR_DATABASE_URL", &db.url)
-        .env("HADIR_FACE_MODELS", "sface")
-        .env("HADIR_LOG", "warn")
-        .output()
-        .expect("hadir recognize");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let lines = recognise(
+        &db,
+        &["obama2.jpg", "obama3.jpg", "biden.jpg", "grace_hopper.jpg"],
+        "sface",
     );
-    let lines: Vec<Value> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     let matched: Vec<Value> = lines
         .iter()
         .map(|l| l["faces"][0]["employeeId"].clone())
