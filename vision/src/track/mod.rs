@@ -179,10 +179,7 @@ impl FaceTracker {
         for (id, face) in known {
             if let Some(t) = self.tracks.iter().position(|t| t.id == *id) {
                 found[t] = true;
-                let track = &mut self.tracks[t];
-                let appearance = std::mem::take(&mut track.appearance);
-                update(track, face, &appearance, at);
-                track.appearance = appearance;
+                move_to(&mut self.tracks[t], face, at);
             }
         }
         // Tracks that took a known face are not offered to the others.
@@ -261,7 +258,22 @@ impl FaceTracker {
 }
 
 /// A track takes a new view: box, velocity, appearance.
+/// Moves `track` to `face`, seen at `at`, and blends `embedding` into its appearance.
 fn update(track: &mut Track, face: &DetectedFace, embedding: &[f32], at: Instant) {
+    move_to(track, face, at);
+    if track.appearance.len() == embedding.len() {
+        for (a, e) in track.appearance.iter_mut().zip(embedding) {
+            *a = (1.0 - APPEARANCE_SMOOTHING) * *a + APPEARANCE_SMOOTHING * e;
+        }
+        evidence::normalise(&mut track.appearance);
+    } else {
+        track.appearance = embedding.to_vec();
+    }
+}
+
+/// Moves `track` to `face`, seen at `at` (its velocity, box and sightings), its appearance
+/// untouched: for a face taken for the track without being embedded.
+fn move_to(track: &mut Track, face: &DetectedFace, at: Instant) {
     let dt = at.saturating_duration_since(track.last_seen).as_secs_f32();
     if dt > 0.0 {
         let [x1, y1, x2, y2] = track.bounds;
@@ -277,14 +289,6 @@ fn update(track: &mut Track, face: &DetectedFace, embedding: &[f32], at: Instant
         }
     }
     track.bounds = [face.x1, face.y1, face.x2, face.y2];
-    if track.appearance.len() == embedding.len() {
-        for (a, e) in track.appearance.iter_mut().zip(embedding) {
-            *a = (1.0 - APPEARANCE_SMOOTHING) * *a + APPEARANCE_SMOOTHING * e;
-        }
-        evidence::normalise(&mut track.appearance);
-    } else {
-        track.appearance = embedding.to_vec();
-    }
     track.last_seen = at;
     track.missed_since = None;
     track.views += 1;
