@@ -99,8 +99,13 @@ where
 {
     let deadline = Instant::now() + within;
     loop {
-        if let Some(value) = check().await {
-            return value;
+        // A check that never answers (a node that stopped answering: the test client has no
+        // request timeout) fails the test by the deadline instead of hanging it.
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left.max(Duration::from_secs(1)), check()).await {
+            Ok(Some(value)) => return value,
+            Ok(None) => {}
+            Err(_) => panic!("not within {within:?}: {what} (a check went unanswered)"),
         }
         assert!(Instant::now() < deadline, "not within {within:?}: {what}");
         tokio::time::sleep(Duration::from_millis(250)).await;
