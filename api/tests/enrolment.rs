@@ -369,23 +369,18 @@ async fn enrol_from_the_command_line(backend: Backend) {
     assert_eq!(count, 1);
 }
 
-async fn switching_models_asks_for_reenrolment(backend: Backend) {
-    let Some(db) = TestDb::create(backend, "switching_models_asks_for_reenrolment") else {
-        return;
-    };
-    let insightface = ServerOptions {
-        extra_env: vec![("HADIR_FACE_MODELS".into(), "insightface".into())],
+/// A server running the model set `models` with E1 enrolled from obama.jpg over GraphQL, and
+/// its `aiStatus` message.
+async fn enrolled_with(db: &TestDb, models: &str) -> (TestServer, String) {
+    let options = ServerOptions {
+        extra_env: vec![("HADIR_FACE_MODELS".into(), models.into())],
         ..Default::default()
     };
-    let mut server = TestServer::start(&db, &insightface);
+    let server = TestServer::start(db, &options);
     let status = server
         .gql(ADMIN_TOKEN, "{ aiStatus { state message } }", json!({}))
         .await;
-    let message = status["aiStatus"]["message"].as_str().unwrap();
-    assert!(
-        message.contains("insightface") && message.contains("non-commercial"),
-        "{message}"
-    );
+    let message = status["aiStatus"]["message"].as_str().unwrap().to_owned();
     server.create_employee("E1", "Barack Obama").await;
     let (_, body) = upload(
         &server,
@@ -397,6 +392,18 @@ async fn switching_models_asks_for_reenrolment(backend: Backend) {
     )
     .await;
     assert_eq!(body["data"]["enrollFace"]["faceCount"], 1, "{body}");
+    (server, message)
+}
+
+async fn switching_models_asks_for_reenrolment(backend: Backend) {
+    let Some(db) = TestDb::create(backend, "switching_models_asks_for_reenrolment") else {
+        return;
+    };
+    let (mut server, message) = enrolled_with(&db, "insightface").await;
+    assert!(
+        message.contains("insightface") && message.contains("non-commercial"),
+        "{message}"
+    );
     server.kill();
 
     // The default models do not compare vectors made by another model: E1 has no face now.
@@ -463,27 +470,8 @@ async fn the_sface_set_enrols_and_recognises(backend: Backend) {
     let Some(db) = TestDb::create(backend, "the_sface_set_enrols_and_recognises") else {
         return;
     };
-    let sface = ServerOptions {
-        extra_env: vec![("HADIR_FACE_MODELS".into(), "sface".into())],
-        ..Default::default()
-    };
-    let mut server = TestServer::start(&db, &sface);
-    let status = server
-        .gql(ADMIN_TOKEN, "{ aiStatus { state message } }", json!({}))
-        .await;
-    let message = status["aiStatus"]["message"].as_str().unwrap();
+    let (mut server, message) = enrolled_with(&db, "sface").await;
     assert!(!message.contains("non-commercial"), "{message}");
-    server.create_employee("E1", "Barack Obama").await;
-    let (_, body) = upload(
-        &server,
-        ADMIN_TOKEN,
-        ENROLL,
-        "E1",
-        "obama.jpg",
-        photo("obama.jpg"),
-    )
-    .await;
-    assert_eq!(body["data"]["enrollFace"]["faceCount"], 1, "{body}");
     server.kill();
 
     let lines = recognise(
