@@ -15,7 +15,7 @@ use crate::{
         embedder::Embedder,
         manifest::Manifest,
         runtime::{Runtime, cache_dir},
-        sets::{Detector, ModelSet},
+        sets::{Detector, ModelSet, SetFiles},
     },
     region::{FrameRegion, FrameView},
 };
@@ -62,9 +62,19 @@ impl FacePipeline {
         cache: &Path,
         intra_threads: usize,
     ) -> VisionResult<Self> {
-        let (detector, embedder) = set.open(runtime, manifest, cache, intra_threads)?;
+        Self::open_files(runtime, &set.read_files(manifest, cache)?, intra_threads)
+    }
+
+    /// A pipeline from a set's files read once ([`ModelSet::read_files`]): each worker of a
+    /// pool opens its sessions from the same bytes.
+    pub fn open_files(
+        runtime: &Runtime,
+        files: &SetFiles,
+        intra_threads: usize,
+    ) -> VisionResult<Self> {
+        let (detector, embedder) = files.open(runtime, intra_threads)?;
         Ok(Self {
-            set,
+            set: files.set,
             detector,
             embedder,
             min_face_size: 0.0,

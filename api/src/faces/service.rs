@@ -73,17 +73,20 @@ impl FaceService {
         let pipeline = tokio::task::spawn_blocking(move || {
             let runtime =
                 Runtime::load_for(&default_library_path(), provider).map_err(|e| e.to_string())?;
+            // Each model file read, checked and edited once for every worker.
+            let files = set
+                .read_files(&manifest, &cache_dir())
+                .map_err(|e| e.to_string())?;
             let pipelines = (0..workers)
                 .map(|_| {
-                    FacePipeline::open(&runtime, set, &manifest, &cache_dir(), intra_threads).map(
-                        |mut p| {
-                            p.set_min_face_size(min_face);
-                            p
-                        },
-                    )
+                    FacePipeline::open_files(&runtime, &files, intra_threads).map(|mut p| {
+                        p.set_min_face_size(min_face);
+                        p
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| e.to_string())?;
+            drop(files);
             Ok::<_, String>(pool::PipelinePool::new(pipelines))
         })
         .await

@@ -3,11 +3,10 @@
 //! MBF (`w600k_mbf`, `(x − 127.5) / 127.5`) and OpenCV's SFace (128-d, raw pixels) take the
 //! same input.
 
-use std::path::Path;
-
 use ort::session::Session;
 
 use super::{
+    file::ModelFile,
     run,
     runtime::{GraphRewrite, Runtime},
 };
@@ -52,13 +51,13 @@ impl Embedder {
     pub fn open(
         runtime: &Runtime,
         name: &str,
-        path: &Path,
+        file: &ModelFile,
         normalisation: Normalisation,
         intra_threads: usize,
         rewrite: GraphRewrite,
     ) -> VisionResult<Self> {
         Ok(Self {
-            session: runtime.session(name, path, intra_threads, rewrite)?,
+            session: runtime.session(name, file, intra_threads, rewrite)?,
             name: name.to_owned(),
             normalisation,
             dimensions: None,

@@ -17,6 +17,9 @@ use crate::error::{VisionError, VisionResult};
 /// The manifest of this build.
 pub const BUILTIN: &str = include_str!("../../../models/manifest.toml");
 
+/// The largest manifest read (1 MiB; the built-in one is under 8 KiB).
+pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
 /// One file of the manifest (the keys the pipeline needs; the others are documentation).
 #[derive(Clone, Debug, Deserialize)]
 pub struct Entry {
@@ -47,7 +50,15 @@ impl Manifest {
             path: path.to_path_buf(),
             reason,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_MANIFEST_BYTES + 1).read_to_string(&mut text))
+            .map_err(|e| error(e.to_string()))?;
+        if text.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(error(format!(
+                "more than {MAX_MANIFEST_BYTES} bytes: a manifest is a short TOML file"
+            )));
+        }
         toml::from_str(&text).map_err(|e| error(e.to_string()))
     }
 
@@ -133,6 +144,15 @@ mod tests {
                 .unwrap_or_default()
                 .contains("non-commercial")
         );
+    }
+
+    #[test]
+    fn an_oversized_manifest_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.toml");
+        std::fs::write(&path, vec![b'#'; MAX_MANIFEST_BYTES as usize + 1]).unwrap();
+        let error = Manifest::load(&path).unwrap_err().to_string();
+        assert!(error.contains("more than 1048576 bytes"), "{error}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //!
 //! - [`runtime`]: loading ONNX Runtime (dynamically) and opening sessions.
 //! - [`manifest`]: the model files, their checksums and licences.
+//! - [`file`]: a model file read once (capped, checked, edited) for every session made from it.
 //! - [`graph_edit`]: the edits made to a model's graph before it is loaded (constants that
 //!   pose as inputs, PReLU in vectorised operators).
 //! - [`mtcnn`]: the MTCNN face detector with 5 landmarks (P-, R- and O-net).
@@ -11,6 +12,7 @@
 //!   InsightFace (opt-in, non-commercial).
 
 pub mod embedder;
+pub mod file;
 pub mod graph_edit;
 pub mod manifest;
 pub mod mtcnn;

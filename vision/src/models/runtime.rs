@@ -13,7 +13,7 @@ use ort::{
     session::{Session, builder::GraphOptimizationLevel},
 };
 
-use super::graph_edit;
+use super::file::ModelFile;
 use crate::error::{VisionError, VisionResult};
 
 /// The library's file name inside the cache (from the PyPI `onnxruntime` 1.31.1 wheel).
@@ -168,44 +168,21 @@ impl Runtime {
         &self.library
     }
 
-    /// A session for the model at `path`, running on `intra_threads` threads, its graph
-    /// rewritten as `rewrite` says, its graph edited first ([`graph_edit`]: constants that pose as inputs made constants,
-    /// PReLUs in vectorised operators).
+    /// A session for `model` (read, checked and edited once by [`ModelFile::read`], for
+    /// every worker's session), running on `intra_threads` threads, its graph rewritten as
+    /// `rewrite` says.
     pub fn session(
         &self,
         name: &str,
-        path: &Path,
+        model: &ModelFile,
         intra_threads: usize,
         rewrite: GraphRewrite,
     ) -> VisionResult<Session> {
-        let model_error = model_error(name, path);
-        if !path.is_file() {
-            return Err(model_error("the file does not exist".to_owned()));
-        }
-        let bytes = std::fs::read(path).map_err(|e| model_error(e.to_string()))?;
-        if !graph_edit::enabled() {
-            tracing::debug!(
-                model = name,
-                "{} is off: loaded as published",
-                graph_edit::SWITCH
-            );
-            return self.commit(name, path, &bytes, intra_threads, rewrite);
-        }
-        let edited = graph_edit::prepare(&bytes).map_err(model_error)?;
-        drop(bytes);
-        let counts = edited.counts;
-        tracing::debug!(
-            model = name,
-            constants = counts.constants,
-            prelu_rewritten = counts.rewritten,
-            prelu_kept = counts.kept,
-            "model graph prepared"
-        );
-        self.commit(name, path, &edited.bytes, intra_threads, rewrite)
+        self.commit(name, &model.path, model.bytes(), intra_threads, rewrite)
     }
 
-    /// A session for the model `bytes` (read from `path`) as they are, without [`graph_edit`]'s
-    /// edits.
+    /// A session for the model `bytes` (read from `path`) as they are, without
+    /// [`super::graph_edit`]'s edits.
     pub(crate) fn commit(
         &self,
         name: &str,

@@ -4,12 +4,12 @@
 //! distances from the cell's centre to the box's sides, and the landmarks' offsets, all in
 //! units of the stride.
 
-use std::path::Path;
-
 use ort::session::Session;
 
 use super::{
-    Output, run,
+    Output,
+    file::ModelFile,
+    run,
     runtime::{GraphRewrite, Runtime},
 };
 use crate::{
@@ -39,9 +39,9 @@ pub struct Scrfd {
 }
 
 impl Scrfd {
-    pub fn open(runtime: &Runtime, path: &Path, intra_threads: usize) -> VisionResult<Self> {
+    pub fn open(runtime: &Runtime, file: &ModelFile, intra_threads: usize) -> VisionResult<Self> {
         Ok(Self {
-            session: runtime.session("scrfd", path, intra_threads, GraphRewrite::All)?,
+            session: runtime.session("scrfd", file, intra_threads, GraphRewrite::All)?,
             score_threshold: DEFAULT_SCORE_THRESHOLD,
             nms_threshold: DEFAULT_NMS_THRESHOLD,
             resized: RgbF32::default(),

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::{
     embedder::{ARCFACE, Embedder, FR_FEATURE, Normalisation, SFACE},
+    file::ModelFile,
     manifest::Manifest,
     mtcnn::{Mtcnn, MtcnnSettings},
     runtime::{GraphRewrite, Runtime},
@@ -125,7 +126,8 @@ impl ModelSet {
     }
 
     /// Opens the detector and the embedder of this set, each file checked against the
-    /// manifest.
+    /// manifest (to open several workers' copies, read the files once with
+    /// [`ModelSet::read_files`] and open each from them).
     pub fn open(
         self,
         runtime: &Runtime,
@@ -133,31 +135,73 @@ impl ModelSet {
         cache: &Path,
         intra_threads: usize,
     ) -> VisionResult<(Detector, Embedder)> {
+        self.read_files(manifest, cache)?
+            .open(runtime, intra_threads)
+    }
+
+    /// The files of this set, read and checked against the manifest once.
+    pub fn read_files(self, manifest: &Manifest, cache: &Path) -> VisionResult<SetFiles> {
+        let read = |entry: &str| ModelFile::read(manifest, cache, entry);
         let detector = match self {
-            Self::Default | Self::Sface => {
-                let pnet = manifest.verified_path(cache, "mtcnn-pnet")?;
-                let rnet = manifest.verified_path(cache, "mtcnn-rnet")?;
-                let onet = manifest.verified_path(cache, "mtcnn-onet")?;
-                Detector::Mtcnn(Box::new(Mtcnn::open_files(
+            Self::Default | Self::Sface => DetectorFiles::Mtcnn(Box::new([
+                read("mtcnn-pnet")?,
+                read("mtcnn-rnet")?,
+                read("mtcnn-onet")?,
+            ])),
+            Self::Insightface => DetectorFiles::Scrfd(read("scrfd-500m")?),
+        };
+        Ok(SetFiles {
+            set: self,
+            detector,
+            embedder: read(self.embedder_entry())?,
+        })
+    }
+}
+
+/// The model files of one set, read once ([`ModelSet::read_files`]) for every worker's
+/// sessions; drop it once they are open.
+#[derive(Debug)]
+pub struct SetFiles {
+    pub set: ModelSet,
+    detector: DetectorFiles,
+    embedder: ModelFile,
+}
+
+#[derive(Debug)]
+enum DetectorFiles {
+    /// P-net, R-net, O-net.
+    Mtcnn(Box<[ModelFile; 3]>),
+    Scrfd(ModelFile),
+}
+
+impl SetFiles {
+    /// One worker's detector and embedder.
+    pub fn open(
+        &self,
+        runtime: &Runtime,
+        intra_threads: usize,
+    ) -> VisionResult<(Detector, Embedder)> {
+        let detector = match &self.detector {
+            DetectorFiles::Mtcnn(files) => {
+                let [pnet, rnet, onet] = &**files;
+                Detector::Mtcnn(Box::new(Mtcnn::open(
                     runtime,
-                    [&pnet, &rnet, &onet],
+                    [pnet, rnet, onet],
                     MtcnnSettings::default(),
                     intra_threads,
                 )?))
             }
-            Self::Insightface => Detector::Scrfd(Scrfd::open(
-                runtime,
-                &manifest.verified_path(cache, "scrfd-500m")?,
-                intra_threads,
-            )?),
+            DetectorFiles::Scrfd(file) => {
+                Detector::Scrfd(Scrfd::open(runtime, file, intra_threads)?)
+            }
         };
         let embedder = Embedder::open(
             runtime,
-            self.embedder_name(),
-            &manifest.verified_path(cache, self.embedder_entry())?,
-            self.normalisation(),
+            self.set.embedder_name(),
+            &self.embedder,
+            self.set.normalisation(),
             intra_threads,
-            self.embedder_rewrite(),
+            self.set.embedder_rewrite(),
         )?;
         Ok((detector, embedder))
     }

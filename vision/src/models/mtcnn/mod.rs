@@ -13,11 +13,10 @@
 mod boxes;
 mod tensors;
 
-use std::path::Path;
-
 use ort::session::Session;
 
 use super::{
+    file::ModelFile,
     run,
     runtime::{GraphRewrite, Runtime},
 };
@@ -79,15 +78,15 @@ struct Buffers {
 
 impl Mtcnn {
     /// Opens the three nets: P-net, R-net and O-net, in that order.
-    pub fn open_files(
+    pub fn open(
         runtime: &Runtime,
-        [pnet, rnet, onet]: [&Path; 3],
+        [pnet, rnet, onet]: [&ModelFile; 3],
         settings: MtcnnSettings,
         intra_threads: usize,
     ) -> VisionResult<Self> {
         // MTCNN's small nets run faster without the blocked layouts ([`GraphRewrite`]).
-        let open = |name: &str, path: &Path| {
-            runtime.session(name, path, intra_threads, GraphRewrite::WithoutLayouts)
+        let open = |name: &str, file: &ModelFile| {
+            runtime.session(name, file, intra_threads, GraphRewrite::WithoutLayouts)
         };
         Ok(Self {
             pnet: open("mtcnn P-net", pnet)?,
